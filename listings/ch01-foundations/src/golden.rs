@@ -1,0 +1,105 @@
+//! Reading the reference fixtures that `tools/golden` writes from PyTorch and friends.
+//! Every later chapter's golden tests load their fixtures through this module.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use serde_json::Value;
+
+/// A fixture file: `{"cases": {case: {field: value}}}`, tensors as `{"shape", "data"}`.
+pub struct Fixture {
+    path: PathBuf,
+    cases: Value,
+}
+
+/// What went wrong, naming the file and the case/field.
+#[derive(Debug)]
+pub struct FixtureError(String);
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+impl Fixture {
+    /// Reads and parses `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Fixture, FixtureError> {
+        let path = path.as_ref().to_path_buf();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| FixtureError(format!("{}: cannot read fixture: {e}", path.display())))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| FixtureError(format!("{}: not valid JSON: {e}", path.display())))?;
+        let cases = doc
+            .get("cases")
+            .cloned()
+            .ok_or_else(|| FixtureError(format!("{}: no \"cases\" object", path.display())))?;
+        Ok(Fixture { path, cases })
+    }
+
+    fn field(&self, case: &str, field: &str) -> Result<&Value, FixtureError> {
+        self.cases
+            .get(case)
+            .and_then(|c| c.get(field))
+            .ok_or_else(|| FixtureError(format!("{}: no field {case}.{field}", self.path.display())))
+    }
+
+    /// A tensor field, with "inf", "-inf" and "nan" strings read back as those floats.
+    pub fn tensor(&self, case: &str, field: &str) -> Result<ArrayD<f32>, FixtureError> {
+        let v = self.field(case, field)?;
+        let err = |what: &str| FixtureError(format!("{}: {case}.{field}: {what}", self.path.display()));
+        let shape: Vec<usize> = v
+            .get("shape")
+            .and_then(Value::as_array)
+            .ok_or_else(|| err("no \"shape\" array"))?
+            .iter()
+            .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| err("shape entries must be integers")))
+            .collect::<Result<_, _>>()?;
+        let data: Vec<f32> = v
+            .get("data")
+            .and_then(Value::as_array)
+            .ok_or_else(|| err("no \"data\" array"))?
+            .iter()
+            .map(|x| match x {
+                Value::Number(n) => n.as_f64().map(|f| f as f32).ok_or_else(|| err("bad number")),
+                Value::String(s) if s == "inf" => Ok(f32::INFINITY),
+                Value::String(s) if s == "-inf" => Ok(f32::NEG_INFINITY),
+                Value::String(s) if s == "nan" => Ok(f32::NAN),
+                other => Err(err(&format!("unexpected value {other}"))),
+            })
+            .collect::<Result<_, _>>()?;
+        let n = data.len();
+        ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .map_err(|_| err(&format!("{n} values do not fill shape {shape:?}")))
+    }
+
+    /// A scalar field.
+    pub fn scalar(&self, case: &str, field: &str) -> Result<f32, FixtureError> {
+        self.field(case, field)?.as_f64().map(|f| f as f32).ok_or_else(|| {
+            FixtureError(format!("{}: {case}.{field} is not a number", self.path.display()))
+        })
+    }
+
+    /// A list-of-integers field (token ids, class targets).
+    pub fn indices(&self, case: &str, field: &str) -> Result<Vec<usize>, FixtureError> {
+        let err = || FixtureError(format!("{}: {case}.{field} is not a list of indices", self.path.display()));
+        self.field(case, field)?
+            .as_array()
+            .ok_or_else(err)?
+            .iter()
+            .map(|v| v.as_u64().map(|i| i as usize).ok_or_else(err))
+            .collect()
+    }
+}
+
+/// Largest |a - b| over two same-shape tensors, treating equal infinities as equal.
+pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "max_abs_diff: shapes {:?} and {:?} differ", a.shape(), b.shape());
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| if x == y { 0.0 } else { (x - y).abs() })
+        .fold(0.0, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+}

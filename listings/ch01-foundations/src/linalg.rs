@@ -1,0 +1,144 @@
+//! Shapes, broadcasting, matmul and what it costs (section "Linear algebra with ndarray").
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayRef2};
+
+// ANCHOR: naive_matmul
+/// C = A B from the definition C_ij = Σ_p A_ip B_pj, with the loops ordered i, p, j so the
+/// innermost loop walks rows of B and C contiguously. Correct, and still several times
+/// slower than ndarray's `dot`, which tiles for the caches and uses SIMD registers.
+// a: [m, k], b: [k, n] -> [m, n]
+pub fn naive_matmul(a: &ArrayRef2<f32>, b: &ArrayRef2<f32>) -> Array2<f32> {
+    let ((m, k), (k2, n)) = (a.dim(), b.dim());
+    assert_eq!(k, k2, "naive_matmul: a is [{m}, {k}] but b is [{k2}, {n}]");
+    let mut c = Array2::zeros((m, n));
+    for i in 0..m {
+        for p in 0..k {
+            let a_ip = a[[i, p]];
+            for j in 0..n {
+                c[[i, j]] += a_ip * b[[p, j]];
+            }
+        }
+    }
+    c
+}
+// ANCHOR_END: naive_matmul
+
+// ANCHOR: matmul_flops
+/// Floating-point operations in an [m, k] × [k, n] matmul: each of the m·n outputs is a
+/// k-term dot product, k multiplies and k adds (one fused multiply-add counts as two).
+pub fn matmul_flops(m: usize, k: usize, n: usize) -> f64 {
+    2.0 * m as f64 * k as f64 * n as f64
+}
+// ANCHOR_END: matmul_flops
+
+// ANCHOR: measure_gflops
+/// Times `f` (which performs `flops` operations) and returns the best GFLOP/s over
+/// `repeats` runs after one warm-up: the best run is the one least disturbed by the rest
+/// of the machine, which is what a peak comparison wants.
+pub fn measure_gflops(flops: f64, repeats: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up: page faults, caches, CPU frequency
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats {
+        let start = Instant::now();
+        f();
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    flops / best / 1e9
+}
+// ANCHOR_END: measure_gflops
+
+/// One row of the matmul table: square size n, GFLOP/s for `dot` and the naive loop.
+pub struct MatmulTiming {
+    pub n: usize,
+    pub dot_gflops: f64,
+    pub naive_gflops: Option<f64>,
+}
+
+/// Times `dot` (and the naive loop up to n = 256, beyond which it takes too long to be
+/// worth waiting for) on square f32 matrices, one thread.
+pub fn time_matmuls(sizes: &[usize]) -> Vec<MatmulTiming> {
+    let mut rng = crate::init::seeded_rng(0);
+    sizes
+        .iter()
+        .map(|&n| {
+            let a: Array2<f32> = crate::init::normal((n, n), 1.0, &mut rng);
+            let b: Array2<f32> = crate::init::normal((n, n), 1.0, &mut rng);
+            let flops = matmul_flops(n, n, n);
+            let repeats = (2e10 / flops).clamp(3.0, 200.0) as usize;
+            let dot_gflops = measure_gflops(flops, repeats, || {
+                black_box(black_box(&a).dot(black_box(&b)));
+            });
+            let naive_gflops = (n <= 256).then(|| {
+                measure_gflops(flops, 3, || {
+                    black_box(naive_matmul(black_box(&a), black_box(&b)));
+                })
+            });
+            MatmulTiming { n, dot_gflops, naive_gflops }
+        })
+        .collect()
+}
+
+// ANCHOR: fma_peak
+/// The most f32 FLOP/s one core can do: many independent chains of fused multiply-adds
+/// on the widest vector registers the CPU has. Independent chains matter because one FMA
+/// takes ~4 cycles to finish while a core can start two a cycle: 8+ must be in flight.
+pub fn fma_peak_gflops() -> Option<(f64, &'static str)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const ITERS: usize = 20_000_000;
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU reports AVX-512F, the only feature the kernel uses.
+            let flops = ITERS as f64 * 12.0 * 16.0 * 2.0;
+            let gflops = measure_gflops(flops, 3, || {
+                black_box(unsafe { fma_chains_avx512(ITERS) });
+            });
+            return Some((gflops, "AVX-512 (16 lanes)"));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU reports AVX2 and FMA, the only features the kernel uses.
+            let flops = ITERS as f64 * 12.0 * 8.0 * 2.0;
+            let gflops = measure_gflops(flops, 3, || {
+                black_box(unsafe { fma_chains_avx2(ITERS) });
+            });
+            return Some((gflops, "AVX2 + FMA (8 lanes)"));
+        }
+    }
+    None
+}
+// ANCHOR_END: fma_peak
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fma_chains_avx512(iters: usize) -> f32 {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_set1_ps(1.0); 12];
+    for _ in 0..black_box(iters) {
+        for r in &mut acc {
+            *r = _mm512_fmadd_ps(*r, a, b);
+        }
+    }
+    acc.iter().map(|&r| _mm512_reduce_add_ps(r)).sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fma_chains_avx2(iters: usize) -> f32 {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_set1_ps(1.0); 12];
+    for _ in 0..black_box(iters) {
+        for r in &mut acc {
+            *r = _mm256_fmadd_ps(*r, a, b);
+        }
+    }
+    let mut lanes = [0.0f32; 8];
+    acc.iter().map(|&r| {
+        // SAFETY: `lanes` holds exactly 8 f32s.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), r) };
+        lanes.iter().sum::<f32>()
+    }).sum()
+}

@@ -1,0 +1,33 @@
+"""Helpers shared by the fixture writers: tensors as {"shape": [...], "data": [...]}."""
+import json
+import pathlib
+
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def number(v: float):
+    """JSON has no inf or NaN: write them as the strings "inf", "-inf", "nan"."""
+    if v != v:
+        return "nan"
+    if v in (float("inf"), float("-inf")):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def tensor(t: torch.Tensor) -> dict:
+    t = t.detach().to(torch.float32).contiguous()
+    return {"shape": list(t.shape), "data": [number(float(v)) for v in t.flatten().tolist()]}
+
+
+def write(relpath: str, cases: dict) -> None:
+    path = ROOT / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "generator": "tools/golden/" + pathlib.Path(__import__("sys").argv[0]).name,
+        "torch": torch.__version__.split("+")[0],
+        "cases": cases,
+    }
+    path.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")

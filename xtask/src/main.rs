@@ -1,0 +1,172 @@
+//! `cargo xtask <command>`: everything the book needs, from a fresh clone.
+//!
+//! - `serve [ARGS]`: install the pinned tools if missing, regenerate figures, `mdbook serve ARGS`
+//! - `build`: install the pinned tools if missing, write the static site to `book/`, check it
+//! - `test`: every check CI runs: fmt, clippy (warnings denied), the workspace's tests, the
+//!   real `mdbook build` with its preprocessors, and the checks of the built HTML
+//! - `figures`: regenerate every chapter's figures from its code
+//! - `bench`: rerun the measurements the text quotes and write them into `src/figures/`
+//! - `tools`: only install the pinned tools
+
+use std::env;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// The book's tools, pinned here and nowhere else.
+const TOOLS: [(&str, &str); 3] = [("mdbook", "0.5.4"), ("mdbook-katex", "0.10.0"), ("mdbook-mermaid", "0.17.1")];
+
+/// Measurements the text quotes: (crate, example, file it writes under the repo root).
+/// They depend on the machine, so they are rerun by `bench`, never by `test`.
+const MEASUREMENTS: [(&str, &str, &str); 1] =
+    [("ch01-foundations", "matmul_gflops", "src/figures/ch01/matmul-gflops.txt")];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask lives inside the workspace")?;
+    env::set_current_dir(root)?;
+    let started = Instant::now();
+    match args.first().map(String::as_str) {
+        Some("serve") => {
+            install_tools()?;
+            figures()?;
+            run(Command::new("mdbook").arg("serve").args(&args[1..]))?;
+        }
+        Some("build") => {
+            install_tools()?;
+            build_book()?;
+        }
+        Some("test") => test()?,
+        Some("figures") => figures()?,
+        Some("bench") => bench()?,
+        Some("tools") => install_tools()?,
+        _ => bail!("usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools"),
+    }
+    eprintln!("xtask {}: done in {:.0} s", args[0], started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Installs each pinned tool that is missing or at another version, with `cargo install
+/// --locked` so the tools' own dependencies are the versions their authors tested.
+fn install_tools() -> Result<()> {
+    prepend_cargo_bin_to_path()?;
+    for (name, version) in TOOLS {
+        let installed = Command::new(name)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        let wanted = |v: &str| v.split_whitespace().any(|word| word.trim_start_matches('v') == version);
+        match installed {
+            Some(v) if wanted(&v) => {}
+            other => {
+                let have = other.map_or("not installed".into(), |v| format!("found {}", v.trim()));
+                eprintln!("xtask: installing {name} {version} ({have}); a cold install takes minutes");
+                run(Command::new("cargo").args(["install", "--locked", "--version", version, name]))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `cargo install` puts binaries in $CARGO_HOME/bin, which a fresh shell may not have on
+/// PATH; mdbook finds its preprocessors through PATH, so put it there for our children.
+fn prepend_cargo_bin_to_path() -> Result<()> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let mut paths = vec![cargo_home.join("bin")];
+    paths.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+    // SAFETY: xtask is single-threaded; nothing reads the environment concurrently.
+    unsafe { env::set_var("PATH", env::join_paths(paths)?) };
+    Ok(())
+}
+
+/// Everything CI checks, in order of how fast each fails.
+fn test() -> Result<()> {
+    install_tools()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    // Snapshots are compared, never written, in a check.
+    run(Command::new("cargo").args(["test", "--workspace", "--locked"]).env("INSTA_UPDATE", "no"))?;
+    build_book()?;
+    eprintln!("xtask test: all checks passed");
+    Ok(())
+}
+
+/// `mdbook build` with the real preprocessors, then the checks of its output that only the
+/// built pages can show (KaTeX errors the preprocessor only warned about).
+fn build_book() -> Result<()> {
+    run(Command::new("mdbook").arg("build"))?;
+    let problems = book_checks::check_built_html(Path::new("book"));
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        bail!("{} problem(s) in the built book", problems.len());
+    }
+    Ok(())
+}
+
+/// Runs each chapter's `figures` example, writing into `src/figures/chNN/`.
+fn figures() -> Result<()> {
+    for (krate, chapter) in chapter_crates()? {
+        if Path::new("listings").join(&krate).join("examples/figures.rs").exists() {
+            let out = env::current_dir()?.join("src/figures").join(&chapter);
+            run(Command::new("cargo")
+                .args(["run", "--release", "--quiet", "-p", &krate, "--example", "figures", "--"])
+                .arg(&out))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reruns the measurements the text quotes, writing each example's output to its file.
+fn bench() -> Result<()> {
+    for (krate, example, file) in MEASUREMENTS {
+        eprintln!("xtask bench: {krate} --example {example} -> {file}");
+        let out = Command::new("cargo")
+            .args(["run", "--release", "--quiet", "-p", krate, "--example", example])
+            .output()
+            .with_context(|| format!("running {krate} --example {example}"))?;
+        if !out.status.success() {
+            bail!("{krate} --example {example} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::fs::write(file, &out.stdout).with_context(|| format!("writing {file}"))?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(())
+}
+
+/// (crate name, chapter prefix) for every crate under `listings/`, e.g.
+/// ("ch01-foundations", "ch01").
+fn chapter_crates() -> Result<Vec<(String, String)>> {
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir("listings").context("reading listings/")? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(prefix) = name.split('-').next().filter(|p| p.starts_with("ch")) {
+            crates.push((name.clone(), prefix.to_owned()));
+        }
+    }
+    crates.sort();
+    Ok(crates)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
+    );
+    eprintln!("xtask: {shown}");
+    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed with {status}");
+    }
+    Ok(())
+}
