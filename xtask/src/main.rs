@@ -17,16 +17,25 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 /// The book's tools, pinned here and nowhere else.
-const TOOLS: [(&str, &str); 3] = [("mdbook", "0.5.4"), ("mdbook-katex", "0.10.0"), ("mdbook-mermaid", "0.17.1")];
+const TOOLS: [(&str, &str); 3] = [
+    ("mdbook", "0.5.4"),
+    ("mdbook-katex", "0.10.0"),
+    ("mdbook-mermaid", "0.17.1"),
+];
 
 /// Measurements the text quotes: (crate, example, file it writes under the repo root).
 /// They depend on the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, &str); 1] =
-    [("ch01-foundations", "matmul_gflops", "src/figures/ch01/matmul-gflops.txt")];
+const MEASUREMENTS: [(&str, &str, &str); 1] = [(
+    "ch01-foundations",
+    "matmul_gflops",
+    "src/figures/ch01/matmul-gflops.txt",
+)];
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask lives inside the workspace")?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("xtask lives inside the workspace")?;
     env::set_current_dir(root)?;
     let started = Instant::now();
     match args.first().map(String::as_str) {
@@ -43,9 +52,15 @@ fn main() -> Result<()> {
         Some("figures") => figures()?,
         Some("bench") => bench()?,
         Some("tools") => install_tools()?,
-        _ => bail!("usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools"),
+        _ => bail!(
+            "usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools"
+        ),
     }
-    eprintln!("xtask {}: done in {:.0} s", args[0], started.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask {}: done in {:.0} s",
+        args[0],
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -60,13 +75,25 @@ fn install_tools() -> Result<()> {
             .ok()
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-        let wanted = |v: &str| v.split_whitespace().any(|word| word.trim_start_matches('v') == version);
+        let wanted = |v: &str| {
+            v.split_whitespace()
+                .any(|word| word.trim_start_matches('v') == version)
+        };
         match installed {
             Some(v) if wanted(&v) => {}
             other => {
-                let have = other.map_or("not installed".into(), |v| format!("found {}", v.trim()));
-                eprintln!("xtask: installing {name} {version} ({have}); a cold install takes minutes");
-                run(Command::new("cargo").args(["install", "--locked", "--version", version, name]))?;
+                let have = other
+                    .map_or("not installed".into(), |v| format!("found {}", v.trim()));
+                eprintln!(
+                    "xtask: installing {name} {version} ({have}); a cold install takes minutes"
+                );
+                run(Command::new("cargo").args([
+                    "install",
+                    "--locked",
+                    "--version",
+                    version,
+                    name,
+                ]))?;
             }
         }
     }
@@ -91,9 +118,19 @@ fn prepend_cargo_bin_to_path() -> Result<()> {
 fn test() -> Result<()> {
     install_tools()?;
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
-    run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // Snapshots are compared, never written, in a check.
-    run(Command::new("cargo").args(["test", "--workspace", "--locked"]).env("INSTA_UPDATE", "no"))?;
+    run(Command::new("cargo")
+        .args(["test", "--workspace", "--locked"])
+        .env("INSTA_UPDATE", "no"))?;
     build_book()?;
     eprintln!("xtask test: all checks passed");
     Ok(())
@@ -116,10 +153,23 @@ fn build_book() -> Result<()> {
 /// Runs each chapter's `figures` example, writing into `src/figures/chNN/`.
 fn figures() -> Result<()> {
     for (krate, chapter) in chapter_crates()? {
-        if Path::new("listings").join(&krate).join("examples/figures.rs").exists() {
+        if Path::new("listings")
+            .join(&krate)
+            .join("examples/figures.rs")
+            .exists()
+        {
             let out = env::current_dir()?.join("src/figures").join(&chapter);
             run(Command::new("cargo")
-                .args(["run", "--release", "--quiet", "-p", &krate, "--example", "figures", "--"])
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    &krate,
+                    "--example",
+                    "figures",
+                    "--",
+                ])
                 .arg(&out))?;
         }
     }
@@ -131,11 +181,22 @@ fn bench() -> Result<()> {
     for (krate, example, file) in MEASUREMENTS {
         eprintln!("xtask bench: {krate} --example {example} -> {file}");
         let out = Command::new("cargo")
-            .args(["run", "--release", "--quiet", "-p", krate, "--example", example])
+            .args([
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                krate,
+                "--example",
+                example,
+            ])
             .output()
             .with_context(|| format!("running {krate} --example {example}"))?;
         if !out.status.success() {
-            bail!("{krate} --example {example} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "{krate} --example {example} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         std::fs::write(file, &out.stdout).with_context(|| format!("writing {file}"))?;
         print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -161,10 +222,15 @@ fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!(
         "{} {}",
         cmd.get_program().to_string_lossy(),
-        cmd.get_args().map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
+        cmd.get_args()
+            .map(OsStr::to_string_lossy)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     eprintln!("xtask: {shown}");
-    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` failed with {status}");
     }

@@ -16,10 +16,16 @@ fn matmul(c: &mut Criterion) {
         let b: Array2<f32> = normal((n, n), 1.0, &mut rng);
         // Criterion reports "elements/s"; one element here is one FLOP.
         group.throughput(Throughput::Elements(matmul_flops(n, n, n) as u64));
-        group.bench_function(format!("dot/{n}"), |bench| bench.iter(|| black_box(&a).dot(black_box(&b))));
-        group.bench_function(format!("tiled64/{n}"), |bench| bench.iter(|| tiled_matmul(black_box(&a), black_box(&b), 64)));
+        group.bench_function(format!("dot/{n}"), |bench| {
+            bench.iter(|| black_box(&a).dot(black_box(&b)))
+        });
+        group.bench_function(format!("tiled64/{n}"), |bench| {
+            bench.iter(|| tiled_matmul(black_box(&a), black_box(&b), 64))
+        });
         if n <= 256 {
-            group.bench_function(format!("naive/{n}"), |bench| bench.iter(|| naive_matmul(black_box(&a), black_box(&b))));
+            group.bench_function(format!("naive/{n}"), |bench| {
+                bench.iter(|| naive_matmul(black_box(&a), black_box(&b)))
+            });
         }
     }
     group.finish();

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).map_or_else(|| PathBuf::from("src/figures/ch01"), PathBuf::from);
+    let dir = std::env::args()
+        .nth(1)
+        .map_or_else(|| PathBuf::from("src/figures/ch01"), PathBuf::from);
     for path in ch01_foundations::figures::write_all(&dir)? {
         println!("wrote {}", path.display());
     }

@@ -22,7 +22,13 @@ pub fn softmax_with_temperature(logits: &ArrayRef1<f32>, t: f32) -> Array1<f32> 
 /// row, never the [n, n] Jacobian.
 // y = softmax(z) along rows: [rows, n], dy: [rows, n] -> dz: [rows, n]
 pub fn softmax_backward(y: &ArrayRef2<f32>, dy: &ArrayRef2<f32>) -> Array2<f32> {
-    assert_eq!(y.dim(), dy.dim(), "softmax_backward: y is {:?} but dy is {:?}", y.dim(), dy.dim());
+    assert_eq!(
+        y.dim(),
+        dy.dim(),
+        "softmax_backward: y is {:?} but dy is {:?}",
+        y.dim(),
+        dy.dim()
+    );
     let dot = (dy * y).sum_axis(Axis(1)).insert_axis(Axis(1)); // [rows, 1]
     let mut dz = dy.to_owned();
     *dz -= &*dot;
@@ -50,8 +56,8 @@ pub fn online_logsumexp(xs: impl IntoIterator<Item = f32>) -> f32 {
 // ANCHOR_END: ex_online_logsumexp
 
 // ANCHOR: ex_tiled_matmul
-/// Exercise 4: matmul over square tiles, so each tile of A, B and C stays in cache while it
-/// is reused `tile` times. Each tile product goes through `dot`.
+/// Exercise 4: matmul over square tiles, so each tile of A, B and C stays in cache while
+/// it is reused `tile` times. Each tile product goes through `dot`.
 // a: [m, k], b: [k, n] -> [m, n]
 pub fn tiled_matmul(a: &ArrayRef2<f32>, b: &ArrayRef2<f32>, tile: usize) -> Array2<f32> {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
@@ -79,7 +85,8 @@ pub fn tiled_matmul(a: &ArrayRef2<f32>, b: &ArrayRef2<f32>, tile: usize) -> Arra
 pub fn gumbel_max_sample(logits: &ArrayRef1<f32>, rng: &mut impl Rng) -> usize {
     let noise: Array1<f32> = (0..logits.len())
         .map(|_| {
-            let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0); // u = 0 would give -inf
+            // u = 0 would give -ln(-ln 0) = -inf: draw from (0, 1).
+            let u: f32 = rng.random_range(f32::MIN_POSITIVE..1.0);
             -(-u.ln()).ln()
         })
         .collect();

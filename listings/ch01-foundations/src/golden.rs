@@ -29,14 +29,15 @@ impl Fixture {
     /// Reads and parses `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Fixture, FixtureError> {
         let path = path.as_ref().to_path_buf();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| FixtureError(format!("{}: cannot read fixture: {e}", path.display())))?;
-        let doc: Value = serde_json::from_str(&text)
-            .map_err(|e| FixtureError(format!("{}: not valid JSON: {e}", path.display())))?;
-        let cases = doc
-            .get("cases")
-            .cloned()
-            .ok_or_else(|| FixtureError(format!("{}: no \"cases\" object", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            FixtureError(format!("{}: cannot read fixture: {e}", path.display()))
+        })?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            FixtureError(format!("{}: not valid JSON: {e}", path.display()))
+        })?;
+        let cases = doc.get("cases").cloned().ok_or_else(|| {
+            FixtureError(format!("{}: no \"cases\" object", path.display()))
+        })?;
         Ok(Fixture { path, cases })
     }
 
@@ -44,19 +45,27 @@ impl Fixture {
         self.cases
             .get(case)
             .and_then(|c| c.get(field))
-            .ok_or_else(|| FixtureError(format!("{}: no field {case}.{field}", self.path.display())))
+            .ok_or_else(|| {
+                FixtureError(format!("{}: no field {case}.{field}", self.path.display()))
+            })
     }
 
     /// A tensor field, with "inf", "-inf" and "nan" strings read back as those floats.
     pub fn tensor(&self, case: &str, field: &str) -> Result<ArrayD<f32>, FixtureError> {
         let v = self.field(case, field)?;
-        let err = |what: &str| FixtureError(format!("{}: {case}.{field}: {what}", self.path.display()));
+        let err = |what: &str| {
+            FixtureError(format!("{}: {case}.{field}: {what}", self.path.display()))
+        };
         let shape: Vec<usize> = v
             .get("shape")
             .and_then(Value::as_array)
             .ok_or_else(|| err("no \"shape\" array"))?
             .iter()
-            .map(|d| d.as_u64().map(|d| d as usize).ok_or_else(|| err("shape entries must be integers")))
+            .map(|d| {
+                d.as_u64()
+                    .map(|d| d as usize)
+                    .ok_or_else(|| err("shape entries must be integers"))
+            })
             .collect::<Result<_, _>>()?;
         let data: Vec<f32> = v
             .get("data")
@@ -64,7 +73,10 @@ impl Fixture {
             .ok_or_else(|| err("no \"data\" array"))?
             .iter()
             .map(|x| match x {
-                Value::Number(n) => n.as_f64().map(|f| f as f32).ok_or_else(|| err("bad number")),
+                Value::Number(n) => n
+                    .as_f64()
+                    .map(|f| f as f32)
+                    .ok_or_else(|| err("bad number")),
                 Value::String(s) if s == "inf" => Ok(f32::INFINITY),
                 Value::String(s) if s == "-inf" => Ok(f32::NEG_INFINITY),
                 Value::String(s) if s == "nan" => Ok(f32::NAN),
@@ -78,14 +90,25 @@ impl Fixture {
 
     /// A scalar field.
     pub fn scalar(&self, case: &str, field: &str) -> Result<f32, FixtureError> {
-        self.field(case, field)?.as_f64().map(|f| f as f32).ok_or_else(|| {
-            FixtureError(format!("{}: {case}.{field} is not a number", self.path.display()))
-        })
+        self.field(case, field)?
+            .as_f64()
+            .map(|f| f as f32)
+            .ok_or_else(|| {
+                FixtureError(format!(
+                    "{}: {case}.{field} is not a number",
+                    self.path.display()
+                ))
+            })
     }
 
     /// A list-of-integers field (token ids, class targets).
     pub fn indices(&self, case: &str, field: &str) -> Result<Vec<usize>, FixtureError> {
-        let err = || FixtureError(format!("{}: {case}.{field} is not a list of indices", self.path.display()));
+        let err = || {
+            FixtureError(format!(
+                "{}: {case}.{field} is not a list of indices",
+                self.path.display()
+            ))
+        };
         self.field(case, field)?
             .as_array()
             .ok_or_else(err)?
@@ -97,9 +120,18 @@ impl Fixture {
 
 /// Largest |a - b| over two same-shape tensors, treating equal infinities as equal.
 pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
-    assert_eq!(a.shape(), b.shape(), "max_abs_diff: shapes {:?} and {:?} differ", a.shape(), b.shape());
+    assert_eq!(
+        a.shape(),
+        b.shape(),
+        "max_abs_diff: shapes {:?} and {:?} differ",
+        a.shape(),
+        b.shape()
+    );
     a.iter()
         .zip(b)
         .map(|(&x, &y)| if x == y { 0.0 } else { (x - y).abs() })
-        .fold(0.0, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+        .fold(
+            0.0,
+            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+        )
 }

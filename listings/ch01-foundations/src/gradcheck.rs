@@ -23,14 +23,19 @@ pub struct GradCheck {
 
 impl Default for GradCheck {
     fn default() -> Self {
-        GradCheck { eps: 3e-3, floor: 1e-2, max_elements: 64 }
+        GradCheck {
+            eps: 3e-3,
+            floor: 1e-2,
+            max_elements: 64,
+        }
     }
 }
 
 /// The worst element found by a check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradCheckReport {
-    /// max over probed elements of |analytic - numeric| / max(|analytic|, |numeric|, floor).
+    /// max over probed elements of |analytic - numeric| / max(|analytic|, |numeric|,
+    /// floor).
     pub max_rel_error: f32,
     /// Index (in the checked tensor's shape) where that maximum occurred.
     pub worst_index: Vec<usize>,
@@ -44,8 +49,12 @@ impl fmt::Display for GradCheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "max relative error {:.2e} at {:?} (analytic {:.6}, numeric {:.6}; {} elements probed)",
-            self.max_rel_error, self.worst_index, self.analytic, self.numeric, self.checked
+            "max relative error {:.2e} at {:?} (analytic {:.6}, numeric {:.6}; {} probed)",
+            self.max_rel_error,
+            self.worst_index,
+            self.analytic,
+            self.numeric,
+            self.checked
         )
     }
 }
@@ -53,14 +62,17 @@ impl fmt::Display for GradCheckReport {
 impl GradCheckReport {
     /// Panics, naming `what` and the worst element, if the error is above `tol`.
     pub fn assert_within(&self, tol: f32, what: &str) {
-        assert!(self.max_rel_error <= tol, "gradient check of {what} failed (tolerance {tol:.1e}): {self}");
+        assert!(
+            self.max_rel_error <= tol,
+            "gradient check of {what} failed (tolerance {tol:.1e}): {self}"
+        );
     }
 }
 
 // ANCHOR: check_gradient
 impl GradCheck {
-    /// Compares `analytic` = ∂L/∂x with central differences (L(x + h·e_i) - L(x - h·e_i)) / 2h
-    /// at up to `max_elements` evenly spaced elements i, and reports the worst.
+    /// Compares `analytic` = ∂L/∂x with central differences (L(x + h·e_i) - L(x - h·e_i))
+    /// / 2h at up to `max_elements` evenly spaced elements i, and reports the worst.
     // x, analytic: same shape; loss: x -> scalar
     pub fn check<D: Dimension>(
         &self,
@@ -68,8 +80,15 @@ impl GradCheck {
         analytic: &ArrayRef<f32, D>,
         mut loss: impl FnMut(&Array<f32, D>) -> f32,
     ) -> GradCheckReport {
-        assert_eq!(x.shape(), analytic.shape(), "gradient check: x and its gradient differ in shape");
-        let mut probe = x.as_standard_layout().into_owned(); // row-major, so flat index = position
+        assert_eq!(
+            x.shape(),
+            analytic.shape(),
+            "gradient check: x is {:?} but its gradient is {:?}",
+            x.shape(),
+            analytic.shape()
+        );
+        // Row-major copies, so a flat index means the same element in both.
+        let mut probe = x.as_standard_layout().into_owned();
         let analytic = analytic.as_standard_layout();
         let mut report = GradCheckReport::empty();
         for i in self.probe_indices(probe.len()) {
@@ -78,7 +97,8 @@ impl GradCheck {
                 probe.as_slice_mut().expect("standard layout")[i] = v;
                 loss(&probe)
             };
-            let numeric = (loss_at(x_i + self.eps) - loss_at(x_i - self.eps)) / (2.0 * self.eps);
+            let numeric =
+                (loss_at(x_i + self.eps) - loss_at(x_i - self.eps)) / (2.0 * self.eps);
             probe.as_slice_mut().expect("standard layout")[i] = x_i;
             let a = analytic.as_slice().expect("standard layout")[i];
             report.record(a, numeric, self.floor, unravel(i, x.shape()));
@@ -89,9 +109,9 @@ impl GradCheck {
 // ANCHOR_END: check_gradient
 
 impl GradCheck {
-    /// Checks every parameter gradient of a module. The caller has already run forward and
-    /// backward so that `module`'s gradients hold ∂L/∂θ; `loss` reruns the forward pass.
-    /// Returns one report per parameter, by dotted name.
+    /// Checks every parameter gradient of a module. The caller has already run forward
+    /// and backward so that `module`'s gradients hold ∂L/∂θ; `loss` reruns the forward
+    /// pass. Returns one report per parameter, by dotted name.
     pub fn check_module<M: Module + ?Sized>(
         &self,
         module: &mut M,
@@ -100,20 +120,34 @@ impl GradCheck {
         let mut params: Vec<(String, ArrayD<f32>, ArrayD<f32>)> = Vec::new();
         module.visit_params(&mut |name, p| {
             let value = p.value.as_standard_layout().into_owned();
-            params.push((name.to_owned(), value, p.grad.as_standard_layout().into_owned()));
+            params.push((
+                name.to_owned(),
+                value,
+                p.grad.as_standard_layout().into_owned(),
+            ));
         });
         let mut reports = Vec::new();
         for (name, value, grad) in params {
-            let (value_flat, grad_flat) = (value.as_slice().expect("standard"), grad.as_slice().expect("standard"));
+            let (value_flat, grad_flat) = (
+                value.as_slice().expect("standard"),
+                grad.as_slice().expect("standard"),
+            );
             let mut report = GradCheckReport::empty();
             for i in self.probe_indices(value.len()) {
                 let mut loss_at = |v: f32| {
                     set_param_element(module, &name, i, v);
                     loss(module)
                 };
-                let numeric = (loss_at(value_flat[i] + self.eps) - loss_at(value_flat[i] - self.eps)) / (2.0 * self.eps);
+                let numeric = (loss_at(value_flat[i] + self.eps)
+                    - loss_at(value_flat[i] - self.eps))
+                    / (2.0 * self.eps);
                 set_param_element(module, &name, i, value_flat[i]);
-                report.record(grad_flat[i], numeric, self.floor, unravel(i, value.shape()));
+                report.record(
+                    grad_flat[i],
+                    numeric,
+                    self.floor,
+                    unravel(i, value.shape()),
+                );
             }
             reports.push((name, report));
         }
@@ -126,17 +160,26 @@ impl GradCheck {
             return (0..len).collect();
         }
         let step = (len - 1) as f64 / (self.max_elements - 1) as f64;
-        (0..self.max_elements).map(|i| (i as f64 * step).round() as usize).collect()
+        (0..self.max_elements)
+            .map(|i| (i as f64 * step).round() as usize)
+            .collect()
     }
 }
 
 impl GradCheckReport {
     fn empty() -> Self {
-        GradCheckReport { max_rel_error: 0.0, worst_index: Vec::new(), analytic: 0.0, numeric: 0.0, checked: 0 }
+        GradCheckReport {
+            max_rel_error: 0.0,
+            worst_index: Vec::new(),
+            analytic: 0.0,
+            numeric: 0.0,
+            checked: 0,
+        }
     }
 
     fn record(&mut self, analytic: f32, numeric: f32, floor: f32, index: Vec<usize>) {
-        let err = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor);
+        let err =
+            (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor);
         // NaN compares false with everything: treat it as the worst possible error.
         if err.is_nan() || err > self.max_rel_error || self.checked == 0 {
             self.max_rel_error = if err.is_nan() { f32::INFINITY } else { err };
@@ -148,7 +191,12 @@ impl GradCheckReport {
     }
 }
 
-fn set_param_element<M: Module + ?Sized>(module: &mut M, name: &str, flat: usize, v: f32) {
+fn set_param_element<M: Module + ?Sized>(
+    module: &mut M,
+    name: &str,
+    flat: usize,
+    v: f32,
+) {
     let mut found = false;
     module.visit_params_mut(&mut |n, p| {
         if n == name {
@@ -160,7 +208,10 @@ fn set_param_element<M: Module + ?Sized>(module: &mut M, name: &str, flat: usize
             found = true;
         }
     });
-    assert!(found, "gradient check: parameter {name} disappeared between visits");
+    assert!(
+        found,
+        "gradient check: parameter {name} disappeared between visits"
+    );
 }
 
 /// Row-major flat index -> multi-index.

@@ -38,7 +38,8 @@ where
 }
 
 /// Xavier/Glorot uniform: Var(w) = 2 / (d_in + d_out), which keeps the variance of both
-/// activations (forward) and gradients (backward) roughly constant through a linear layer.
+/// activations (forward) and gradients (backward) roughly constant through a linear
+/// layer.
 // -> w: [d_in, d_out]
 pub fn xavier_uniform(d_in: usize, d_out: usize, rng: &mut impl Rng) -> Array2<f32> {
     let bound = (6.0 / (d_in + d_out) as f32).sqrt(); // U(-a, a) has variance a²/3

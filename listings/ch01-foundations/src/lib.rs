@@ -2,9 +2,9 @@
 //!
 //! Everything later chapters build on: shapes and matmul ([`linalg`]), numerically stable
 //! softmax ([`softmax`]), probability ([`probability`]), derivatives and the gradients of
-//! matmul and softmax + cross-entropy ([`calculus`]), the finite-difference gradient checker
-//! every later test uses ([`gradcheck`]), the parameter trait ([`module`]), seeded randomness
-//! and initialisation ([`init`]). One module a section of the chapter.
+//! matmul and softmax + cross-entropy ([`calculus`]), the finite-difference gradient
+//! checker every later test uses ([`gradcheck`]), the parameter trait ([`module`]),
+//! seeded randomness and initialisation ([`init`]). One module a section of the chapter.
 //!
 //! Conventions used in every chapter: `f32`, row-major; a shape comment on every
 //! tensor-valued function (`// x: [T, C] -> [T, C]`); randomness only through a seeded

@@ -1,4 +1,5 @@
-//! Shapes, broadcasting, matmul and what it costs (section "Linear algebra with ndarray").
+//! Shapes, broadcasting, matmul and what it costs (section "Linear algebra with
+//! ndarray").
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -6,9 +7,9 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayRef2};
 
 // ANCHOR: naive_matmul
-/// C = A B from the definition C_ij = Σ_p A_ip B_pj, with the loops ordered i, p, j so the
-/// innermost loop walks rows of B and C contiguously. Correct, and still several times
-/// slower than ndarray's `dot`, which tiles for the caches and uses SIMD registers.
+/// C = A B from the definition C_ij = Σ_p A_ip B_pj, with the loops ordered i, p, j so
+/// the innermost loop walks rows of B and C contiguously. Correct, and still several
+/// times slower than ndarray's `dot`, which tiles for the caches and uses SIMD registers.
 // a: [m, k], b: [k, n] -> [m, n]
 pub fn naive_matmul(a: &ArrayRef2<f32>, b: &ArrayRef2<f32>) -> Array2<f32> {
     let ((m, k), (k2, n)) = (a.dim(), b.dim());
@@ -76,7 +77,11 @@ pub fn time_matmuls(sizes: &[usize]) -> Vec<MatmulTiming> {
                     black_box(naive_matmul(black_box(&a), black_box(&b)));
                 })
             });
-            MatmulTiming { n, dot_gflops, naive_gflops }
+            MatmulTiming {
+                n,
+                dot_gflops,
+                naive_gflops,
+            }
         })
         .collect()
 }
@@ -97,7 +102,9 @@ pub fn fma_peak_gflops() -> Option<(f64, &'static str)> {
             });
             return Some((gflops, "AVX-512 (16 lanes)"));
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU reports AVX2 and FMA, the only features the kernel uses.
             let flops = ITERS as f64 * 12.0 * 8.0 * 2.0;
             let gflops = measure_gflops(flops, 3, || {
@@ -136,9 +143,11 @@ fn fma_chains_avx2(iters: usize) -> f32 {
         }
     }
     let mut lanes = [0.0f32; 8];
-    acc.iter().map(|&r| {
-        // SAFETY: `lanes` holds exactly 8 f32s.
-        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), r) };
-        lanes.iter().sum::<f32>()
-    }).sum()
+    acc.iter()
+        .map(|&r| {
+            // SAFETY: `lanes` holds exactly 8 f32s.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), r) };
+            lanes.iter().sum::<f32>()
+        })
+        .sum()
 }

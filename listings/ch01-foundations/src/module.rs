@@ -1,5 +1,6 @@
 //! Parameters and the one trait that lets optimizers, checkpoints, LoRA and parameter
-//! counts visit every parameter of a model by a stable dotted name (section "Parameters").
+//! counts visit every parameter of a model by a stable dotted name (section
+//! "Parameters").
 
 use ndarray::{Array, ArrayViewD, ArrayViewMutD, Dimension};
 
@@ -21,12 +22,18 @@ impl<D: Dimension> Param<D> {
 
     /// Shape-erased read-only view, for visitors.
     pub fn view(&self) -> ParamView<'_> {
-        ParamView { value: self.value.view().into_dyn(), grad: self.grad.view().into_dyn() }
+        ParamView {
+            value: self.value.view().into_dyn(),
+            grad: self.grad.view().into_dyn(),
+        }
     }
 
     /// Shape-erased mutable view, for visitors.
     pub fn view_mut(&mut self) -> ParamViewMut<'_> {
-        ParamViewMut { value: self.value.view_mut().into_dyn(), grad: self.grad.view_mut().into_dyn() }
+        ParamViewMut {
+            value: self.value.view_mut().into_dyn(),
+            grad: self.grad.view_mut().into_dyn(),
+        }
     }
 }
 
@@ -78,12 +85,20 @@ pub trait Module {
 // ANCHOR: nesting
 /// Visits `child`'s parameters as `prefix.name`: how a model names the parameters of the
 /// layers it is built from.
-pub fn visit_child(prefix: &str, child: &dyn Module, f: &mut dyn FnMut(&str, ParamView<'_>)) {
+pub fn visit_child(
+    prefix: &str,
+    child: &dyn Module,
+    f: &mut dyn FnMut(&str, ParamView<'_>),
+) {
     child.visit_params(&mut |name, p| f(&format!("{prefix}.{name}"), p));
 }
 
 /// Mutable counterpart of [`visit_child`].
-pub fn visit_child_mut(prefix: &str, child: &mut dyn Module, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
+pub fn visit_child_mut(
+    prefix: &str,
+    child: &mut dyn Module,
+    f: &mut dyn FnMut(&str, ParamViewMut<'_>),
+) {
     child.visit_params_mut(&mut |name, p| f(&format!("{prefix}.{name}"), p));
 }
 

@@ -1,5 +1,5 @@
-//! A small line-chart helper over plotters, shared by every chapter's figures. Figures are
-//! SVG written from code, never drawn by hand: change the code and regenerate.
+//! A small line-chart helper over plotters, shared by every chapter's figures. Figures
+//! are SVG written from code, never drawn by hand: change the code and regenerate.
 
 use std::error::Error;
 use std::path::Path;
@@ -15,7 +15,10 @@ pub struct Series {
 
 impl Series {
     pub fn new(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series { label: label.into(), points }
+        Series {
+            label: label.into(),
+            points,
+        }
     }
 }
 
@@ -56,8 +59,19 @@ pub const PALETTE: [RGBColor; 6] = [
 
 /// Writes `chart` to `path` as a 720×420 SVG.
 pub fn write_line_chart(path: &Path, chart: &LineChart) -> Result<(), Box<dyn Error>> {
-    let finite = || chart.series.iter().flat_map(|s| &s.points).filter(|p| p.0.is_finite() && p.1.is_finite());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let finite = || {
+        chart
+            .series
+            .iter()
+            .flat_map(|s| &s.points)
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    };
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, y) in finite() {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
@@ -73,12 +87,21 @@ pub fn write_line_chart(path: &Path, chart: &LineChart) -> Result<(), Box<dyn Er
         .x_label_area_size(40)
         .y_label_area_size(56)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
-    ctx.configure_mesh().x_desc(&chart.x_label).y_desc(&chart.y_label).light_line_style(WHITE).draw()?;
+    ctx.configure_mesh()
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .light_line_style(WHITE)
+        .draw()?;
     for (x, caption) in &chart.markers {
         let style = ShapeStyle::from(&BLACK.mix(0.5)).stroke_width(1);
-        ctx.draw_series(DashedLineSeries::new([(*x, y0 - pad), (*x, y1 + pad)], 6, 4, style))?
-            .label(caption)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+        ctx.draw_series(DashedLineSeries::new(
+            [(*x, y0 - pad), (*x, y1 + pad)],
+            6,
+            4,
+            style,
+        ))?
+        .label(caption)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
     }
     for (i, series) in chart.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
@@ -86,14 +109,21 @@ pub fn write_line_chart(path: &Path, chart: &LineChart) -> Result<(), Box<dyn Er
         for (j, segment) in finite_segments(&series.points).into_iter().enumerate() {
             let drawn = ctx.draw_series(LineSeries::new(segment.clone(), style))?;
             if j == 0 {
-                drawn.label(&series.label).legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
+                drawn
+                    .label(&series.label)
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], style));
             }
             if chart.points {
-                ctx.draw_series(segment.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                ctx.draw_series(
+                    segment.iter().map(|&p| Circle::new(p, 3, color.filled())),
+                )?;
             }
         }
     }
-    ctx.configure_series_labels().background_style(WHITE.mix(0.9)).border_style(BLACK.mix(0.3)).draw()?;
+    ctx.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
     root.present()?;
     Ok(())
 }

@@ -35,23 +35,46 @@ pub fn sample_categorical(p: &ArrayRef1<f32>, rng: &mut impl Rng) -> usize {
 /// draw from p, and the fewest nats per symbol any code for p can use.
 // p: [n] -> scalar
 pub fn entropy(p: &ArrayRef1<f32>) -> f32 {
-    -p.iter().filter(|&&x| x > 0.0).map(|&x| x * x.ln()).sum::<f32>()
+    -p.iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| x * x.ln())
+        .sum::<f32>()
 }
 
 /// Cross-entropy H(p, q) = -Σ p_i ln q_i: the average surprise of draws from p under a
 /// model q. Infinite if q gives zero probability to something p can produce.
 // p, q: [n] -> scalar
 pub fn cross_entropy(p: &ArrayRef1<f32>, q: &ArrayRef1<f32>) -> f32 {
-    assert_eq!(p.len(), q.len(), "cross_entropy: p has {} entries, q has {}", p.len(), q.len());
-    -p.iter().zip(q).filter(|&(&pi, _)| pi > 0.0).map(|(&pi, &qi)| pi * qi.ln()).sum::<f32>()
+    assert_eq!(
+        p.len(),
+        q.len(),
+        "cross_entropy: p has {} entries, q has {}",
+        p.len(),
+        q.len()
+    );
+    -p.iter()
+        .zip(q)
+        .filter(|&(&pi, _)| pi > 0.0)
+        .map(|(&pi, &qi)| pi * qi.ln())
+        .sum::<f32>()
 }
 
 /// Kullback–Leibler divergence KL(p ‖ q) = Σ p_i ln(p_i / q_i) = H(p, q) - H(p) ≥ 0:
 /// the extra nats paid for modelling p with q. Zero exactly when q = p.
 // p, q: [n] -> scalar
 pub fn kl_divergence(p: &ArrayRef1<f32>, q: &ArrayRef1<f32>) -> f32 {
-    assert_eq!(p.len(), q.len(), "kl_divergence: p has {} entries, q has {}", p.len(), q.len());
-    p.iter().zip(q).filter(|&(&pi, _)| pi > 0.0).map(|(&pi, &qi)| pi * (pi / qi).ln()).sum()
+    assert_eq!(
+        p.len(),
+        q.len(),
+        "kl_divergence: p has {} entries, q has {}",
+        p.len(),
+        q.len()
+    );
+    p.iter()
+        .zip(q)
+        .filter(|&(&pi, _)| pi > 0.0)
+        .map(|(&pi, &qi)| pi * (pi / qi).ln())
+        .sum()
 }
 // ANCHOR_END: information
 

@@ -1,5 +1,6 @@
 //! Putting the chapter together: softmax regression, a one-layer classifier with its own
-//! parameters, forward, backward and a gradient-descent step (section "Softmax regression").
+//! parameters, forward, backward and a gradient-descent step (section "Softmax
+//! regression").
 
 use ndarray::{Array1, Array2, ArrayRef2, Axis, Ix1, Ix2};
 use rand::Rng;
@@ -106,7 +107,13 @@ pub fn train(seed: u64, steps: usize, lr: f32) -> TrainLog {
     let train_accuracy = accuracy(&model.forward(&x), &y);
     let test_accuracy = accuracy(&model.forward(&x_test), &y_test);
     let (param_names, num_params) = (model.param_names(), model.num_params());
-    TrainLog { losses, train_accuracy, test_accuracy, param_names, num_params }
+    TrainLog {
+        losses,
+        train_accuracy,
+        test_accuracy,
+        param_names,
+        num_params,
+    }
 }
 // ANCHOR_END: train
 

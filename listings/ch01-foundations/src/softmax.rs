@@ -38,9 +38,13 @@ pub fn softmax<D: Dimension>(x: &ArrayRef<f32, D>, axis: Axis) -> Array<f32, D> 
 // ANCHOR_END: softmax
 
 // ANCHOR: logsumexp
-/// log Σ_i exp(x_i) along `axis`, as max + log Σ exp(x - max). An all -inf lane gives -inf.
+/// log Σ_i exp(x_i) along `axis`, as max + log Σ exp(x - max). An all -inf lane gives
+/// -inf.
 // x: [.., n, ..] -> [.., ..] (axis removed)
-pub fn logsumexp<D: RemoveAxis>(x: &ArrayRef<f32, D>, axis: Axis) -> Array<f32, D::Smaller> {
+pub fn logsumexp<D: RemoveAxis>(
+    x: &ArrayRef<f32, D>,
+    axis: Axis,
+) -> Array<f32, D::Smaller> {
     x.map_axis(axis, |lane| {
         let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         if max == f32::NEG_INFINITY {
@@ -56,9 +60,13 @@ pub fn logsumexp<D: RemoveAxis>(x: &ArrayRef<f32, D>, axis: Axis) -> Array<f32, 
 pub fn log_softmax<D: RemoveAxis>(x: &ArrayRef<f32, D>, axis: Axis) -> Array<f32, D> {
     let lse = logsumexp(x, axis).insert_axis(axis);
     let mut y = x.to_owned();
-    Zip::from(&mut y)
-        .and_broadcast(&lse)
-        .for_each(|v, &l| *v = if l == f32::NEG_INFINITY { f32::NEG_INFINITY } else { *v - l });
+    Zip::from(&mut y).and_broadcast(&lse).for_each(|v, &l| {
+        *v = if l == f32::NEG_INFINITY {
+            f32::NEG_INFINITY
+        } else {
+            *v - l
+        }
+    });
     y
 }
 // ANCHOR_END: logsumexp

@@ -10,16 +10,24 @@ use ndarray::{Array1, Array2, Axis, Ix2, array};
 fn ex1_temperature_limits() {
     let z = array![1.0f32, 3.0, 2.0];
     let cold = softmax_with_temperature(&z, 0.01);
-    assert!((cold[1] - 1.0).abs() < 1e-6, "T -> 0 should be one-hot at the argmax: {cold}");
+    assert!(
+        (cold[1] - 1.0).abs() < 1e-6,
+        "T -> 0 should be one-hot at the argmax: {cold}"
+    );
     let hot = softmax_with_temperature(&z, 1e4);
-    assert!(hot.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-3), "T -> inf should be uniform: {hot}");
+    assert!(
+        hot.iter().all(|&p| (p - 1.0 / 3.0).abs() < 1e-3),
+        "T -> inf should be uniform: {hot}"
+    );
     assert_eq!(softmax_with_temperature(&z, 1.0), softmax(&z, Axis(0)));
 }
 
 #[test]
 fn ex2_softmax_backward_is_gradient_checked() {
     let z: Array2<f32> = normal((3, 5), 2.0, &mut seeded_rng(11));
-    let r = random_upstream(&[3, 5], 12).into_dimensionality::<Ix2>().unwrap();
+    let r = random_upstream(&[3, 5], 12)
+        .into_dimensionality::<Ix2>()
+        .unwrap();
     let y = softmax(&z, Axis(1));
     let dz = softmax_backward(&y, &r);
     GradCheck::default()

@@ -11,10 +11,18 @@ fn committed_figures_are_up_to_date() {
     assert_eq!(written.len(), 3);
     for path in written {
         let name = path.file_name().unwrap();
-        let want = std::fs::read_to_string(committed.join(name))
-            .unwrap_or_else(|e| panic!("src/figures/ch01/{} is missing ({e}): run `cargo xtask figures`", name.display()));
+        let want = std::fs::read_to_string(committed.join(name)).unwrap_or_else(|e| {
+            panic!(
+                "src/figures/ch01/{} is missing ({e}): run `cargo xtask figures`",
+                name.display()
+            )
+        });
         let got = std::fs::read_to_string(&path).unwrap();
-        assert!(got == want, "src/figures/ch01/{} is stale: run `cargo xtask figures`", name.display());
+        assert!(
+            got == want,
+            "src/figures/ch01/{} is stale: run `cargo xtask figures`",
+            name.display()
+        );
     }
     std::fs::remove_dir_all(&fresh).unwrap();
 }

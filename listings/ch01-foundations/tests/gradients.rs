@@ -12,7 +12,9 @@ use ndarray::{Array2, Ix2};
 const TOL: f32 = 1e-2;
 
 fn upstream(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-    random_upstream(&[rows, cols], seed).into_dimensionality::<Ix2>().unwrap()
+    random_upstream(&[rows, cols], seed)
+        .into_dimensionality::<Ix2>()
+        .unwrap()
 }
 
 #[test]
@@ -22,9 +24,16 @@ fn matmul_gradients_match_finite_differences() {
     let w: Array2<f32> = normal((7, 3), 1.0, &mut rng);
     let r = upstream(5, 3, 2);
     let (dx, dw) = matmul_backward(&x, &w, &r);
-    let check = GradCheck { max_elements: usize::MAX, ..GradCheck::default() };
-    check.check(&x, &dx, |x| (x.dot(&w) * &r).sum()).assert_within(TOL, "matmul dX");
-    check.check(&w, &dw, |w| (x.dot(w) * &r).sum()).assert_within(TOL, "matmul dW");
+    let check = GradCheck {
+        max_elements: usize::MAX,
+        ..GradCheck::default()
+    };
+    check
+        .check(&x, &dx, |x| (x.dot(&w) * &r).sum())
+        .assert_within(TOL, "matmul dX");
+    check
+        .check(&w, &dw, |w| (x.dot(w) * &r).sum())
+        .assert_within(TOL, "matmul dW");
 }
 
 #[test]
@@ -32,7 +41,10 @@ fn softmax_cross_entropy_gradient_matches_finite_differences() {
     let logits: Array2<f32> = normal((6, 10), 3.0, &mut seeded_rng(3));
     let targets = [0, 9, 4, 4, 1, 7];
     let (_, dlogits) = softmax_cross_entropy(&logits, &targets);
-    let check = GradCheck { max_elements: usize::MAX, ..GradCheck::default() };
+    let check = GradCheck {
+        max_elements: usize::MAX,
+        ..GradCheck::default()
+    };
     let report = check.check(&logits, &dlogits, |z| softmax_cross_entropy(z, &targets).0);
     assert_eq!(report.checked, 60);
     report.assert_within(TOL, "softmax + cross-entropy");
@@ -50,7 +62,8 @@ fn module_parameter_gradients_match_finite_differences() {
     let logits = model.forward(&x);
     let (_, dlogits) = softmax_cross_entropy(&logits, &y);
     model.backward(&dlogits);
-    let reports = GradCheck::default().check_module(&mut model, |m| softmax_cross_entropy(&m.forward(&x), &y).0);
+    let reports = GradCheck::default()
+        .check_module(&mut model, |m| softmax_cross_entropy(&m.forward(&x), &y).0);
     let names: Vec<&str> = reports.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["w", "b"]);
     for (name, report) in &reports {
@@ -80,9 +93,13 @@ fn checker_reports_a_wrong_gradient_and_where_it_is() {
     let (mut dx, _) = matmul_backward(&x, &w, &r);
     dx[[2, 3]] += 0.5; // one wrong element
     let report = GradCheck::default().check(&x, &dx, |x| (x.dot(&w) * &r).sum());
-    assert!(report.max_rel_error > 0.05, "the checker missed a wrong element: {report}");
+    assert!(
+        report.max_rel_error > 0.05,
+        "the checker missed a wrong element: {report}"
+    );
     assert_eq!(report.worst_index, vec![2, 3]);
-    let caught = std::panic::catch_unwind(|| report.assert_within(TOL, "deliberately wrong dX"));
+    let caught =
+        std::panic::catch_unwind(|| report.assert_within(TOL, "deliberately wrong dX"));
     assert!(caught.is_err(), "assert_within accepted a wrong gradient");
 }
 
@@ -95,7 +112,10 @@ fn checker_reports_a_transposed_gradient() {
     let r = upstream(3, 3, 9);
     let wrong_dw = x.dot(&r);
     let report = GradCheck::default().check(&w, &wrong_dw, |w| (x.dot(w) * &r).sum());
-    assert!(report.max_rel_error > 0.1, "transposed gradient not caught: {report}");
+    assert!(
+        report.max_rel_error > 0.1,
+        "transposed gradient not caught: {report}"
+    );
 }
 
 #[test]
@@ -112,7 +132,11 @@ fn checker_treats_nan_as_failure() {
 fn checker_probes_evenly_spaced_elements_of_large_tensors() {
     let x = Array2::<f32>::zeros((100, 100));
     let g = Array2::<f32>::from_elem((100, 100), 2.0);
-    let report = GradCheck { max_elements: 10, ..GradCheck::default() }.check(&x, &g, |x| 2.0 * x.sum());
+    let report = GradCheck {
+        max_elements: 10,
+        ..GradCheck::default()
+    }
+    .check(&x, &g, |x| 2.0 * x.sum());
     assert_eq!(report.checked, 10);
     assert!(report.max_rel_error < 1e-3, "{report}");
 }

@@ -5,9 +5,21 @@ use ch01_foundations::regression::train;
 #[test]
 fn softmax_regression_learns_the_blobs() {
     let log = train(0, 200, 0.5);
-    assert!(log.losses[0] > 0.5, "initial loss {} is suspiciously low", log.losses[0]);
-    assert!(*log.losses.last().unwrap() < 0.1, "final loss {}", log.losses.last().unwrap());
-    assert!(log.test_accuracy >= 0.9, "test accuracy {}", log.test_accuracy);
+    assert!(
+        log.losses[0] > 0.5,
+        "initial loss {} is suspiciously low",
+        log.losses[0]
+    );
+    assert!(
+        *log.losses.last().unwrap() < 0.1,
+        "final loss {}",
+        log.losses.last().unwrap()
+    );
+    assert!(
+        log.test_accuracy >= 0.9,
+        "test accuracy {}",
+        log.test_accuracy
+    );
     assert_eq!(log.num_params, 2 * 3 + 3);
 }
 
