@@ -1,12 +1,12 @@
 //! The real book passes every book check.
 //!
 //! `cargo test -p book-checks --test book` checks the sources (includes,
-//! anchors, SUMMARY.md, listings, math, diagrams). Set `BOOK_HTML_DIR` to a
-//! built book (e.g. `book`) to check its HTML as well.
+//! anchors, SUMMARY.md, listings, math, diagrams). The built HTML is checked by
+//! `cargo xtask build` and `cargo xtask test`, right after `mdbook build`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use book_checks::{Problem, check_all, check_built_html};
+use book_checks::{Problem, check_all};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,20 +27,5 @@ fn book_sources_pass_every_check() {
         problems.is_empty(),
         "{}",
         report("the book sources", &problems)
-    );
-}
-
-#[test]
-fn built_book_has_no_math_errors_when_asked() {
-    let Some(dir) = std::env::var_os("BOOK_HTML_DIR") else {
-        eprintln!("BOOK_HTML_DIR not set: skipping the check of the built HTML");
-        return;
-    };
-    let dir = root().join(PathBuf::from(dir));
-    let problems = check_built_html(&dir);
-    assert!(
-        problems.is_empty(),
-        "{}",
-        report("the built book", &problems)
     );
 }

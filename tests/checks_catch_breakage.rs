@@ -243,6 +243,27 @@ fn valid_line_ranges_pass() {
     assert_clean(&check_includes(book.root()));
 }
 
+const SNAPSHOT: &str =
+    "---\nsource: listings/ch01/tests/snapshots.rs\n---\nhello\nworld\n";
+
+#[test]
+fn snapshot_include_showing_insta_header() {
+    let book = Book::with_chapter(
+        "```text\n{{#include ../../listings/ch01/tests/snapshots/out.snap}}\n```",
+    );
+    book.write("listings/ch01/tests/snapshots/out.snap", SNAPSHOT);
+    assert_one(&check_includes(book.root()), INDEX, 6, "start at line 4");
+}
+
+#[test]
+fn snapshot_include_after_the_header_passes() {
+    let book = Book::with_chapter(
+        "```text\n{{#include ../../listings/ch01/tests/snapshots/out.snap:4:}}\n```",
+    );
+    book.write("listings/ch01/tests/snapshots/out.snap", SNAPSHOT);
+    assert_clean(&check_includes(book.root()));
+}
+
 #[test]
 fn rustdoc_include_of_missing_file() {
     let book = Book::with_chapter(

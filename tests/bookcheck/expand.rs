@@ -326,6 +326,44 @@ fn selection_problems(
     rustdoc: bool,
     file: &str,
 ) -> Vec<String> {
+    let mut problems = range_problems(text, sel, rustdoc, file);
+    problems.extend(snapshot_header_problem(text, sel, rustdoc, file));
+    problems
+}
+
+/// The book shows program output by including insta snapshots (`*.snap`), whose first
+/// lines are insta's own header (`---`, metadata, `---`). An include of a snapshot must
+/// start after it, or the page shows the metadata as if the program had printed it.
+fn snapshot_header_problem(
+    text: &str,
+    sel: &Selection,
+    rustdoc: bool,
+    file: &str,
+) -> Option<String> {
+    if !file.ends_with(".snap") {
+        return None;
+    }
+    let mut lines = text.lines();
+    if lines.next() != Some("---") {
+        return Some(format!(
+            "`{file}` does not start with insta's `---` header: is it a snapshot?"
+        ));
+    }
+    let header_end = 1 + lines.position(|l| l == "---")?; // 0-based index of the closing `---`
+    let shows_header = links::take(text, sel, rustdoc)
+        .iter()
+        .any(|t| t.index <= header_end);
+    shows_header.then(|| {
+        format!(
+            "includes insta's snapshot header (lines 1–{}) of `{file}`; start at line {}",
+            header_end + 1,
+            header_end + 2
+        )
+    })
+}
+
+/// Problems with the anchor or line range an include selects.
+fn range_problems(text: &str, sel: &Selection, rustdoc: bool, file: &str) -> Vec<String> {
     let n = links::line_ranges(text).len();
     match sel {
         Selection::Anchor(anchor) => match links::anchor_lines(text, anchor) {
