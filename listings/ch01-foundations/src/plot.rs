@@ -141,3 +141,127 @@ fn finite_segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     segments.retain(|s| !s.is_empty());
     segments
 }
+
+/// A matrix drawn as coloured cells: attention weights, positional encodings, masks.
+pub struct HeatMap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Row i is drawn at the top when i = 0 (matrix order, not plot order).
+    pub data: ndarray::Array2<f32>,
+    /// Diverging colours (blue, white, red) centred on zero, for signed data; otherwise a
+    /// sequential scale from the minimum to the maximum.
+    pub diverging: bool,
+}
+
+/// Writes `map` to `path` as an SVG, 720 px wide, with a colour bar.
+pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
+    let (rows, cols) = map.data.dim();
+    if rows == 0 || cols == 0 {
+        return Err(format!("heat map {:?} is empty", map.title).into());
+    }
+    let finite = map.data.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (lo, hi) = if map.diverging {
+        let m = lo.abs().max(hi.abs()).max(f32::MIN_POSITIVE);
+        (-m, m)
+    } else if lo < hi {
+        (lo, hi)
+    } else {
+        (lo, lo + 1.0)
+    };
+    let colour = |v: f32| -> RGBColor {
+        if !v.is_finite() {
+            return RGBColor(200, 200, 200); // masked (-inf) or missing cells: grey
+        }
+        let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0) as f64;
+        if map.diverging { lerp(&DIVERGING, t) } else { lerp(&SEQUENTIAL, t) }
+    };
+    let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (main, bar) = root.split_horizontally(640);
+    let mut ctx = ChartBuilder::on(&main)
+        .caption(&map.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0f64..cols as f64, rows as f64..0f64)?;
+    ctx.configure_mesh()
+        .disable_mesh()
+        .x_desc(&map.x_label)
+        .y_desc(&map.y_label)
+        .draw()?;
+    ctx.draw_series(map.data.indexed_iter().map(|((i, j), &v)| {
+        let (x, y) = (j as f64, i as f64);
+        Rectangle::new([(x, y), (x + 1.0, y + 1.0)], colour(v).filled())
+    }))?;
+    let mut legend = ChartBuilder::on(&bar)
+        .margin_top(44)
+        .margin_bottom(52)
+        .y_label_area_size(44)
+        .build_cartesian_2d(0f64..1f64, lo as f64..hi as f64)?;
+    legend.configure_mesh().disable_mesh().disable_x_axis().draw()?;
+    let steps = 100;
+    legend.draw_series((0..steps).map(|k| {
+        let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
+        let v = |t: f64| lo as f64 + t * (hi - lo) as f64;
+        Rectangle::new([(0.0, v(a)), (1.0, v(b))], colour(v(a) as f32).filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+const SEQUENTIAL: [RGBColor; 5] = [
+    RGBColor(68, 1, 84),
+    RGBColor(59, 82, 139),
+    RGBColor(33, 145, 140),
+    RGBColor(94, 201, 98),
+    RGBColor(253, 231, 37),
+];
+
+const DIVERGING: [RGBColor; 3] =
+    [RGBColor(33, 102, 172), RGBColor(247, 247, 247), RGBColor(178, 24, 43)];
+
+/// Piecewise-linear interpolation through evenly spaced colour stops, t in [0, 1].
+fn lerp(stops: &[RGBColor], t: f64) -> RGBColor {
+    let x = t * (stops.len() - 1) as f64;
+    let i = (x.floor() as usize).min(stops.len() - 2);
+    let f = x - i as f64;
+    let mix = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
+    let (a, b) = (stops[i], stops[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_draws_one_cell_per_entry_and_greys_out_masked_cells() {
+        let mut data = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32);
+        data[[0, 3]] = f32::NEG_INFINITY;
+        let path = std::env::temp_dir().join(format!("heatmap-{}.svg", std::process::id()));
+        let map = HeatMap {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            data,
+            diverging: false,
+        };
+        write_heatmap(&path, &map).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(svg.contains("#C8C8C8"), "the -inf cell should be grey");
+        // 12 cells + 100 colour-bar steps + the white background.
+        assert!(svg.matches("<rect").count() >= 112, "{}", svg.matches("<rect").count());
+    }
+
+    #[test]
+    fn colour_stops_are_hit_exactly() {
+        assert_eq!(lerp(&DIVERGING, 0.0), DIVERGING[0]);
+        assert_eq!(lerp(&DIVERGING, 0.5), DIVERGING[1]);
+        assert_eq!(lerp(&DIVERGING, 1.0), DIVERGING[2]);
+    }
+}
