@@ -168,6 +168,16 @@ impl<'a> Expander<'a> {
         Some(self.replace_all(&raw, &base, 0))
     }
 
+    /// A chapter as a preprocessor sees it: with its includes expanded when the `links`
+    /// preprocessor runs before it (`expanded`), as written otherwise.
+    pub fn page(&mut self, path: &Path, expanded: bool) -> Option<Mapped> {
+        if expanded {
+            self.expand_file(path)
+        } else {
+            self.load(path)
+        }
+    }
+
     fn read(&mut self, path: &Path) -> Result<Rc<str>, String> {
         let key = crate::normalize(path);
         self.cache

@@ -247,12 +247,9 @@ pub fn check_math(root: &Path) -> Vec<Problem> {
 
     let mut expander = Expander::new(&cfg.root);
     for chapter in chapter_files(&cfg, &markdown) {
-        let page = if expand {
-            expander.expand_file(&chapter)
-        } else {
-            expander.load(&chapter)
+        let Some(page) = expander.page(&chapter, expand) else {
+            continue;
         };
-        let Some(page) = page else { continue };
         let (page, diagrams) = if mermaid_first {
             crate::mermaid::render_like_mdbook_mermaid(&page)
         } else {

@@ -128,12 +128,9 @@ pub fn check_mermaid(root: &Path) -> Vec<Problem> {
     let expand = cfg.includes_expanded_before("mermaid");
     let mut expander = Expander::new(&cfg.root);
     for chapter in chapter_files(&cfg, &markdown) {
-        let page = if expand {
-            expander.expand_file(&chapter)
-        } else {
-            expander.load(&chapter)
+        let Some(page) = expander.page(&chapter, expand) else {
+            continue;
         };
-        let Some(page) = page else { continue };
         for d in diagrams(&page.text) {
             if let Some((offset, message)) = diagram_problem(&d) {
                 let (file, line) = page.origin(offset);

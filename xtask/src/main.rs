@@ -75,12 +75,8 @@ fn install_tools() -> Result<()> {
             .ok()
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-        let wanted = |v: &str| {
-            v.split_whitespace()
-                .any(|word| word.trim_start_matches('v') == version)
-        };
         match installed {
-            Some(v) if wanted(&v) => {}
+            Some(v) if reports_version(&v, version) => {}
             other => {
                 let have = other
                     .map_or("not installed".into(), |v| format!("found {}", v.trim()));
@@ -98,6 +94,14 @@ fn install_tools() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether a tool's `--version` output ("mdbook v0.5.4", "mdbook-katex 0.10.0") names
+/// exactly `version`: 0.5.40 or 10.5.4 must not pass for 0.5.4.
+fn reports_version(output: &str, version: &str) -> bool {
+    output
+        .split_whitespace()
+        .any(|word| word.trim_start_matches('v') == version)
 }
 
 /// `cargo install` puts binaries in $CARGO_HOME/bin, which a fresh shell may not have on
@@ -235,4 +239,20 @@ fn run(cmd: &mut Command) -> Result<()> {
         bail!("`{shown}` failed with {status}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reports_version;
+
+    #[test]
+    fn version_check_matches_the_tools_output_exactly() {
+        assert!(reports_version("mdbook v0.5.4\n", "0.5.4"));
+        assert!(reports_version("mdbook-katex 0.10.0", "0.10.0"));
+        assert!(reports_version("mdbook-mermaid 0.17.1", "0.17.1"));
+        assert!(!reports_version("mdbook v0.5.40", "0.5.4"));
+        assert!(!reports_version("mdbook v10.5.4", "0.5.4"));
+        assert!(!reports_version("mdbook-katex 0.9.0", "0.10.0"));
+        assert!(!reports_version("", "0.5.4"));
+    }
 }

@@ -177,7 +177,11 @@ pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
             return RGBColor(200, 200, 200); // masked (-inf) or missing cells: grey
         }
         let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0) as f64;
-        if map.diverging { lerp(&DIVERGING, t) } else { lerp(&SEQUENTIAL, t) }
+        if map.diverging {
+            lerp(&DIVERGING, t)
+        } else {
+            lerp(&SEQUENTIAL, t)
+        }
     };
     let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -202,7 +206,11 @@ pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
         .margin_bottom(52)
         .y_label_area_size(44)
         .build_cartesian_2d(0f64..1f64, lo as f64..hi as f64)?;
-    legend.configure_mesh().disable_mesh().disable_x_axis().draw()?;
+    legend
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .draw()?;
     let steps = 100;
     legend.draw_series((0..steps).map(|k| {
         let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
@@ -221,8 +229,11 @@ const SEQUENTIAL: [RGBColor; 5] = [
     RGBColor(253, 231, 37),
 ];
 
-const DIVERGING: [RGBColor; 3] =
-    [RGBColor(33, 102, 172), RGBColor(247, 247, 247), RGBColor(178, 24, 43)];
+const DIVERGING: [RGBColor; 3] = [
+    RGBColor(33, 102, 172),
+    RGBColor(247, 247, 247),
+    RGBColor(178, 24, 43),
+];
 
 /// Piecewise-linear interpolation through evenly spaced colour stops, t in [0, 1].
 fn lerp(stops: &[RGBColor], t: f64) -> RGBColor {
@@ -240,9 +251,11 @@ mod tests {
 
     #[test]
     fn heatmap_draws_one_cell_per_entry_and_greys_out_masked_cells() {
-        let mut data = ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32);
+        let mut data =
+            ndarray::Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as f32);
         data[[0, 3]] = f32::NEG_INFINITY;
-        let path = std::env::temp_dir().join(format!("heatmap-{}.svg", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("heatmap-{}.svg", std::process::id()));
         let map = HeatMap {
             title: "t".into(),
             x_label: "x".into(),
@@ -255,7 +268,11 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(svg.contains("#C8C8C8"), "the -inf cell should be grey");
         // 12 cells + 100 colour-bar steps + the white background.
-        assert!(svg.matches("<rect").count() >= 112, "{}", svg.matches("<rect").count());
+        assert!(
+            svg.matches("<rect").count() >= 112,
+            "{}",
+            svg.matches("<rect").count()
+        );
     }
 
     #[test]
