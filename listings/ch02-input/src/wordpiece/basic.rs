@@ -5,6 +5,8 @@
 use unicode_general_category::{GeneralCategory as Gc, get_general_category};
 use unicode_normalization::UnicodeNormalization;
 
+use super::legacy::{HF_EXTRA_MARKS, HF_EXTRA_PUNCTUATION, is_newer_than_hf};
+
 // ANCHOR: char_classes
 /// Whitespace: Unicode `White_Space`, which includes `\t`, `\n` and `\r`.
 pub fn is_whitespace(c: char) -> bool {
@@ -12,28 +14,34 @@ pub fn is_whitespace(c: char) -> bool {
 }
 
 /// A control character that cleaning drops: categories Cc, Cf and Co (but not Cn),
-/// except `\t`, `\n` and `\r`, which count as whitespace instead.
+/// except `\t`, `\n` and `\r`, which count as whitespace instead. Characters newer
+/// than Hugging Face's Unicode tables are unassigned there, so never control.
 pub fn is_control(c: char) -> bool {
-    if matches!(c, '\t' | '\n' | '\r') {
+    if matches!(c, '\t' | '\n' | '\r') || is_newer_than_hf(c) {
         return false;
     }
-    matches!(get_general_category(c), Gc::Control | Gc::Format | Gc::PrivateUse)
+    matches!(
+        get_general_category(c),
+        Gc::Control | Gc::Format | Gc::PrivateUse
+    )
 }
 
 /// BERT's punctuation: every printable ASCII character that is not a letter, digit
 /// or space (so `$`, `+`, `^` count, though Unicode calls them symbols), plus P*.
 pub fn is_punctuation(c: char) -> bool {
     c.is_ascii_punctuation()
-        || matches!(
-            get_general_category(c),
-            Gc::ConnectorPunctuation
-                | Gc::DashPunctuation
-                | Gc::OpenPunctuation
-                | Gc::ClosePunctuation
-                | Gc::InitialPunctuation
-                | Gc::FinalPunctuation
-                | Gc::OtherPunctuation
-        )
+        || HF_EXTRA_PUNCTUATION.contains(&c)
+        || !is_newer_than_hf(c)
+            && matches!(
+                get_general_category(c),
+                Gc::ConnectorPunctuation
+                    | Gc::DashPunctuation
+                    | Gc::OpenPunctuation
+                    | Gc::ClosePunctuation
+                    | Gc::InitialPunctuation
+                    | Gc::FinalPunctuation
+                    | Gc::OtherPunctuation
+            )
 }
 
 /// The CJK ideograph blocks BERT spaces out. Hangul and kana are not among them. The
@@ -107,9 +115,23 @@ pub fn space_cjk(text: &str) -> String {
 /// Canonical decomposition (NFD) splits `é` into `e` + U+0301; dropping the
 /// non-spacing marks (category Mn) leaves the base letters.
 pub fn strip_accents(text: &str) -> String {
-    text.nfd()
-        .filter(|&c| get_general_category(c) != Gc::NonspacingMark)
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    // HF's NFD tables do not know newer characters: they pass through undecomposed.
+    for run in text.split_inclusive(is_newer_than_hf) {
+        let (old, newer) = match run.chars().next_back() {
+            Some(c) if is_newer_than_hf(c) => (&run[..run.len() - c.len_utf8()], Some(c)),
+            _ => (run, None),
+        };
+        out.extend(old.nfd().filter(|&c| !is_nonspacing_mark(c)));
+        out.extend(newer);
+    }
+    out
+}
+
+/// Category Mn as Hugging Face's tables have it.
+pub fn is_nonspacing_mark(c: char) -> bool {
+    HF_EXTRA_MARKS.contains(&c)
+        || !is_newer_than_hf(c) && get_general_category(c) == Gc::NonspacingMark
 }
 // ANCHOR_END: clean
 
@@ -162,7 +184,10 @@ impl BasicTokenizer {
 
     /// Normalises `text` and splits it into words.
     pub fn words(&self, text: &str) -> Vec<String> {
-        pre_tokenize(&self.normalize(text)).into_iter().map(str::to_owned).collect()
+        pre_tokenize(&self.normalize(text))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Every step's output in turn (steps that are turned off pass the text through).
@@ -174,11 +199,23 @@ impl BasicTokenizer {
         let cjk_spaced = on(self.handle_chinese_chars, space_cjk, &cleaned);
         let accents_stripped = on(self.strip_accents, strip_accents, &cjk_spaced);
         let lowercased = if self.lowercase {
-            accents_stripped.chars().flat_map(char::to_lowercase).collect()
+            accents_stripped
+                .chars()
+                .flat_map(char::to_lowercase)
+                .collect()
         } else {
             accents_stripped.clone()
         };
-        let words = pre_tokenize(&lowercased).into_iter().map(str::to_owned).collect();
-        Steps { cleaned, cjk_spaced, accents_stripped, lowercased, words }
+        let words = pre_tokenize(&lowercased)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        Steps {
+            cleaned,
+            cjk_spaced,
+            accents_stripped,
+            lowercased,
+            words,
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod basic;
 pub mod exercises;
 pub mod greedy;
+pub mod legacy;
 pub mod report;
 pub mod train;
 pub mod vocab;
@@ -36,7 +37,10 @@ pub enum Segment<'a> {
 impl WordPiece {
     /// An uncased BERT tokenizer over `vocab`.
     pub fn new(vocab: Vocab) -> WordPiece {
-        WordPiece { vocab, basic: BasicTokenizer::default() }
+        WordPiece {
+            vocab,
+            basic: BasicTokenizer::default(),
+        }
     }
 
     /// Loads `vocab.txt` from `path`.
@@ -105,9 +109,10 @@ impl WordPiece {
     pub fn tokens(&self, ids: &[u32]) -> Result<Vec<&str>, WordPieceError> {
         ids.iter()
             .map(|&id| {
-                self.vocab
-                    .token(id)
-                    .ok_or(WordPieceError::IdOutOfRange { id, len: self.vocab.len() })
+                self.vocab.token(id).ok_or(WordPieceError::IdOutOfRange {
+                    id,
+                    len: self.vocab.len(),
+                })
             })
             .collect()
     }
@@ -122,7 +127,10 @@ impl WordPiece {
         let specials = [s.pad, s.unk, s.cls, s.sep, s.mask];
         let mut text = String::new();
         let kept = ids.iter().filter(|id| !specials.contains(id));
-        for (i, token) in self.tokens(&kept.copied().collect::<Vec<_>>())?.iter().enumerate()
+        for (i, token) in self
+            .tokens(&kept.copied().collect::<Vec<_>>())?
+            .iter()
+            .enumerate()
         {
             let piece = match token.strip_prefix(CONTINUATION) {
                 Some(rest) if i > 0 => rest.to_owned(),

@@ -5,10 +5,10 @@ use std::cmp::Ordering;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::WordPiece;
 use super::basic::BasicTokenizer;
 use super::greedy::CONTINUATION;
 use super::vocab::{SPECIAL_TOKENS, Vocab, WordPieceError};
-use super::WordPiece;
 
 /// One learned merge and the counts its score came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +79,8 @@ fn compare(x: &Candidate, y: &Candidate, symbols: &[String]) -> Ordering {
     let lhs = x.ab as u128 * y.a as u128 * y.b as u128;
     let rhs = y.ab as u128 * x.a as u128 * x.b as u128;
     lhs.cmp(&rhs).then(x.ab.cmp(&y.ab)).then_with(|| {
-        let name = |c: &Candidate| (&symbols[c.pair.0 as usize], &symbols[c.pair.1 as usize]);
+        let name =
+            |c: &Candidate| (&symbols[c.pair.0 as usize], &symbols[c.pair.1 as usize]);
         name(y).cmp(&name(x)) // smaller strings win, so they compare as greater
     })
 }
@@ -113,7 +114,8 @@ impl State {
     fn count_word(&mut self, w: usize, sign: i64) {
         let (seq, f) = (&self.words[w], self.freq[w]);
         for &s in seq {
-            self.unit[s as usize] = self.unit[s as usize].wrapping_add_signed(sign * f as i64);
+            self.unit[s as usize] =
+                self.unit[s as usize].wrapping_add_signed(sign * f as i64);
         }
         for pair in seq.windows(2).map(|p| (p[0], p[1])) {
             let c = self.pairs.entry(pair).or_insert(0);
@@ -199,8 +201,11 @@ fn initial_state(words: &[(String, u64)]) -> State {
             .chars()
             .enumerate()
             .map(|(i, c)| {
-                let token =
-                    if i == 0 { c.to_string() } else { format!("{CONTINUATION}{c}") };
+                let token = if i == 0 {
+                    c.to_string()
+                } else {
+                    format!("{CONTINUATION}{c}")
+                };
                 state.index[&token]
             })
             .collect();
@@ -222,7 +227,10 @@ pub fn train(corpus: &str, vocab_size: usize) -> Result<Trained, WordPieceError>
     let alphabet = state.symbols.len();
     let needed = SPECIAL_TOKENS.len() + alphabet;
     if vocab_size < needed {
-        return Err(WordPieceError::VocabTooSmall { requested: vocab_size, needed });
+        return Err(WordPieceError::VocabTooSmall {
+            requested: vocab_size,
+            needed,
+        });
     }
     let mut merges = Vec::new();
     while SPECIAL_TOKENS.len() + state.symbols.len() < vocab_size {
@@ -233,12 +241,21 @@ pub fn train(corpus: &str, vocab_size: usize) -> Result<Trained, WordPieceError>
         let id = state.symbol(merged.clone());
         state.apply(best.pair, id);
         merges.push(Merge {
-            left, right, merged, pair_count: best.ab, left_count: best.a, right_count: best.b,
+            left,
+            right,
+            merged,
+            pair_count: best.ab,
+            left_count: best.a,
+            right_count: best.b,
         });
     }
     let mut tokens: Vec<String> = SPECIAL_TOKENS.iter().map(|t| t.to_string()).collect();
     tokens.extend(state.symbols);
-    Ok(Trained { tokens, merges, alphabet })
+    Ok(Trained {
+        tokens,
+        merges,
+        alphabet,
+    })
 }
 // ANCHOR_END: train
 
@@ -269,7 +286,10 @@ impl Usage {
 
 /// Trains a WordPiece vocabulary of `vocab_size` on `corpus`, encodes `corpus` with it
 /// and measures the result (the WordPiece column of the chapter's comparison).
-pub fn train_and_measure(corpus: &str, vocab_size: usize) -> Result<Usage, WordPieceError> {
+pub fn train_and_measure(
+    corpus: &str,
+    vocab_size: usize,
+) -> Result<Usage, WordPieceError> {
     let trained = train(corpus, vocab_size)?;
     let wp = WordPiece::new(trained.vocab()?);
     let ids = wp.encode_words(corpus);

@@ -9,17 +9,34 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, thiserror::Error)]
 pub enum WordPieceError {
     #[error("{source_name}: cannot read vocabulary: {error}")]
-    Io { source_name: String, error: std::io::Error },
+    Io {
+        source_name: String,
+        error: std::io::Error,
+    },
     #[error("{source_name}: line {line}: not valid UTF-8")]
     Utf8 { source_name: String, line: usize },
     #[error("{source_name}: line {line}: empty token (a vocab.txt has one token a line)")]
     EmptyToken { source_name: String, line: usize },
-    #[error("{source_name}: line {line}: token {token:?} contains whitespace, which no word can")]
-    Whitespace { source_name: String, line: usize, token: String },
+    #[error(
+        "{source_name}: line {line}: token {token:?} contains whitespace, which no word can"
+    )]
+    Whitespace {
+        source_name: String,
+        line: usize,
+        token: String,
+    },
     #[error("{source_name}: line {line}: token {token:?} already on line {first_line}")]
-    Duplicate { source_name: String, line: usize, first_line: usize, token: String },
+    Duplicate {
+        source_name: String,
+        line: usize,
+        first_line: usize,
+        token: String,
+    },
     #[error("{source_name}: special token {token} is missing from the vocabulary")]
-    MissingSpecial { source_name: String, token: &'static str },
+    MissingSpecial {
+        source_name: String,
+        token: &'static str,
+    },
     #[error("id {id} is outside the vocabulary of {len} tokens")]
     IdOutOfRange { id: u32, len: usize },
     #[error("vocab size {requested} is below the {needed} special and alphabet tokens")]
@@ -60,33 +77,56 @@ impl Vocab {
         for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
             let line = i + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw); // CRLF files
-            let token = std::str::from_utf8(raw)
-                .map_err(|_| WordPieceError::Utf8 { source_name: name(), line })?;
+            let token = std::str::from_utf8(raw).map_err(|_| WordPieceError::Utf8 {
+                source_name: name(),
+                line,
+            })?;
             if token.is_empty() {
-                return Err(WordPieceError::EmptyToken { source_name: name(), line });
+                return Err(WordPieceError::EmptyToken {
+                    source_name: name(),
+                    line,
+                });
             }
             if token.chars().any(char::is_whitespace) {
                 let token = token.to_owned();
-                return Err(WordPieceError::Whitespace { source_name: name(), line, token });
+                return Err(WordPieceError::Whitespace {
+                    source_name: name(),
+                    line,
+                    token,
+                });
             }
             if let Some(&first) = ids.get(token) {
                 let (first_line, token) = (first as usize + 1, token.to_owned());
                 return Err(WordPieceError::Duplicate {
-                    source_name: name(), line, first_line, token,
+                    source_name: name(),
+                    line,
+                    first_line,
+                    token,
                 });
             }
             ids.insert(token.to_owned(), tokens.len() as u32);
             tokens.push(token.to_owned());
         }
         let id = |token: &'static str| {
-            ids.get(token).copied()
-                .ok_or(WordPieceError::MissingSpecial { source_name: name(), token })
+            ids.get(token)
+                .copied()
+                .ok_or(WordPieceError::MissingSpecial {
+                    source_name: name(),
+                    token,
+                })
         };
         let special = SpecialIds {
-            pad: id("[PAD]")?, unk: id("[UNK]")?, cls: id("[CLS]")?,
-            sep: id("[SEP]")?, mask: id("[MASK]")?,
+            pad: id("[PAD]")?,
+            unk: id("[UNK]")?,
+            cls: id("[CLS]")?,
+            sep: id("[SEP]")?,
+            mask: id("[MASK]")?,
         };
-        Ok(Vocab { tokens, ids, special })
+        Ok(Vocab {
+            tokens,
+            ids,
+            special,
+        })
     }
     // ANCHOR_END: vocab_parse
 
@@ -94,8 +134,10 @@ impl Vocab {
     pub fn load(path: impl AsRef<Path>) -> Result<Vocab, WordPieceError> {
         let path = path.as_ref();
         let source_name = path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|error| WordPieceError::Io { source_name: source_name.clone(), error })?;
+        let bytes = std::fs::read(path).map_err(|error| WordPieceError::Io {
+            source_name: source_name.clone(),
+            error,
+        })?;
         Vocab::parse(&source_name, &bytes)
     }
 
