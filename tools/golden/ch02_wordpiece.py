@@ -134,6 +134,11 @@ def main():
             "decoded": tok.decode(enc.ids),
         })
     cases["sentences"] = sentences
+    pairs = [("How old are you?", "I am six."), ("", "Héllo [MASK]!"), ("中文", "")]
+    cases["pairs"] = []
+    for a, b in pairs:
+        enc = tok.encode(a, b)
+        cases["pairs"].append({"a": a, "b": b, "ids": enc.ids, "type_ids": enc.type_ids})
     cases["random"] = [{"text": s, "ids": tok.encode(s).ids} for s in random_strings(300)]
 
     # HF's character classes, probed one component at a time on every code point.
