@@ -25,7 +25,9 @@ pub fn is_control(c: char) -> bool {
         Gc::Control | Gc::Format | Gc::PrivateUse
     )
 }
+// ANCHOR_END: char_classes
 
+// ANCHOR: punct_cjk
 /// BERT's punctuation: every printable ASCII character that is not a letter, digit
 /// or space (so `$`, `+`, `^` count, though Unicode calls them symbols), plus P*.
 pub fn is_punctuation(c: char) -> bool {
@@ -57,7 +59,7 @@ pub fn is_chinese_char(c: char) -> bool {
         | 0xF900..=0xFAFF
         | 0x2F800..=0x2FA1F)
 }
-// ANCHOR_END: char_classes
+// ANCHOR_END: punct_cjk
 
 /// Which of BERT's normalisation steps to run; `Default` is `bert-base-uncased`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,9 @@ pub fn space_cjk(text: &str) -> String {
     }
     out
 }
+// ANCHOR_END: clean
+
+// ANCHOR: strip_accents
 
 /// Canonical decomposition (NFD) splits `é` into `e` + U+0301; dropping the
 /// non-spacing marks (category Mn) leaves the base letters.
@@ -133,7 +138,7 @@ pub fn is_nonspacing_mark(c: char) -> bool {
     HF_EXTRA_MARKS.contains(&c)
         || !is_newer_than_hf(c) && get_general_category(c) == Gc::NonspacingMark
 }
-// ANCHOR_END: clean
+// ANCHOR_END: strip_accents
 
 // ANCHOR: pre_tokenize
 /// Splits normalised text into words: whitespace separates and disappears, each

@@ -1,4 +1,5 @@
-//! Solutions to the WordPiece section's exercises (tested in tests/wordpiece_exercises.rs).
+//! Solutions to the WordPiece section's exercises, tested in
+//! tests/wordpiece_exercises.rs.
 
 use rustc_hash::FxHashMap;
 

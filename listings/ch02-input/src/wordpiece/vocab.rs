@@ -43,6 +43,32 @@ pub enum WordPieceError {
     VocabTooSmall { requested: usize, needed: usize },
 }
 
+/// One line of `vocab.txt` as a token: UTF-8, not empty, no whitespace (a trailing
+/// `\r` from a CRLF file is dropped).
+fn check_line<'a>(
+    source_name: &str,
+    line: usize,
+    raw: &'a [u8],
+) -> Result<&'a str, WordPieceError> {
+    let source_name = source_name.to_owned();
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let Ok(token) = std::str::from_utf8(raw) else {
+        return Err(WordPieceError::Utf8 { source_name, line });
+    };
+    if token.is_empty() {
+        return Err(WordPieceError::EmptyToken { source_name, line });
+    }
+    if token.chars().any(char::is_whitespace) {
+        let token = token.to_owned();
+        return Err(WordPieceError::Whitespace {
+            source_name,
+            line,
+            token,
+        });
+    }
+    Ok(token)
+}
+
 /// The special tokens BERT's input format needs, in `bert-base-uncased`'s order.
 pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -70,57 +96,36 @@ impl Vocab {
     /// Hugging Face, which lets a later duplicate overwrite an earlier id and keeps
     /// empty lines as an empty token, both are errors here: they mean a corrupt file.
     pub fn parse(source_name: &str, bytes: &[u8]) -> Result<Vocab, WordPieceError> {
-        let name = || source_name.to_owned();
         let mut tokens = Vec::new();
         let mut ids = FxHashMap::default();
         let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-            let line = i + 1;
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw); // CRLF files
-            let token = std::str::from_utf8(raw).map_err(|_| WordPieceError::Utf8 {
-                source_name: name(),
-                line,
-            })?;
-            if token.is_empty() {
-                return Err(WordPieceError::EmptyToken {
-                    source_name: name(),
-                    line,
-                });
-            }
-            if token.chars().any(char::is_whitespace) {
-                let token = token.to_owned();
-                return Err(WordPieceError::Whitespace {
-                    source_name: name(),
-                    line,
-                    token,
-                });
-            }
+            let token = check_line(source_name, i + 1, raw)?;
             if let Some(&first) = ids.get(token) {
-                let (first_line, token) = (first as usize + 1, token.to_owned());
                 return Err(WordPieceError::Duplicate {
-                    source_name: name(),
-                    line,
-                    first_line,
-                    token,
+                    source_name: source_name.to_owned(),
+                    line: i + 1,
+                    first_line: first as usize + 1,
+                    token: token.to_owned(),
                 });
             }
             ids.insert(token.to_owned(), tokens.len() as u32);
             tokens.push(token.to_owned());
         }
         let id = |token: &'static str| {
+            let source_name = source_name.to_owned();
             ids.get(token)
                 .copied()
-                .ok_or(WordPieceError::MissingSpecial {
-                    source_name: name(),
-                    token,
-                })
+                .ok_or(WordPieceError::MissingSpecial { source_name, token })
         };
+        let (pad, unk, cls) = (id("[PAD]")?, id("[UNK]")?, id("[CLS]")?);
+        let (sep, mask) = (id("[SEP]")?, id("[MASK]")?);
         let special = SpecialIds {
-            pad: id("[PAD]")?,
-            unk: id("[UNK]")?,
-            cls: id("[CLS]")?,
-            sep: id("[SEP]")?,
-            mask: id("[MASK]")?,
+            pad,
+            unk,
+            cls,
+            sep,
+            mask,
         };
         Ok(Vocab {
             tokens,
