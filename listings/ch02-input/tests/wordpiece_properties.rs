@@ -1,4 +1,4 @@
-//! Properties: WordPiece is total on any Unicode input, and its ids stay in the vocabulary.
+//! Properties: WordPiece is total on any Unicode input; its ids stay in the vocabulary.
 
 use ch02_input::wordpiece::WordPiece;
 use proptest::prelude::*;

@@ -17,9 +17,7 @@ pub enum WordPieceError {
     Utf8 { source_name: String, line: usize },
     #[error("{source_name}: line {line}: empty token (a vocab.txt has one token a line)")]
     EmptyToken { source_name: String, line: usize },
-    #[error(
-        "{source_name}: line {line}: token {token:?} contains whitespace, which no word can"
-    )]
+    #[error("{source_name}: line {line}: token {token:?} contains whitespace")]
     Whitespace {
         source_name: String,
         line: usize,
