@@ -1,0 +1,132 @@
+//! The figures of the sections on positions, drawn from the code that the sections show
+//! (`cargo run --release -p ch02-input --example positions -- --figures src/figures/ch02`).
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, s};
+
+use super::alibi::{alibi_bias, alibi_slopes};
+use super::rope::{Rope, RopeStyle};
+use super::sinusoidal::sinusoidal;
+use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::plot::{
+    HeatMap, LineChart, Series, write_heatmap, write_line_chart,
+};
+
+/// PE for 64 positions × 128 dimensions: fast sin/cos waves on the left, slow ones on
+/// the right, where neighbouring positions look almost alike.
+pub fn sinusoidal_heatmap(path: &Path) -> Result<(), Box<dyn Error>> {
+    let map = HeatMap {
+        title: "sinusoidal PE[pos, j], d_model = 128".into(),
+        x_label: "dimension j".into(),
+        y_label: "position pos".into(),
+        data: sinusoidal(64, 128),
+        diverging: true,
+    };
+    write_heatmap(path, &map)
+}
+
+/// PE[p] · PE[p + k] against k for two starting positions p, read off the table: the
+/// curves coincide (only k matters) and fall from d/2 as k grows.
+pub fn sinusoidal_dot_product(path: &Path) -> Result<(), Box<dyn Error>> {
+    let (d, k_max) = (128, 256);
+    let pe = sinusoidal(300 + k_max + 1, d);
+    let mut chart = LineChart::new(
+        "sinusoidal encodings: PE[p] · PE[p + k], d_model = 128",
+        "distance k",
+        "dot product",
+    );
+    for p in [0, 300] {
+        let points = (0..=k_max)
+            .map(|k| (k as f64, pe.row(p).dot(&pe.row(p + k)) as f64))
+            .collect();
+        chart.series.push(Series::new(format!("p = {p}"), points));
+    }
+    write_line_chart(path, &chart)
+}
+
+/// RoPE: q_m · k_n for one random q and k, against m - n, starting from n = 0 and from
+/// n = 200. The two curves are the same curve: the score sees only the offset.
+pub fn rope_relative(path: &Path) -> Result<(), Box<dyn Error>> {
+    let (d, span) = (64, 128);
+    let mut rng = seeded_rng(7);
+    let q: Array2<f32> = normal((1, d), 1.0, &mut rng);
+    let k: Array2<f32> = normal((1, d), 1.0, &mut rng);
+    let mut chart = LineChart::new(
+        "RoPE: q at position m · k at position n, d_head = 64",
+        "offset m - n",
+        "score q_m · k_n",
+    );
+    for n in [0, 200] {
+        let k_n = Rope::new(&[n], d, 10_000.0, RopeStyle::RotateHalf).forward(&k);
+        let points = (0..=span)
+            .map(|offset| {
+                let rope = Rope::new(&[n + offset], d, 10_000.0, RopeStyle::RotateHalf);
+                let q_m = rope.forward(&q);
+                (offset as f64, q_m.row(0).dot(&k_n.row(0)) as f64)
+            })
+            .collect();
+        chart.series.push(Series::new(format!("n = {n}"), points));
+    }
+    write_line_chart(path, &chart)
+}
+
+/// The ALiBi bias of the first of 8 heads (slope 1/2) on 16 positions; grey cells are
+/// the future keys that a causal model never sees.
+pub fn alibi_bias_heatmap(path: &Path) -> Result<(), Box<dyn Error>> {
+    let bias = alibi_bias(&alibi_slopes(8), 16);
+    let map = HeatMap {
+        title: "ALiBi bias of head 1 of 8 (m = 1/2)".into(),
+        x_label: "key position j".into(),
+        y_label: "query position i".into(),
+        data: bias.slice(s![0, .., ..]).to_owned(),
+        diverging: false,
+    };
+    write_heatmap(path, &map)
+}
+
+/// The penalty -m_h · (i - j) against the distance i - j for six of 8 heads: steep heads
+/// look only at the last few tokens, shallow ones almost everywhere.
+pub fn alibi_penalties(path: &Path) -> Result<(), Box<dyn Error>> {
+    let slopes = alibi_slopes(8);
+    let mut chart = LineChart::new(
+        "ALiBi: penalty by distance, 8 heads",
+        "distance i - j",
+        "bias",
+    );
+    for h in [0, 1, 2, 3, 5, 7] {
+        let m = slopes[h] as f64;
+        let points = (0..=64).map(|k| (k as f64, -m * k as f64)).collect();
+        chart.series.push(Series::new(
+            format!("head {} (m = 1/{})", h + 1, (1.0 / m).round()),
+            points,
+        ));
+    }
+    write_line_chart(path, &chart)
+}
+
+/// A function that draws one figure into the file it is given.
+type Draw = fn(&Path) -> Result<(), Box<dyn Error>>;
+
+/// The figures, by file name.
+pub const FIGURES: [(&str, Draw); 5] = [
+    ("sinusoidal-heatmap.svg", sinusoidal_heatmap),
+    ("sinusoidal-dot-product.svg", sinusoidal_dot_product),
+    ("rope-relative.svg", rope_relative),
+    ("alibi-bias.svg", alibi_bias_heatmap),
+    ("alibi-penalties.svg", alibi_penalties),
+];
+
+/// Writes every figure of the sections on positions into `dir`, returning the paths.
+pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+    std::fs::create_dir_all(dir)?;
+    FIGURES
+        .iter()
+        .map(|(name, draw)| {
+            let path = dir.join(name);
+            draw(&path)?;
+            Ok(path)
+        })
+        .collect()
+}
