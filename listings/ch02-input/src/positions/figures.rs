@@ -14,14 +14,14 @@ use ch01_foundations::plot::{
     HeatMap, LineChart, Series, write_heatmap, write_line_chart,
 };
 
-/// PE for 64 positions × 128 dimensions: fast sin/cos waves on the left, slow ones on
+/// PE for 40 positions × 64 dimensions: fast sin/cos waves on the left, slow ones on
 /// the right, where neighbouring positions look almost alike.
 pub fn sinusoidal_heatmap(path: &Path) -> Result<(), Box<dyn Error>> {
     let map = HeatMap {
-        title: "sinusoidal PE[pos, j], d_model = 128".into(),
+        title: "sinusoidal PE[pos, j], d_model = 64".into(),
         x_label: "dimension j".into(),
         y_label: "position pos".into(),
-        data: sinusoidal(64, 128),
+        data: sinusoidal(40, 64),
         diverging: true,
     };
     write_heatmap(path, &map)

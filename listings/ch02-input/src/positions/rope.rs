@@ -51,8 +51,8 @@ fn rotate(
     assert!(
         cos.dim() == (t, d / 2) && y.dim() == (t, d),
         "rope: x is {:?} but the angle table is {:?} (want [T, d/2])",
-        x.dim(),
-        cos.dim()
+        x.shape(),
+        cos.shape()
     );
     let (a, b) = match style {
         RopeStyle::RotateHalf => (s![.., ..d / 2], s![.., d / 2..]),
