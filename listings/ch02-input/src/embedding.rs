@@ -1,6 +1,6 @@
-//! The embedding layer: token ids in, vectors out (section "Embeddings"). Forward is a row
-//! gather, backward a scatter-add into the table, and the same table can double as the
-//! output layer (weight tying).
+//! The embedding layer: token ids in, vectors out (section "Embeddings"). Forward is a
+//! row gather, backward a scatter-add into the table, and the same table can double as
+//! the output layer (weight tying).
 
 use ndarray::{Array2, ArrayRef2, Axis, Ix2};
 use rand::Rng;
@@ -60,7 +60,11 @@ impl Embedding {
         self.ids = Some(ids.to_vec());
         self.table.value.select(Axis(0), ids)
     }
+}
+// ANCHOR_END: embedding
 
+// ANCHOR: embedding_backward
+impl Embedding {
     // dx: [T, d_model] -> nothing (ids are integers); adds dx[t] into E.grad[ids[t]]
     pub fn backward(&mut self, dx: &ArrayRef2<f32>) {
         let ids = self.ids.as_ref().expect("backward called before forward");
@@ -78,7 +82,7 @@ impl Embedding {
         }
     }
 }
-// ANCHOR_END: embedding
+// ANCHOR_END: embedding_backward
 
 // ANCHOR: tied
 impl Embedding {
@@ -102,7 +106,8 @@ impl Embedding {
             .h
             .as_ref()
             .expect("unembed_backward called before unembed");
-        // The same E.grad the lookup scatters into: a shared parameter sums its gradients.
+        // The same E.grad the lookup scatters into: a shared parameter sums its
+        // gradients.
         self.table.grad += &dlogits.t().dot(h);
         dlogits.dot(&self.table.value)
     }
@@ -131,7 +136,9 @@ pub mod report {
     use ch01_foundations::report::{round, round_all};
 
     macro_rules! out {
-        ($s:expr, $($arg:tt)*) => { writeln!($s, $($arg)*).expect("writing to a String") };
+        ($s:expr, $($arg:tt)*) => {
+            writeln!($s, $($arg)*).expect("writing to a String")
+        };
     }
 
     /// Lookup as a one-hot product, and the scatter-add gradient with a repeated id.
@@ -213,7 +220,7 @@ pub mod report {
         out!(
             s,
             "{:<22} {:>16} {:>16}",
-            "x = ",
+            "x",
             "cos(x + PE, x)",
             "cos(x + PE, PE)"
         );

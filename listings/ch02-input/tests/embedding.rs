@@ -48,7 +48,7 @@ fn backward_scatter_adds_repeated_ids() {
         assert!((got - want).abs() < 1e-6, "E.grad {got} vs Oᵀ dx {want}");
     }
     // Row 4 occurs three times: its gradient is the sum of three rows of dx, not the last.
-    let sum = &dx.row(0) + &dx.row(2) + &dx.row(3);
+    let sum = &dx.row(0) + &dx.row(2) + dx.row(3);
     assert!(
         emb.table
             .grad

@@ -144,7 +144,8 @@ fn q_m_dot_k_n_depends_only_on_m_minus_n() {
                 let s = score(m as usize, n as usize);
                 assert!(
                     (s - reference).abs() < 1e-4 * reference.abs().max(1.0),
-                    "{style:?}: offset {offset}: ({m}, {n}) gives {s}, (1000+{offset}, 1000) gives {reference}"
+                    "{style:?}, offset {offset}: ({m}, {n}) gives {s}, \
+                     (1000 + {offset}, 1000) gives {reference}"
                 );
             }
             by_offset.push(reference);

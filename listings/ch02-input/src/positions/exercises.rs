@@ -9,7 +9,10 @@ use ndarray::Array2;
 /// kω. So M_k is block-diagonal with 2×2 blocks [[cos kω, sin kω], [-sin kω, cos kω]].
 // (k, d_model) -> m_k: [d_model, d_model]
 pub fn sinusoidal_shift_matrix(k: f64, d_model: usize) -> Array2<f32> {
-    assert!(d_model % 2 == 0, "d_model must be even, got {d_model}");
+    assert!(
+        d_model.is_multiple_of(2),
+        "d_model must be even, got {d_model}"
+    );
     let mut m = Array2::zeros((d_model, d_model));
     for i in 0..d_model / 2 {
         let omega = 10_000f64.powf(-((2 * i) as f64) / d_model as f64);

@@ -1,5 +1,6 @@
-//! The figures of the sections on positions, drawn from the code that the sections show
-//! (`cargo run --release -p ch02-input --example positions -- --figures src/figures/ch02`).
+//! The figures of the sections on positions, drawn from the code that the sections
+//! show. Regenerate with
+//! `cargo run --release -p ch02-input --example positions -- --figures src/figures/ch02`.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -46,28 +47,34 @@ pub fn sinusoidal_dot_product(path: &Path) -> Result<(), Box<dyn Error>> {
     write_line_chart(path, &chart)
 }
 
-/// RoPE: q_m · k_n for one random q and k, against m - n, starting from n = 0 and from
-/// n = 200. The two curves are the same curve: the score sees only the offset.
+/// RoPE: q_m · q_n for one random q, against m - n, starting from n = 0 and from
+/// n = 200. The second curve lies exactly on the first (the score sees only the offset),
+/// and it falls from |q|² as the offset grows, like the sinusoidal dot product.
 pub fn rope_relative(path: &Path) -> Result<(), Box<dyn Error>> {
-    let (d, span) = (64, 128);
-    let mut rng = seeded_rng(7);
-    let q: Array2<f32> = normal((1, d), 1.0, &mut rng);
-    let k: Array2<f32> = normal((1, d), 1.0, &mut rng);
+    let (d, span) = (64, 256);
+    let q: Array2<f32> = normal((1, d), 1.0, &mut seeded_rng(7));
     let mut chart = LineChart::new(
-        "RoPE: q at position m · k at position n, d_head = 64",
+        "RoPE: q at position m · q at position n, d_head = 64",
         "offset m - n",
-        "score q_m · k_n",
+        "score q_m · q_n",
     );
     for n in [0, 200] {
-        let k_n = Rope::new(&[n], d, 10_000.0, RopeStyle::RotateHalf).forward(&k);
-        let points = (0..=span)
-            .map(|offset| {
-                let rope = Rope::new(&[n + offset], d, 10_000.0, RopeStyle::RotateHalf);
-                let q_m = rope.forward(&q);
-                (offset as f64, q_m.row(0).dot(&k_n.row(0)) as f64)
-            })
+        let q_n = Rope::new(&[n], d, 10_000.0, RopeStyle::RotateHalf).forward(&q);
+        let positions: Vec<usize> = (n..=n + span).collect();
+        let q_m = Rope::new(&positions, d, 10_000.0, RopeStyle::RotateHalf)
+            .forward(&q.broadcast((positions.len(), d)).expect("one row"));
+        let points = q_m
+            .dot(&q_n.row(0))
+            .iter()
+            .enumerate()
+            .map(|(offset, &score)| (offset as f64, score as f64))
             .collect();
-        chart.series.push(Series::new(format!("n = {n}"), points));
+        let label = if n == 0 {
+            "n = 0".into()
+        } else {
+            format!("n = {n} (on top of n = 0)")
+        };
+        chart.series.push(Series::new(label, points));
     }
     write_line_chart(path, &chart)
 }

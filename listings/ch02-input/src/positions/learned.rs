@@ -52,7 +52,11 @@ impl LearnedPositions {
         self.len = Some(len);
         Ok(x + &*self.table.value.slice(s![..len, ..]))
     }
+}
+// ANCHOR_END: learned
 
+// ANCHOR: learned_backward
+impl LearnedPositions {
     // dy: [T, d_model] -> dx = dy; adds dy into P.grad[0..T]
     pub fn backward(&mut self, dy: &ArrayRef2<f32>) -> Array2<f32> {
         let len = self.len.expect("backward called before forward");
@@ -67,7 +71,7 @@ impl LearnedPositions {
         dy.to_owned()
     }
 }
-// ANCHOR_END: learned
+// ANCHOR_END: learned_backward
 
 impl Module for LearnedPositions {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

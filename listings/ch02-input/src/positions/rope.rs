@@ -23,7 +23,10 @@ pub fn rope_angles(
     d_head: usize,
     base: f64,
 ) -> (Array2<f32>, Array2<f32>) {
-    assert!(d_head % 2 == 0, "rope: d_head must be even, got {d_head}");
+    assert!(
+        d_head.is_multiple_of(2),
+        "rope: d_head must be even, got {d_head}"
+    );
     let half = d_head / 2;
     let theta: Vec<f64> = (0..half)
         .map(|i| base.powf(-((2 * i) as f64) / d_head as f64))

@@ -10,7 +10,7 @@ use ndarray::{Array1, Array2, Axis, s};
 // (max_len, d_model) -> pe: [max_len, d_model]
 pub fn sinusoidal_with_base(max_len: usize, d_model: usize, base: f64) -> Array2<f32> {
     assert!(
-        d_model % 2 == 0,
+        d_model.is_multiple_of(2),
         "sinusoidal: d_model must be even, got {d_model}"
     );
     let omega = Array1::from_shape_fn(d_model / 2, |i| {
