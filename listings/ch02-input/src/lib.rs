@@ -6,8 +6,10 @@
 //!   longest-match-first, `vocab.txt`, training.
 //! - [`embedding`]: the embedding layer, forward and backward.
 //! - [`positions`]: sinusoidal, learned, RoPE and ALiBi positional information.
+//! - [`corpus`]: the text the chapter trains its tokenizers on.
 
 pub mod bpe;
+pub mod corpus;
 pub mod embedding;
 pub mod positions;
 pub mod wordpiece;

@@ -12,21 +12,10 @@ macro_rules! out {
     ($s:expr, $($arg:tt)*) => { writeln!($s, $($arg)*).expect("writing to a String") };
 }
 
-/// The book's own text so far (Chapter 1), the corpus the section trains on.
+/// The book's own text (Chapter 1, frozen in `data/book-ch01.md`), the corpus the
+/// section trains on.
 pub fn book_corpus() -> String {
-    [
-        include_str!("../../../../src/ch01-foundations/index.md"),
-        include_str!("../../../../src/ch01-foundations/how-to-use.md"),
-        include_str!("../../../../src/ch01-foundations/roadmap.md"),
-        include_str!("../../../../src/ch01-foundations/notation.md"),
-        include_str!("../../../../src/ch01-foundations/linear-algebra.md"),
-        include_str!("../../../../src/ch01-foundations/stable-softmax.md"),
-        include_str!("../../../../src/ch01-foundations/probability.md"),
-        include_str!("../../../../src/ch01-foundations/calculus.md"),
-        include_str!("../../../../src/ch01-foundations/parameters.md"),
-        include_str!("../../../../src/ch01-foundations/exercises.md"),
-    ]
-    .join("\n")
+    crate::corpus::BOOK_CH01.to_owned()
 }
 
 /// The sentence the section follows through the basic tokenizer.
