@@ -12,6 +12,7 @@
 pub mod encode;
 pub mod exercises;
 pub mod figures;
+pub mod lines;
 pub mod pretokenize;
 pub mod ranks;
 pub mod reference;

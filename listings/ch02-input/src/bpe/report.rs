@@ -1,1 +1,6 @@
 //! What the section prints.
+
+/// The section's demo.
+pub fn demo() -> String {
+    String::new()
+}
