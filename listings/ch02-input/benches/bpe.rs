@@ -28,7 +28,9 @@ fn training(c: &mut Criterion) {
     g.bench_function("incremental/vocab1000", |b| {
         b.iter(|| train(black_box(CORPUS), 1000))
     });
-    g.bench_function("naive/vocab1000", |b| b.iter(|| train_naive(black_box(CORPUS), 1000)));
+    g.bench_function("naive/vocab1000", |b| {
+        b.iter(|| train_naive(black_box(CORPUS), 1000))
+    });
     g.finish();
 }
 

@@ -8,7 +8,9 @@ use ch02_input::bpe::{Bpe, ENDOFTEXT, pretokenize_str, read_tiktoken, train};
 use serde_json::Value;
 
 fn golden(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 fn fixture() -> Value {
@@ -18,7 +20,9 @@ fn fixture() -> Value {
 
 fn ids(v: &Value) -> Vec<u32> {
     let list = v.as_array().expect("an id list");
-    list.iter().map(|x| x.as_u64().expect("an id") as u32).collect()
+    list.iter()
+        .map(|x| x.as_u64().expect("an id") as u32)
+        .collect()
 }
 
 fn cases() -> Vec<(String, Value)> {
@@ -62,9 +66,17 @@ fn check(file: &str, prefix: &str) {
     for (name, case) in cases() {
         let text = case["text"].as_str().expect("text");
         let ordinary = bpe.encode_ordinary(text);
-        assert_eq!(ordinary, ids(&case[format!("{prefix}_ordinary")]), "{file} {name}");
+        assert_eq!(
+            ordinary,
+            ids(&case[format!("{prefix}_ordinary")]),
+            "{file} {name}"
+        );
         let special = bpe.encode(text, &[ENDOFTEXT]).expect("a known special");
-        assert_eq!(special, ids(&case[format!("{prefix}_special")]), "{file} {name}");
+        assert_eq!(
+            special,
+            ids(&case[format!("{prefix}_special")]),
+            "{file} {name}"
+        );
         assert_eq!(bpe.decode(&ordinary).expect("known ids"), text.as_bytes());
         assert_eq!(bpe.decode(&special).expect("known ids"), text.as_bytes());
     }
@@ -100,6 +112,12 @@ fn the_special_case_really_contains_specials() {
     let case = &fixture()["cases"]["special"];
     let bpe = load("bpe-book-1000.tiktoken");
     let eot = bpe.special(ENDOFTEXT).expect("eot");
-    assert_eq!(ids(&case["book_special"]).iter().filter(|&&i| i == eot).count(), 2);
+    assert_eq!(
+        ids(&case["book_special"])
+            .iter()
+            .filter(|&&i| i == eot)
+            .count(),
+        2
+    );
     assert!(!ids(&case["book_ordinary"]).contains(&eot));
 }

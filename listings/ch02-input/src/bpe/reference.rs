@@ -32,12 +32,15 @@ pub fn train_naive(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError
         let best = counts
             .into_iter()
             .max_by_key(|&(pair, n)| (n, Reverse(pair)));
-        let Some(((a, b), n)) = best else { break };
+        let Some(((a, b), _)) = best else { break };
         let c = merged_id(&mut t.vocab, &mut ids, a, b);
-        for word in &mut words {
-            *word = merge_pair(word, (a, b), c);
+        let mut removed = 0;
+        for (word, &f) in words.iter_mut().zip(&freqs) {
+            let merged = merge_pair(word, (a, b), c);
+            removed += (word.len() - merged.len()) as i64 * f;
+            *word = merged;
         }
-        t.record((a, b), c, n);
+        t.record((a, b), c, removed);
     }
     Ok(t)
 }

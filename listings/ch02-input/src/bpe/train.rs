@@ -77,7 +77,7 @@ type Pair = (Rank, Rank);
 // ANCHOR: merge_word
 /// Replaces every `(a, b)` in `word` by `c`, left to right, and updates the pair counts
 /// by the word's count `f`: the merged pair and its neighbours lose `f`, the pairs that
-/// now hold `c` gain `f` and are reported in `new_pairs`.
+/// now hold `c` gain `f` and are reported in `new_pairs`. Returns how many it replaced.
 fn merge_word(
     word: &mut Vec<Rank>,
     (a, b): Pair,
@@ -85,9 +85,9 @@ fn merge_word(
     f: i64,
     counts: &mut FxHashMap<Pair, i64>,
     new_pairs: &mut Vec<Pair>,
-) {
+) -> i64 {
     let mut add = |pair: Pair, delta: i64| *counts.entry(pair).or_default() += delta;
-    let mut i = 0;
+    let (mut i, mut replaced) = (0, 0);
     while i + 1 < word.len() {
         if word[i] == a && word[i + 1] == b {
             if i > 0 {
@@ -105,9 +105,11 @@ fn merge_word(
             add((a, b), -f);
             word[i] = c;
             word.remove(i + 1);
+            replaced += 1;
         }
         i += 1;
     }
+    replaced
 }
 // ANCHOR_END: merge_word
 
@@ -133,7 +135,7 @@ pub fn train(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
             break;
         };
         let now = counts[&pair];
-        if n != now {
+        if n != now || now == 0 {
             if now > 0 {
                 heap.push((now, Reverse(pair))); // stale: put back with its true count
             }
@@ -143,26 +145,20 @@ pub fn train(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
         let mut todo = where_.remove(&pair).unwrap_or_default();
         todo.sort_unstable();
         todo.dedup();
-        let mut new_pairs = Vec::new();
+        let (mut new_pairs, mut removed) = (Vec::new(), 0);
         for w in todo {
             let before = new_pairs.len();
-            let word = &mut words[w as usize];
-            merge_word(
-                word,
-                pair,
-                c,
-                freqs[w as usize],
-                &mut counts,
-                &mut new_pairs,
-            );
+            let (word, f) = (&mut words[w as usize], freqs[w as usize]);
+            removed += f * merge_word(word, pair, c, f, &mut counts, &mut new_pairs);
             for &p in &new_pairs[before..] {
                 where_.entry(p).or_default().push(w);
             }
         }
         new_pairs.sort_unstable();
         new_pairs.dedup();
-        heap.extend(new_pairs.into_iter().map(|p| (counts[&p], Reverse(p))));
-        t.record(pair, c, n);
+        let fresh = new_pairs.into_iter().map(|p| (counts[&p], Reverse(p)));
+        heap.extend(fresh.filter(|&(n, _)| n > 0));
+        t.record(pair, c, removed);
     }
     Ok(t)
 }
@@ -200,7 +196,9 @@ impl Trained {
         }
     }
 
-    /// Notes a merge of `pair` into `c` that removed `n` tokens from the corpus.
+    /// Notes a merge of `pair` into `c` that removed `n` tokens from the corpus (fewer
+    /// than the pair's count when occurrences overlap: "aaa" holds two "aa" pairs, and
+    /// one merge).
     pub(crate) fn record(&mut self, pair: Pair, c: Rank, n: i64) {
         self.merges.push((pair.0, pair.1, c));
         let last = *self.corpus_tokens.last().expect("starts non-empty");
