@@ -7,7 +7,6 @@
 //!     --ranks ranks.tiktoken
 //! echo "15496 11 995" | cargo run --release -p ch02-input --example bpe -- decode \
 //!     --ranks ranks.tiktoken
-//! cargo run --release -p ch02-input --example bpe -- demo   # what the section prints
 //! ```
 //!
 //! `train` prints its training time (without process start and file reading) on stderr.
@@ -20,7 +19,7 @@ use std::time::Instant;
 
 use ch02_input::bpe::lines::{decode_lines, encode_lines};
 use ch02_input::bpe::reference::train_naive;
-use ch02_input::bpe::{Bpe, BpeError, report, train, write_tiktoken};
+use ch02_input::bpe::{Bpe, BpeError, train, write_tiktoken};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -54,8 +53,6 @@ enum Command {
         #[arg(long)]
         ranks: PathBuf,
     },
-    /// Print the section's demo.
-    Demo,
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
@@ -97,7 +94,6 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             std::io::stdin().read_to_end(&mut input)?;
             std::io::stdout().write_all(&decode_lines(&bpe, &input, "<stdin>")?)?;
         }
-        Command::Demo => print!("{}", report::demo()),
     }
     Ok(())
 }
