@@ -119,9 +119,8 @@ fn decode_utf8(s: &[u8]) -> Option<(char, usize)> {
 fn piece_end(s: &[u8], i: usize) -> usize {
     // '(?:[sdmt]|ll|ve|re): English contractions, lower case only.
     if s[i] == b'\'' {
-        match s.get(i + 1..i + 3) {
-            Some(b"ll" | b"ve" | b"re") => return i + 3,
-            _ => {}
+        if let Some(b"ll" | b"ve" | b"re") = s.get(i + 1..i + 3) {
+            return i + 3;
         }
         if let Some(b's' | b'd' | b'm' | b't') = s.get(i + 1) {
             return i + 2;

@@ -101,11 +101,7 @@ pub fn encode_demo() -> String {
     );
     let bytes = b"caf\xc3\xa9 \xff\xfe ok";
     let ids = bpe.encode_ordinary(bytes);
-    out!(
-        s,
-        "{:?} (not UTF-8)\n  ids    {ids:?}",
-        bytes.escape_ascii().to_string()
-    );
+    out!(s, "{} (not UTF-8)\n  ids    {ids:?}", literal(bytes));
     let back = bpe.decode(&ids).expect("known ids");
     out!(
         s,
