@@ -5,8 +5,8 @@
 //! ```sh
 //! cargo run --release -p ch02-input --example bpe_bench -- train --vocab-size 4096 \
 //!     --input corpus.txt --output ranks.tiktoken [--naive]
-//! cargo run --release -p ch02-input --example bpe_bench -- encode --ranks ranks.tiktoken \
-//!     --input corpus.txt
+//! cargo run --release -p ch02-input --example bpe_bench -- encode \
+//!     --ranks ranks.tiktoken --input corpus.txt
 //! ```
 
 use std::path::PathBuf;

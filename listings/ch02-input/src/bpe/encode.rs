@@ -1,4 +1,4 @@
-//! Encoding by rank and decoding: tiktoken's algorithm, and special tokens by request only.
+//! Encoding by rank (tiktoken's algorithm), decoding, and special tokens by request only.
 
 use std::path::Path;
 
@@ -18,8 +18,8 @@ pub struct Bpe {
 }
 
 impl Bpe {
-    /// A tokenizer from `(token bytes, rank)` pairs and `(text, id)` special tokens. Every
-    /// one of the 256 bytes must be a token (so that any input encodes), and no rank,
+    /// A tokenizer from `(token bytes, rank)` pairs and `(text, id)` special tokens.
+    /// Every one of the 256 bytes must be a token (so that any input encodes), and no rank,
     /// token or special id may appear twice.
     pub fn new(
         ranks: Vec<(Vec<u8>, Rank)>,
@@ -101,7 +101,7 @@ impl Bpe {
     // ANCHOR: byte_pair_merge
     /// The tokens of one pre-token, as the start offsets of its parts: tiktoken's
     /// algorithm. Start from single bytes; repeatedly merge the adjacent pair whose
-    /// concatenation has the lowest rank (the leftmost on a tie) until no pair is a token.
+    /// concatenation has the lowest rank (the leftmost on a tie) until none is a token.
     fn byte_pair_merge(&self, piece: &[u8]) -> Vec<(usize, Rank)> {
         // parts[i] = (start of part i, rank of part i joined with part i + 1).
         let rank_of =
@@ -160,8 +160,8 @@ impl Bpe {
 
     // ANCHOR: encode_special
     /// Token ids of `text`, where the special tokens named in `allowed` become their ids
-    /// and every other text, other special tokens' included, is ordinary. Naming a special
-    /// the tokenizer does not have is an error.
+    /// and all other text, other specials included, is ordinary. Naming a special the
+    /// tokenizer does not have is an error.
     pub fn encode(&self, text: &str, allowed: &[&str]) -> Result<Vec<Rank>, BpeError> {
         let mut specials = Vec::new();
         for &s in allowed {
