@@ -118,7 +118,7 @@ def main() -> None:
         f"({once / 1e3:.0f} kB) repeated {copies} times, {size / 1e6:.1f} MB; "
         f"tiktoken {tiktoken.__version__}, tokenizers {tokenizers.__version__}.",
         "",
-        "| task | reference | reference | the book's code | ratio |",
+        "| task | reference | reference's result | the book's code | ratio |",
         "|---|---|---|---|---|",
         f"| train, vocabulary {VOCAB} | HF tokenizers BpeTrainer | {hf_s:.2f} s | "
         f"{book_train:.2f} s | {book_train / hf_s:.2f}x the time |",
