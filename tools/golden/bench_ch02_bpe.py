@@ -15,6 +15,9 @@ import os
 
 os.environ["RAYON_NUM_THREADS"] = "1"  # must be set before tokenizers is imported
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+# tiktoken caches every file it loads by *path* (even local ones) in a temp dir, so a
+# rewritten rank file would be read stale: an empty cache dir turns the cache off.
+os.environ["TIKTOKEN_CACHE_DIR"] = ""
 
 import pathlib  # noqa: E402
 import platform  # noqa: E402

@@ -16,9 +16,13 @@ Hugging Face tokenizers, both directions.
 The Rust golden test loads both rank files and must produce every recorded id list.
 """
 import json
+import os
 import pathlib
 import subprocess
 import sys
+# tiktoken caches every file it loads by *path* (even local ones) in a temp dir, so a
+# rewritten rank file would be read stale: an empty cache dir turns the cache off.
+os.environ["TIKTOKEN_CACHE_DIR"] = ""
 
 import regex
 import tiktoken
