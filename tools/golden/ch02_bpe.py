@@ -3,7 +3,7 @@ Hugging Face tokenizers, both directions.
 
     .venv/bin/python ch02_bpe.py   # needs cargo; writes listings/ch02-input/tests/golden/bpe*
 
-(a) The corpus fixture `bpe-corpus.txt` is chapter 1's markdown at commit 45e0a04 (the
+(a) The corpus `listings/ch02-input/data/book-ch01.md` is chapter 1's markdown at 45e0a04 (the
     files of src/ch01-foundations/ in name order, concatenated). The book's trainer (the
     `bpe` example) learns a 1000-token vocabulary from it, written as
     `bpe-book-1000.tiktoken`; tiktoken loads that file with the GPT-2 pattern and
@@ -32,7 +32,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "listings/ch02-input/tests/golden"
-CORPUS = GOLDEN / "bpe-corpus.txt"
+CORPUS = GOLDEN.parent.parent / "data" / "book-ch01.md"
 CORPUS_REV = "45e0a04"
 PAT = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 EOT = "<|endoftext|>"

@@ -10,7 +10,7 @@ use ch02_input::bpe::reference::train_naive;
 use ch02_input::bpe::train;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const CORPUS: &[u8] = include_bytes!("../tests/golden/bpe-corpus.txt");
+const CORPUS: &[u8] = ch02_input::corpus::BOOK_CH01.as_bytes();
 
 fn encode(c: &mut Criterion) {
     let bpe = train(CORPUS, 1000).expect("vocab >= 256").bpe();

@@ -9,7 +9,7 @@ use fancy_regex::Regex;
 use proptest::prelude::*;
 use rustc_hash::FxHashMap;
 
-const CORPUS: &[u8] = include_bytes!("golden/bpe-corpus.txt");
+const CORPUS: &[u8] = ch02_input::corpus::BOOK_CH01.as_bytes();
 
 fn regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();

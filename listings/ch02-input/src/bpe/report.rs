@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::{Bpe, ENDOFTEXT, Rank, Trained, pretokenize_str, train};
 
 /// The chapter's training corpus: chapter 1's text (the golden fixture).
-pub const CORPUS: &[u8] = include_bytes!("../../tests/golden/bpe-corpus.txt");
+pub const CORPUS: &[u8] = crate::corpus::BOOK_CH01.as_bytes();
 
 // Writing into a String cannot fail.
 macro_rules! out {
