@@ -180,8 +180,26 @@ fn figures() -> Result<()> {
     Ok(())
 }
 
+/// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers):
+/// scripts under tools/golden/ that need its virtual environment and write their own files.
+const REFERENCE_BENCHES: [&str; 1] = ["bench_ch02_bpe.py"];
+
 /// Reruns the measurements the text quotes, writing each example's output to its file.
 fn bench() -> Result<()> {
+    let python = Path::new("tools/golden/.venv/bin/python");
+    for script in REFERENCE_BENCHES {
+        if python.exists() {
+            eprintln!("xtask bench: tools/golden/{script}");
+            // Not canonicalize(): that follows the venv's symlink to the system interpreter.
+            let python = env::current_dir()?.join(python);
+            run(Command::new(python).arg(script).current_dir("tools/golden"))?;
+        } else {
+            eprintln!(
+                "xtask bench: skipping tools/golden/{script}: it compares with Python references; \
+                 set up tools/golden/.venv first (see tools/golden/README.md)"
+            );
+        }
+    }
     for (krate, example, file) in MEASUREMENTS {
         eprintln!("xtask bench: {krate} --example {example} -> {file}");
         let out = Command::new("cargo")

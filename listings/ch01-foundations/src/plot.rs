@@ -79,6 +79,9 @@ pub fn write_line_chart(path: &Path, chart: &LineChart) -> Result<(), Box<dyn Er
         return Err(format!("chart {:?} has no finite points", chart.title).into());
     }
     let pad = ((y1 - y0) * 0.05).max(1e-9);
+    // A little room left and right too, so points at the ends are not cut in half.
+    let x_pad = ((x1 - x0) * 0.02).max(1e-9);
+    let (x0, x1) = (x0 - x_pad, x1 + x_pad);
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut ctx = ChartBuilder::on(&root)
@@ -196,6 +199,8 @@ pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
         .disable_mesh()
         .x_desc(&map.x_label)
         .y_desc(&map.y_label)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()?;
     ctx.draw_series(map.data.indexed_iter().map(|((i, j), &v)| {
         let (x, y) = (j as f64, i as f64);
@@ -210,6 +215,8 @@ pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
         .configure_mesh()
         .disable_mesh()
         .disable_x_axis()
+        .y_label_style(("sans-serif", 12))
+        .y_label_formatter(&|v| format!("{v:.2}"))
         .draw()?;
     let steps = 100;
     legend.draw_series((0..steps).map(|k| {

@@ -6,9 +6,11 @@
 //!   longest-match-first, `vocab.txt`, training.
 //! - [`embedding`]: the embedding layer, forward and backward.
 //! - [`positions`]: sinusoidal, learned, RoPE and ALiBi positional information.
+//! - [`compare`]: BPE against WordPiece on the book's own text.
 //! - [`corpus`]: the text the chapter trains its tokenizers on.
 
 pub mod bpe;
+pub mod compare;
 pub mod corpus;
 pub mod embedding;
 pub mod positions;

@@ -19,8 +19,8 @@ pub struct Bpe {
 
 impl Bpe {
     /// A tokenizer from `(token bytes, rank)` pairs and `(text, id)` special tokens.
-    /// Every one of the 256 bytes must be a token (so that any input encodes), and no rank,
-    /// token or special id may appear twice.
+    /// Every one of the 256 bytes must be a token (so that any input encodes), and no
+    /// rank, token or special id may appear twice.
     pub fn new(
         ranks: Vec<(Vec<u8>, Rank)>,
         specials: &[(&str, Rank)],
