@@ -9,7 +9,10 @@ fn main() {
         ("Masks", report::masks_demo()),
         ("Multi-head attention", report::mha_demo()),
         ("Cross-attention", report::cross_demo()),
-        ("A previous-token head on a real sentence", report::sentence_demo()),
+        (
+            "A previous-token head on a real sentence",
+            report::sentence_demo(),
+        ),
     ] {
         println!("== {title} ==\n{text}");
     }

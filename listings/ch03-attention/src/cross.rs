@@ -3,12 +3,12 @@
 
 use ch01_foundations::init::xavier_uniform;
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
-use ndarray::{Array1, Array2, Array3, Array4, Axis, Ix1, Ix2, concatenate, s};
+use ndarray::{Array1, Array2, Array3, Array4, Ix1, Ix2, s};
 use rand::Rng;
 
 use crate::heads::{heads_backward, heads_forward};
 use crate::mha::{
-    check_grad, check_input, linear, linear_backward, padding_rows, to_rows,
+    check_grad, check_input, linear, linear_backward, padding_rows, reuse, to_rows,
 };
 
 // ANCHOR: struct
@@ -85,8 +85,8 @@ impl CrossAttention {
         let q = linear(&x, &self.w_q.value, &self.b_q.value); // [B·Tq, C]
         let kv = linear(&m, &self.w_kv.value, &self.b_kv.value); // [B·Tk, 2C]
         let (k, v) = (kv.slice(s![.., ..c]), kv.slice(s![.., c..]));
-        let (merged, p) =
-            heads_forward((q.view(), k, v), (b, self.n_heads), false, pad.as_deref());
+        let mut p = reuse(self.cache.take().map(|c| c.p), (b, self.n_heads, tq, tk));
+        let merged = heads_forward((q.view(), k, v), false, pad.as_deref(), &mut p);
         let y = linear(&merged, &self.w_o.value, &self.b_o.value);
         self.cache = Some(Cache {
             x,
@@ -113,14 +113,21 @@ impl CrossAttention {
             .expect("CrossAttention: backward before forward");
         let (n, c) = cache.merged.dim();
         check_grad("CrossAttention", dy.shape(), n, c);
-        let d_merged =
-            linear_backward(&cache.merged, &to_rows(dy), &mut self.w_o, &mut self.b_o);
+        let d_merged = linear_backward(
+            cache.merged.view(),
+            to_rows(dy).view(),
+            &mut self.w_o,
+            &mut self.b_o,
+        );
         let (k, v) = (cache.kv.slice(s![.., ..c]), cache.kv.slice(s![.., c..]));
-        let (dq, dk, dv) =
-            heads_backward((cache.q.view(), k, v), &cache.p, d_merged.view());
-        let dx = linear_backward(&cache.x, &dq, &mut self.w_q, &mut self.b_q);
-        let dkv = concatenate![Axis(1), dk, dv]; // [B·Tk, 2C]
-        let dm = linear_backward(&cache.m, &dkv, &mut self.w_kv, &mut self.b_kv);
+        let mut dq = Array2::zeros((n, c));
+        let mut dkv = Array2::zeros((cache.kv.nrows(), 2 * c)); // [B·Tk, 2C]
+        let (dk, dv) = dkv.multi_slice_mut((s![.., ..c], s![.., c..]));
+        let d_heads = (dq.view_mut(), dk, dv);
+        heads_backward((cache.q.view(), k, v), &cache.p, d_merged.view(), d_heads);
+        let dx = linear_backward(cache.x.view(), dq.view(), &mut self.w_q, &mut self.b_q);
+        let dm =
+            linear_backward(cache.m.view(), dkv.view(), &mut self.w_kv, &mut self.b_kv);
         let (b, _, tq, tk) = cache.p.dim();
         (
             dx.into_shape_with_order((b, tq, c))

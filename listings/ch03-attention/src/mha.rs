@@ -4,8 +4,11 @@
 use ch01_foundations::init::xavier_uniform;
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, Array4, Axis, Ix1, Ix2, concatenate, s};
+use ndarray::{
+    Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2, s,
+};
 use rand::Rng;
+use rayon::prelude::*;
 
 use crate::heads::{heads_backward, heads_forward};
 
@@ -83,8 +86,9 @@ impl MultiHeadAttention {
             qkv.slice(s![.., c..2 * c]),
             qkv.slice(s![.., 2 * c..]),
         );
-        let (merged, p) =
-            heads_forward((q, k, v), (b, self.n_heads), self.causal, pad.as_deref());
+        // The weights buffer of the previous call is reused when the shape matches.
+        let mut p = reuse(self.cache.take().map(|c| c.p), (b, self.n_heads, t, t));
+        let merged = heads_forward((q, k, v), self.causal, pad.as_deref(), &mut p);
         let y = linear(&merged, &self.w_o.value, &self.b_o.value);
         self.cache = Some(Cache { x, qkv, merged, p });
         y.into_shape_with_order((b, t, c)).expect("standard layout")
@@ -103,16 +107,28 @@ impl MultiHeadAttention {
             .expect("MultiHeadAttention: backward before forward");
         let (n, c) = cache.merged.dim();
         check_grad("MultiHeadAttention", dy.shape(), n, c);
-        let dy = to_rows(dy);
-        let d_merged = linear_backward(&cache.merged, &dy, &mut self.w_o, &mut self.b_o);
+        let dy = dy.as_standard_layout(); // a view, unless dy is not row-major
+        let dy = dy
+            .view()
+            .into_shape_with_order((n, c))
+            .expect("standard layout");
+        let d_merged =
+            linear_backward(cache.merged.view(), dy, &mut self.w_o, &mut self.b_o);
         let (q, k, v) = (
             cache.qkv.slice(s![.., ..c]),
             cache.qkv.slice(s![.., c..2 * c]),
             cache.qkv.slice(s![.., 2 * c..]),
         );
-        let (dq, dk, dv) = heads_backward((q, k, v), &cache.p, d_merged.view());
-        let dqkv = concatenate![Axis(1), dq, dk, dv]; // [B·T, 3C]
-        let dx = linear_backward(&cache.x, &dqkv, &mut self.w_qkv, &mut self.b_qkv);
+        let mut dqkv = Array2::zeros((n, 3 * c)); // [B·T, 3C], heads write in place
+        let (dq, dk, dv) =
+            dqkv.multi_slice_mut((s![.., ..c], s![.., c..2 * c], s![.., 2 * c..]));
+        heads_backward((q, k, v), &cache.p, d_merged.view(), (dq, dk, dv));
+        let dx = linear_backward(
+            cache.x.view(),
+            dqkv.view(),
+            &mut self.w_qkv,
+            &mut self.b_qkv,
+        );
         let (b, t) = (cache.p.dim().0, cache.p.dim().2);
         dx.into_shape_with_order((b, t, c))
             .expect("standard layout")
@@ -120,31 +136,69 @@ impl MultiHeadAttention {
 }
 // ANCHOR_END: backward
 
+// ANCHOR: par_gemm
+/// c = α·a·b + β·c with c split into 4 blocks along its longer side (rows of a, or
+/// columns of b) that rayon computes in parallel. The blocks depend only on the shapes,
+/// not on the thread count, and each output element is computed inside one block in one
+/// order, so the result has the same bits on any number of threads. Few, large blocks
+/// keep the cost of re-packing the operand every block shares small.
+// a: [M, K], b: [K, N], c: [M, N]
+pub fn par_gemm(
+    alpha: f32,
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    beta: f32,
+    mut c: ArrayViewMut2<'_, f32>,
+) {
+    let (m, n) = c.dim();
+    let gemm = |(a, b, mut c): (
+        ArrayView2<'_, f32>,
+        ArrayView2<'_, f32>,
+        ArrayViewMut2<'_, f32>,
+    )| { general_mat_mul(alpha, &a, &b, beta, &mut c) };
+    if m >= n {
+        let block = m.div_ceil(4).max(64);
+        let blocks: Vec<_> = (a.axis_chunks_iter(Axis(0), block))
+            .zip(c.axis_chunks_iter_mut(Axis(0), block))
+            .map(|(a, c)| (a, b, c))
+            .collect();
+        blocks.into_par_iter().for_each(gemm);
+    } else {
+        let block = n.div_ceil(4).max(64);
+        let blocks: Vec<_> = (b.axis_chunks_iter(Axis(1), block))
+            .zip(c.axis_chunks_iter_mut(Axis(1), block))
+            .map(|(b, c)| (a, b, c))
+            .collect();
+        blocks.into_par_iter().for_each(gemm);
+    }
+}
+// ANCHOR_END: par_gemm
+
 // ANCHOR: linear
-/// y = x W + b, with the bias broadcast into y first so one matmul adds onto it.
+/// y = x W + b, with the bias broadcast into y first so the matmul adds onto it.
 // x: [N, C_in], w: [C_in, C_out], b: [C_out] -> [N, C_out]
 pub fn linear(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> {
     let mut y = b
         .broadcast((x.nrows(), b.len()))
         .expect("bias width")
         .to_owned();
-    general_mat_mul(1.0, x, w, 1.0, &mut y);
+    par_gemm(1.0, x.view(), w.view(), 1.0, y.view_mut());
     y
 }
 
-/// Backward of [`linear`]: dW += xᵀ dy, db += Σ_rows dy, returns dx = dy Wᵀ. One matmul
-/// each, so the sums over tokens run in a fixed order whatever the thread count.
+/// Backward of [`linear`]: dW += xᵀ dy, db += Σ_rows dy, returns dx = dy Wᵀ. Each sum
+/// over tokens runs inside one block in a fixed order, whatever the thread count.
 // x: [N, C_in], dy: [N, C_out] -> dx: [N, C_in]
 pub fn linear_backward(
-    x: &Array2<f32>,
-    dy: &Array2<f32>,
+    x: ArrayView2<'_, f32>,
+    dy: ArrayView2<'_, f32>,
     w: &mut Param<Ix2>,
     b: &mut Param<Ix1>,
 ) -> Array2<f32> {
-    general_mat_mul(1.0, &x.t(), dy, 1.0, &mut w.grad);
+    par_gemm(1.0, x.t(), dy, 1.0, w.grad.view_mut());
     b.grad += &dy.sum_axis(Axis(0));
     let mut dx = Array2::zeros((dy.nrows(), w.value.nrows()));
-    general_mat_mul(1.0, dy, &w.value.t(), 0.0, &mut dx);
+    par_gemm(1.0, dy, w.value.t(), 0.0, dx.view_mut());
     dx
 }
 // ANCHOR_END: linear
@@ -208,4 +262,17 @@ pub(crate) fn padding_rows(
         [b, t]
     );
     m.iter().copied().collect()
+}
+
+/// `old` if it has shape `dim` (its contents are overwritten), else a fresh zero array:
+/// the [B, h, T, T] weights are the largest buffer, and reusing it saves the page
+/// faults of touching fresh memory on every call.
+pub(crate) fn reuse(
+    old: Option<Array4<f32>>,
+    dim: (usize, usize, usize, usize),
+) -> Array4<f32> {
+    match old {
+        Some(p) if p.dim() == dim => p,
+        _ => Array4::zeros(dim),
+    }
 }

@@ -37,21 +37,77 @@ pub fn masked_softmax_(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) {
                     }
                 });
         }
-        let max = seen.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let max = max(seen);
         if max == f32::NEG_INFINITY {
             seen.fill(0.0);
             continue;
         }
-        let mut sum = 0.0;
-        for v in seen.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        let inv = 1.0 / sum;
+        seen.iter_mut().for_each(|v| *v = exp(*v - max));
+        let inv = 1.0 / sum(seen);
         seen.iter_mut().for_each(|v| *v *= inv);
     }
 }
 // ANCHOR_END: masked_softmax
+
+// ANCHOR: exp
+/// e^x for x ≤ 0 (softmax after subtracting the max), written so the compiler turns a
+/// loop over it into SIMD code; `f32::exp` is a library call per element, and the
+/// [B, h, T, T] scores make it the single largest cost of the forward pass. Cephes'
+/// expf: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-6 polynomial, 2^n by
+/// writing n into the float's exponent bits. Relative error ≈ 2e-7; e^x underflows to
+/// exactly 0 below -87, which is also where masked (-inf) scores land.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+    let xc = x.max(-87.0);
+    let t = xc * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = xc - n * 0.693_359_4 - n * -2.121_944_4e-4; // x - n·ln 2 in two parts
+    let p = 1.987_569_1e-4_f32;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let e_r = p * r * r + r + 1.0;
+    let two_n = f32::from_bits(
+        ((t.to_bits() as i32 - ROUND.to_bits() as i32 + 127) << 23) as u32,
+    );
+    if x < -87.0 { 0.0 } else { e_r * two_n }
+}
+// ANCHOR_END: exp
+
+/// max of xs (-inf if empty) in eight interleaved lanes: one running maximum is a chain
+/// of dependent instructions, eight are independent and vectorise.
+pub fn max(xs: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = if x > *a { x } else { *a };
+        }
+    }
+    acc.iter().fold(tail, |m, &x| m.max(x))
+}
+
+/// Σ xs in eight interleaved partial sums (SIMD-friendly, and a fixed order: the same
+/// input always gives the same bits).
+pub fn sum(xs: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
 
 // ANCHOR: forward
 /// softmax(Q Kᵀ / √d_k + M) V for one head, writing the weights P into `p` (backward

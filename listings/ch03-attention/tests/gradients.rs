@@ -15,7 +15,10 @@ const TOL: f32 = 1e-2;
 /// h = 1e-2 keeps their rounding error (≈ 1e-7·|L| / h) well under the tolerance while
 /// the truncation error (≈ h²) stays small.
 fn checker() -> GradCheck {
-    GradCheck { eps: 1e-2, ..GradCheck::default() }
+    GradCheck {
+        eps: 1e-2,
+        ..GradCheck::default()
+    }
 }
 
 fn check_sdpa(tq: usize, tk: usize, mask: &Mask<'_>, what: &str) {

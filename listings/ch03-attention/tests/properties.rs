@@ -230,3 +230,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fast_exp_matches_std_exp() {
+    use ch03_attention::sdpa::exp;
+    let mut worst = 0.0f32;
+    for i in 0..=200_000 {
+        let x = -90.0 * i as f32 / 200_000.0;
+        let (ours, std) = (exp(x), x.exp());
+        if x >= -87.0 {
+            worst = worst.max((ours - std).abs() / std);
+        } else {
+            assert_eq!(ours, 0.0, "exp({x}) should underflow to 0");
+        }
+    }
+    assert!(worst < 5e-7, "relative error {worst:.2e}");
+    assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+    assert_eq!(exp(0.0), 1.0);
+}
