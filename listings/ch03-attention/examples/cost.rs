@@ -23,10 +23,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (c, h) = (256, 8);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let mut text = String::new();
-    writeln!(text, "one causal MHA layer, d_model {c}, {h} heads, batch 1, 1 thread")?;
+    writeln!(
+        text,
+        "one causal MHA layer, d_model {c}, {h} heads, batch 1, 1 thread"
+    )?;
     writeln!(text, "forward + backward, best of 5 runs after a warm-up")?;
     writeln!(text)?;
-    writeln!(text, "     T   time ms   ms / (T/256)²   weights MiB   other MiB")?;
+    writeln!(
+        text,
+        "     T   time ms   ms / (T/256)²   weights MiB   other MiB"
+    )?;
     let (mut time_pts, mut mib_pts) = (Vec::new(), Vec::new());
     for t in [64usize, 128, 256, 512, 1024, 2048] {
         let mut layer = MultiHeadAttention::new(c, h, true, &mut seeded_rng(0));

@@ -39,7 +39,7 @@ struct Cache {
 impl CrossAttention {
     pub fn new(d_model: usize, n_heads: usize, rng: &mut impl Rng) -> Self {
         assert!(
-            n_heads > 0 && d_model % n_heads == 0,
+            n_heads > 0 && d_model.is_multiple_of(n_heads),
             "CrossAttention: d_model {d_model} is not divisible by n_heads {n_heads}"
         );
         CrossAttention {

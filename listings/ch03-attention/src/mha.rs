@@ -41,7 +41,7 @@ impl MultiHeadAttention {
     /// initialises its in-projection.
     pub fn new(d_model: usize, n_heads: usize, causal: bool, rng: &mut impl Rng) -> Self {
         assert!(
-            n_heads > 0 && d_model % n_heads == 0,
+            n_heads > 0 && d_model.is_multiple_of(n_heads),
             "MultiHeadAttention: d_model {d_model} is not divisible by n_heads {n_heads}"
         );
         MultiHeadAttention {
