@@ -81,11 +81,12 @@ pub fn sentence_tokens() -> Result<Vec<String>, Box<dyn Error>> {
 }
 
 // ANCHOR: previous_token_head
-/// A one-head causal attention layer with hand-set weights that attends to the previous
-/// token. Its input is the one-hot position e_t (width C ≥ T). W_q = β·I makes q_i = β e_i;
-/// W_k shifts, k_j = e_{j+1}; so q_i·k_j = β when j = i - 1 and 0 otherwise. With β large
-/// the softmax puts almost all weight on j = i - 1; token 0, which has no previous token,
-/// can only see itself. W_v = I and W_o = I pass the attended position through.
+/// A one-head causal attention layer with hand-set weights that attends to the
+/// previous token. Its input is the one-hot position e_t (width C ≥ T). W_q = β·I makes
+/// q_i = β e_i; W_k shifts, k_j = e_{j+1}; so q_i·k_j = β when j = i - 1 and 0
+/// otherwise. With β large the softmax puts almost all weight on j = i - 1; token 0,
+/// which has no previous token, can only see itself. W_v = I and W_o = I pass the
+/// attended position through.
 pub fn previous_token_head(c: usize, beta: f32) -> MultiHeadAttention {
     let mut layer = MultiHeadAttention::new(c, 1, true, &mut seeded_rng(0));
     let mut w = Array2::zeros((c, 3 * c));

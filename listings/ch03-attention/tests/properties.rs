@@ -213,11 +213,17 @@ fn sdpa_names_both_shapes() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn weights_are_distributions_over_visible_keys(tq in 1usize..7, tk in 1usize..7, seed in 0u64..1000) {
+    fn weights_are_distributions_over_visible_keys(
+        tq in 1usize..7,
+        tk in 1usize..7,
+        seed in 0u64..1000,
+    ) {
         let mut rng = seeded_rng(seed);
-        let (q, k, v): (Array2<f32>, Array2<f32>, Array2<f32>) =
-            (normal((tq, 3), 2.0, &mut rng), normal((tk, 3), 2.0, &mut rng), normal((tk, 2), 1.0, &mut rng));
-        let a = sdpa(q.view(), k.view(), v.view(), &Mask { causal: true, ..Mask::default() });
+        let q: Array2<f32> = normal((tq, 3), 2.0, &mut rng);
+        let k: Array2<f32> = normal((tk, 3), 2.0, &mut rng);
+        let v: Array2<f32> = normal((tk, 2), 1.0, &mut rng);
+        let causal = Mask { causal: true, ..Mask::default() };
+        let a = sdpa(q.view(), k.view(), v.view(), &causal);
         let visible = causal_mask(tq, tk);
         for i in 0..tq {
             let sum: f32 = a.p.row(i).sum();
