@@ -23,13 +23,24 @@ const TOOLS: [(&str, &str); 3] = [
     ("mdbook-mermaid", "0.17.1"),
 ];
 
-/// Measurements the text quotes: (crate, example, file it writes under the repo root).
-/// They depend on the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, &str); 1] = [(
-    "ch01-foundations",
-    "matmul_gflops",
-    "src/figures/ch01/matmul-gflops.txt",
-)];
+/// Measurements the text quotes: (crate, example, where the output goes). They depend on
+/// the machine, so they are rerun by `bench`, never by `test`.
+const MEASUREMENTS: [(&str, &str, Output); 2] = [
+    (
+        "ch01-foundations",
+        "matmul_gflops",
+        Output::Stdout("src/figures/ch01/matmul-gflops.txt"),
+    ),
+    ("ch03-attention", "cost", Output::Dir("src/figures/ch03")),
+];
+
+/// Where a measuring example's results go.
+enum Output {
+    /// Its standard output is the measurement, written to this file.
+    Stdout(&'static str),
+    /// It writes its own files into this directory, given as its first argument.
+    Dir(&'static str),
+}
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -182,7 +193,8 @@ fn figures() -> Result<()> {
 
 /// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 1] = ["bench_ch02_bpe.py"];
+const REFERENCE_BENCHES: [&str; 3] =
+    ["bench_ch02_bpe.py", "bench_ch03.py", "bench_ch04.py"];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.
 fn bench() -> Result<()> {
@@ -200,28 +212,38 @@ fn bench() -> Result<()> {
             );
         }
     }
-    for (krate, example, file) in MEASUREMENTS {
-        eprintln!("xtask bench: {krate} --example {example} -> {file}");
-        let out = Command::new("cargo")
-            .args([
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                krate,
-                "--example",
-                example,
-            ])
-            .output()
-            .with_context(|| format!("running {krate} --example {example}"))?;
-        if !out.status.success() {
-            bail!(
-                "{krate} --example {example} failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+    for (krate, example, output) in MEASUREMENTS {
+        let mut cmd = Command::new("cargo");
+        cmd.args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            krate,
+            "--example",
+            example,
+        ]);
+        match output {
+            Output::Dir(dir) => {
+                eprintln!("xtask bench: {krate} --example {example} -> {dir}/");
+                run(cmd.arg("--").arg(dir))?;
+            }
+            Output::Stdout(file) => {
+                eprintln!("xtask bench: {krate} --example {example} -> {file}");
+                let out = cmd
+                    .output()
+                    .with_context(|| format!("running {krate} --example {example}"))?;
+                if !out.status.success() {
+                    bail!(
+                        "{krate} --example {example} failed:\n{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                std::fs::write(file, &out.stdout)
+                    .with_context(|| format!("writing {file}"))?;
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+            }
         }
-        std::fs::write(file, &out.stdout).with_context(|| format!("writing {file}"))?;
-        print!("{}", String::from_utf8_lossy(&out.stdout));
     }
     Ok(())
 }
