@@ -1,0 +1,1 @@
+//! What the chapter prints (stub, filled in below).
