@@ -8,8 +8,8 @@ use ndarray::{Array2, ArrayViewMut2, Axis};
 use rand::Rng;
 use rayon::prelude::*;
 
-use crate::activations::Activation;
-use crate::linear::{Linear, ROWS_PER_TASK, matmul_into};
+use crate::activations::{Activation, bias_act_row, grad_act_row};
+use crate::linear::{Linear, matmul_into, rows_per_task};
 
 // ANCHOR: ffn
 /// FFN(x) = f(x W1 + b1) W2 + b2, applied to every token independently.
@@ -66,13 +66,9 @@ impl Ffn {
         reuse(&mut self.a, (n, d_ff));
         matmul_into(1.0, x.view(), self.fc1.w.value.view(), 0.0, self.h.view_mut());
         // One pass: h += b1 (kept for backward), a = f(h).
-        let (f, _) = self.act.pair();
-        let b1 = self.fc1.b.value.as_slice().expect("contiguous bias");
+        let (act, b1) = (self.act, self.fc1.b.value.as_slice().expect("contiguous"));
         par_rows2(self.h.view_mut(), self.a.view_mut(), |h, a| {
-            for ((h, a), &b) in h.iter_mut().zip(a).zip(b1) {
-                *h += b;
-                *a = f(*h);
-            }
+            bias_act_row(act, h, a, b1);
         });
         self.fc2.apply(self.a.view())
     }
@@ -93,12 +89,8 @@ impl Ffn {
         reuse(&mut self.da, self.h.dim());
         self.fc2.backward_into(self.a.view(), dy.view(), self.da.view_mut());
         // dh = da ⊙ f'(h), in place, straight from the cached pre-activation.
-        let (_, df) = self.act.pair();
-        par_rows2(self.da.view_mut(), self.h.view_mut(), |da, h| {
-            for (da, &h) in da.iter_mut().zip(h.iter()) {
-                *da *= df(h);
-            }
-        });
+        let act = self.act;
+        par_rows2(self.da.view_mut(), self.h.view_mut(), |da, h| grad_act_row(act, da, h));
         let mut dx = Array2::zeros(self.x.dim());
         self.fc1.backward_into(self.x.view(), self.da.view(), dx.view_mut());
         dx
@@ -121,9 +113,10 @@ fn par_rows2(
     mut q: ArrayViewMut2<'_, f32>,
     f: impl Fn(&mut [f32], &mut [f32]) + Sync,
 ) {
+    let rows = rows_per_task(p.nrows());
     let tasks: Vec<_> = p
-        .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
-        .zip(q.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK))
+        .axis_chunks_iter_mut(Axis(0), rows)
+        .zip(q.axis_chunks_iter_mut(Axis(0), rows))
         .collect();
     tasks.into_par_iter().for_each(|(mut p, mut q)| {
         for (mut p, mut q) in p.rows_mut().into_iter().zip(q.rows_mut()) {

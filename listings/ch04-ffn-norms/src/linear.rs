@@ -9,12 +9,15 @@ use rand::Rng;
 use rayon::prelude::*;
 
 // ANCHOR: matmul_into
-/// Rows of the output that one task computes. The split depends only on the shapes,
-/// never on the thread count, and every output element is summed over k inside one
-/// matmul call: 1 thread and 8 threads give bit-identical results.
-pub const ROWS_PER_TASK: usize = 128;
+/// How many rows (of an m-row output) one task computes: 4 tasks of at least 64 rows.
+/// The split depends only on the shape, never on the thread count.
+pub fn rows_per_task(m: usize) -> usize {
+    m.div_ceil(4).max(64)
+}
 
-/// c = alpha·a·b + beta·c, with row blocks of `c` computed in parallel by rayon.
+/// c = alpha·a·b + beta·c, with blocks of `c` computed in parallel by rayon. Blocks run
+/// along c's longer side, so the operand each task re-packs is the smaller one. Every
+/// element is summed over k inside one matmul call: 1 and 8 threads give the same bits.
 // a: [m, k], b: [k, n], c: [m, n]
 pub fn matmul_into(
     alpha: f32,
@@ -30,13 +33,24 @@ pub fn matmul_into(
         b.shape(),
         c.shape()
     );
-    let tasks: Vec<_> = a
-        .axis_chunks_iter(Axis(0), ROWS_PER_TASK)
-        .zip(c.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK))
-        .collect();
-    tasks.into_par_iter().for_each(|(a_rows, mut c_rows)| {
-        general_mat_mul(alpha, &a_rows, &b, beta, &mut c_rows);
-    });
+    let gemm = |a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_, f32>| {
+        general_mat_mul(alpha, &a, &b, beta, &mut c)
+    };
+    if c.nrows() >= c.ncols() {
+        let rows = rows_per_task(c.nrows());
+        let tasks: Vec<_> = a
+            .axis_chunks_iter(Axis(0), rows)
+            .zip(c.axis_chunks_iter_mut(Axis(0), rows))
+            .collect();
+        tasks.into_par_iter().for_each(|(a, c)| gemm(a, b, c));
+    } else {
+        let cols = rows_per_task(c.ncols());
+        let tasks: Vec<_> = b
+            .axis_chunks_iter(Axis(1), cols)
+            .zip(c.axis_chunks_iter_mut(Axis(1), cols))
+            .collect();
+        tasks.into_par_iter().for_each(|(b, c)| gemm(a, b, c));
+    }
 }
 // ANCHOR_END: matmul_into
 
