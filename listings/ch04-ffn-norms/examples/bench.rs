@@ -23,7 +23,10 @@ fn main() {
     let threads = arg("--threads", 1);
     let repeat = arg("--repeat", 20);
     let (b, t, c, d_ff) = (arg("--batch", 8), arg("--tokens", 256), 256, 1024);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let mut rng = seeded_rng(0);
     let mut ffn = Ffn::new(c, d_ff, Activation::Gelu, &mut rng);
     let x: Array2<f32> = normal((b * t, c), 1.0, &mut rng);

@@ -15,8 +15,13 @@ pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
     let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
-    for c in [-2.101_024e-6, -5.692_506_4e-5, -7.349_906e-4, -2.954_600e-3, -1.609_603_3e-2]
-    {
+    for c in [
+        -2.101_024e-6,
+        -5.692_506_4e-5,
+        -7.349_906e-4,
+        -2.954_600e-3,
+        -1.609_603_3e-2,
+    ] {
         p = x2 * p + c;
     }
     let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
@@ -133,8 +138,12 @@ pub enum Activation {
 }
 
 impl Activation {
-    pub const ALL: [Activation; 4] =
-        [Activation::Relu, Activation::Gelu, Activation::GeluTanh, Activation::Silu];
+    pub const ALL: [Activation; 4] = [
+        Activation::Relu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -183,7 +192,10 @@ impl Activation {
 /// h += b, a = f(h), over one row: the FFN's fused bias + activation pass.
 // h: [D], a: [D], b: [D]
 pub fn bias_act_row(act: Activation, h: &mut [f32], a: &mut [f32], b: &[f32]) {
-    assert!(h.len() == a.len() && h.len() == b.len(), "bias_act_row: lengths differ");
+    assert!(
+        h.len() == a.len() && h.len() == b.len(),
+        "bias_act_row: lengths differ"
+    );
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has every feature the wide copy was compiled for.

@@ -16,8 +16,15 @@ pub struct Dropout {
 
 impl Dropout {
     pub fn new(p: f32) -> Self {
-        assert!((0.0..1.0).contains(&p), "Dropout: p = {p} must be in [0, 1)");
-        Dropout { p, training: true, mask: None }
+        assert!(
+            (0.0..1.0).contains(&p),
+            "Dropout: p = {p} must be in [0, 1)"
+        );
+        Dropout {
+            p,
+            training: true,
+            mask: None,
+        }
     }
 
     /// The randomness comes only from `rng`: the same seed drops the same elements.
@@ -30,7 +37,11 @@ impl Dropout {
         let scale = 1.0 / (1.0 - self.p);
         // Drawn in row-major order, so the mask depends only on the seed and the shape.
         let mask = Array2::from_shape_simple_fn(x.raw_dim(), || {
-            if rng.random::<f32>() < self.p { 0.0 } else { scale }
+            if rng.random::<f32>() < self.p {
+                0.0
+            } else {
+                scale
+            }
         });
         let y = x * &mask;
         self.mask = Some(mask);

@@ -3,7 +3,9 @@
 //! reused across calls, bias and activation are fused into one pass, and every matmul
 //! is split over row blocks for rayon.
 
-use ch01_foundations::module::{Module, ParamView, ParamViewMut, visit_child, visit_child_mut};
+use ch01_foundations::module::{
+    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+};
 use ndarray::{Array2, ArrayViewMut2, Axis};
 use rand::Rng;
 use rayon::prelude::*;
@@ -18,9 +20,9 @@ pub struct Ffn {
     pub fc1: Linear, // [C, d_ff]
     pub fc2: Linear, // [d_ff, C]
     pub act: Activation,
-    x: Array2<f32>, // cached input            [N, C]
-    h: Array2<f32>, // cached pre-activation   [N, d_ff]
-    a: Array2<f32>, // cached f(h), fc2's input [N, d_ff]
+    x: Array2<f32>,  // cached input            [N, C]
+    h: Array2<f32>,  // cached pre-activation   [N, d_ff]
+    a: Array2<f32>,  // cached f(h), fc2's input [N, d_ff]
     da: Array2<f32>, // backward's scratch      [N, d_ff]
 }
 
@@ -40,7 +42,15 @@ impl Ffn {
             fc2.w.value.shape()
         );
         let empty = Array2::zeros((0, 0));
-        Ffn { fc1, fc2, act, x: empty.clone(), h: empty.clone(), a: empty.clone(), da: empty }
+        Ffn {
+            fc1,
+            fc2,
+            act,
+            x: empty.clone(),
+            h: empty.clone(),
+            a: empty.clone(),
+            da: empty,
+        }
     }
 
     /// 2·C·d_ff weights + d_ff + C biases; 8C² + 5C at d_ff = 4C.
@@ -64,7 +74,13 @@ impl Ffn {
         reuse(&mut self.x, x.dim()).assign(x);
         reuse(&mut self.h, (n, d_ff));
         reuse(&mut self.a, (n, d_ff));
-        matmul_into(1.0, x.view(), self.fc1.w.value.view(), 0.0, self.h.view_mut());
+        matmul_into(
+            1.0,
+            x.view(),
+            self.fc1.w.value.view(),
+            0.0,
+            self.h.view_mut(),
+        );
         // One pass: h += b1 (kept for backward), a = f(h).
         let (act, b1) = (self.act, self.fc1.b.value.as_slice().expect("contiguous"));
         par_rows2(self.h.view_mut(), self.a.view_mut(), |h, a| {
@@ -87,12 +103,16 @@ impl Ffn {
         );
         // fc2: dW2 += aᵀ dy, db2 += Σ dy, da = dy W2ᵀ.
         reuse(&mut self.da, self.h.dim());
-        self.fc2.backward_into(self.a.view(), dy.view(), self.da.view_mut());
+        self.fc2
+            .backward_into(self.a.view(), dy.view(), self.da.view_mut());
         // dh = da ⊙ f'(h), in place, straight from the cached pre-activation.
         let act = self.act;
-        par_rows2(self.da.view_mut(), self.h.view_mut(), |da, h| grad_act_row(act, da, h));
+        par_rows2(self.da.view_mut(), self.h.view_mut(), |da, h| {
+            grad_act_row(act, da, h)
+        });
         let mut dx = Array2::zeros(self.x.dim());
-        self.fc1.backward_into(self.x.view(), self.da.view(), dx.view_mut());
+        self.fc1
+            .backward_into(self.x.view(), self.da.view(), dx.view_mut());
         dx
     }
 }
@@ -120,7 +140,10 @@ fn par_rows2(
         .collect();
     tasks.into_par_iter().for_each(|(mut p, mut q)| {
         for (mut p, mut q) in p.rows_mut().into_iter().zip(q.rows_mut()) {
-            f(p.as_slice_mut().expect("row-major"), q.as_slice_mut().expect("row-major"));
+            f(
+                p.as_slice_mut().expect("row-major"),
+                q.as_slice_mut().expect("row-major"),
+            );
         }
     });
 }

@@ -33,7 +33,9 @@ pub fn matmul_into(
         b.shape(),
         c.shape()
     );
-    let gemm = |a: ArrayView2<'_, f32>, b: ArrayView2<'_, f32>, mut c: ArrayViewMut2<'_, f32>| {
+    let gemm = |a: ArrayView2<'_, f32>,
+                b: ArrayView2<'_, f32>,
+                mut c: ArrayViewMut2<'_, f32>| {
         general_mat_mul(alpha, &a, &b, beta, &mut c)
     };
     if c.nrows() >= c.ncols() {
@@ -80,7 +82,11 @@ impl Linear {
             w.shape(),
             b.shape()
         );
-        Linear { w: Param::new(w), b: Param::new(b), x: None }
+        Linear {
+            w: Param::new(w),
+            b: Param::new(b),
+            x: None,
+        }
     }
 
     pub fn d_in(&self) -> usize {
@@ -108,7 +114,12 @@ impl Linear {
     pub fn apply(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
         self.check_input("x", x.shape());
         // Start from the bias broadcast over rows; the matmul adds xW on top (beta = 1).
-        let mut y = self.b.value.broadcast((x.nrows(), self.d_out())).unwrap().to_owned();
+        let mut y = self
+            .b
+            .value
+            .broadcast((x.nrows(), self.d_out()))
+            .unwrap()
+            .to_owned();
         matmul_into(1.0, x, self.w.value.view(), 1.0, y.view_mut());
         y
     }
@@ -129,7 +140,10 @@ impl Linear {
     /// dW += xᵀ dy, db += Σ_rows dy, and returns dx = dy Wᵀ.
     // dy: [N, d_out] -> dx: [N, d_in]
     pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
-        let x = self.x.take().expect("Linear::backward called before forward");
+        let x = self
+            .x
+            .take()
+            .expect("Linear::backward called before forward");
         let dx = self.backward_with(x.view(), dy.view());
         self.x = Some(x);
         dx

@@ -29,7 +29,11 @@ impl LayerNorm {
     // x: [N, C] -> y: [N, C]
     pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let c = self.gamma.value.len();
-        assert!(x.ncols() == c, "LayerNorm: x is {:?} but gamma is [{c}]", x.shape());
+        assert!(
+            x.ncols() == c,
+            "LayerNorm: x is {:?} but gamma is [{c}]",
+            x.shape()
+        );
         let mean = x.mean_axis(Axis(1)).expect("C > 0").insert_axis(Axis(1));
         let centered = x - &mean;
         // Biased variance: divide by C, not C - 1 (see the text). Two passes (centre,
@@ -65,9 +69,12 @@ impl LayerNorm {
             .for_each(|mut dx, g, x_hat, &rstd| {
                 let mean_g = g.mean().expect("C > 0");
                 let mean_gx = g.dot(&x_hat) / g.len() as f32;
-                Zip::from(&mut dx).and(g).and(x_hat).for_each(|dx, &g, &xh| {
-                    *dx = rstd * (g - mean_g - xh * mean_gx);
-                });
+                Zip::from(&mut dx)
+                    .and(g)
+                    .and(x_hat)
+                    .for_each(|dx, &g, &xh| {
+                        *dx = rstd * (g - mean_g - xh * mean_gx);
+                    });
             });
         dx
     }
@@ -98,8 +105,14 @@ impl RmsNorm {
     // x: [N, C] -> y: [N, C]
     pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let c = self.weight.value.len();
-        assert!(x.ncols() == c, "RmsNorm: x is {:?} but weight is [{c}]", x.shape());
-        let ms = x.map_axis(Axis(1), |row| row.iter().map(|v| v * v).sum::<f32>() / c as f32);
+        assert!(
+            x.ncols() == c,
+            "RmsNorm: x is {:?} but weight is [{c}]",
+            x.shape()
+        );
+        let ms = x.map_axis(Axis(1), |row| {
+            row.iter().map(|v| v * v).sum::<f32>() / c as f32
+        });
         self.rrms = ms.mapv(|m| 1.0 / (m + self.eps).sqrt()); // eps inside the sqrt
         self.x_hat = x * &self.rrms.view().insert_axis(Axis(1));
         &self.x_hat * &self.weight.value
@@ -123,9 +136,12 @@ impl RmsNorm {
             .and(&self.rrms)
             .for_each(|mut dx, g, x_hat, &rrms| {
                 let mean_gx = g.dot(&x_hat) / g.len() as f32;
-                Zip::from(&mut dx).and(g).and(x_hat).for_each(|dx, &g, &xh| {
-                    *dx = rrms * (g - xh * mean_gx);
-                });
+                Zip::from(&mut dx)
+                    .and(g)
+                    .and(x_hat)
+                    .for_each(|dx, &g, &xh| {
+                        *dx = rrms * (g - xh * mean_gx);
+                    });
             });
         dx
     }

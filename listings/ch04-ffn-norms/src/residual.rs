@@ -2,8 +2,10 @@
 //! connections"), and the gradient norms through a deep stack of each.
 
 use ch01_foundations::gradcheck::random_upstream;
-use ch01_foundations::init::seeded_rng;
-use ch01_foundations::module::{Module, ParamView, ParamViewMut, visit_child, visit_child_mut};
+use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::module::{
+    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+};
 use ndarray::{Array2, Ix2};
 
 use crate::activations::Activation;
@@ -63,7 +65,12 @@ impl Module for ResidualBlock {
 }
 
 /// A stack of `depth` blocks at initialisation, seeded.
-pub fn stack(depth: usize, d_model: usize, wiring: Wiring, seed: u64) -> Vec<ResidualBlock> {
+pub fn stack(
+    depth: usize,
+    d_model: usize,
+    wiring: Wiring,
+    seed: u64,
+) -> Vec<ResidualBlock> {
     let mut rng = seeded_rng(seed);
     (0..depth)
         .map(|_| ResidualBlock {
@@ -77,6 +84,8 @@ pub fn stack(depth: usize, d_model: usize, wiring: Wiring, seed: u64) -> Vec<Res
 // ANCHOR: grad_norms
 /// Gradient norms through a stack at init, for L = Σ y ⊙ r with a random r:
 /// (‖∂L/∂x_l‖ at each block's input, ‖∂L/∂W‖ of each block's fc1.w), l = 0..depth.
+/// A Pre-LN stack ends in one more LayerNorm (GPT-2's `ln_f`): its residual stream
+/// is never normalised otherwise.
 pub fn grad_norms(
     depth: usize,
     d_model: usize,
@@ -85,12 +94,17 @@ pub fn grad_norms(
     seed: u64,
 ) -> (Vec<f32>, Vec<f32>) {
     let mut blocks = stack(depth, d_model, wiring, seed);
-    let mut x = ch01_foundations::init::normal((tokens, d_model), 1.0, &mut seeded_rng(seed + 1));
+    let mut final_norm = LayerNorm::new(d_model, 1e-5);
+    let mut x = normal((tokens, d_model), 1.0, &mut seeded_rng(seed + 1));
     for block in &mut blocks {
         x = block.forward(&x);
     }
     let r = random_upstream(&[tokens, d_model], seed + 2);
     let mut dx: Array2<f32> = r.into_dimensionality::<Ix2>().expect("2-D upstream");
+    if wiring == Wiring::PreLn {
+        final_norm.forward(&x);
+        dx = final_norm.backward(&dx);
+    }
     let (mut dx_norms, mut dw_norms) = (vec![0.0; depth], vec![0.0; depth]);
     for (l, block) in blocks.iter_mut().enumerate().rev() {
         dx = block.backward(&dx);

@@ -45,7 +45,12 @@ impl SwiGlu {
             w3.shape()
         );
         let (w1, w2, w3) = (Param::new(w1), Param::new(w2), Param::new(w3));
-        SwiGlu { w1, w2, w3, cache: None }
+        SwiGlu {
+            w1,
+            w2,
+            w3,
+            cache: None,
+        }
     }
 
     // x: [N, C] -> y: [N, C]
@@ -70,7 +75,10 @@ impl SwiGlu {
 impl SwiGlu {
     // dy: [N, C] -> dx: [N, C]
     pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
-        let (x, g, u, a) = self.cache.as_ref().expect("SwiGlu::backward before forward");
+        let (x, g, u, a) = self
+            .cache
+            .as_ref()
+            .expect("SwiGlu::backward before forward");
         assert!(
             dy.dim() == x.dim(),
             "SwiGlu: dy is {:?} but x was {:?}",
@@ -80,7 +88,10 @@ impl SwiGlu {
         matmul_into(1.0, a.t(), dy.view(), 1.0, self.w2.grad.view_mut());
         let da = mm(dy, &self.w2.value.t().to_owned());
         // a = silu(g) ⊙ u: the product rule gives one gradient per factor.
-        let dg = Zip::from(&da).and(g).and(u).map_collect(|&da, &g, &u| da * u * silu_grad(g));
+        let dg = Zip::from(&da)
+            .and(g)
+            .and(u)
+            .map_collect(|&da, &g, &u| da * u * silu_grad(g));
         let du = Zip::from(&da).and(g).map_collect(|&da, &g| da * silu(g));
         matmul_into(1.0, x.t(), dg.view(), 1.0, self.w1.grad.view_mut());
         matmul_into(1.0, x.t(), du.view(), 1.0, self.w3.grad.view_mut());

@@ -12,15 +12,25 @@ use ch04_ffn_norms::swiglu::SwiGlu;
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
 
 fn fixture() -> Fixture {
-    Fixture::load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/ch04.json")).unwrap()
+    Fixture::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/ch04.json"
+    ))
+    .unwrap()
 }
 
 fn t2(f: &Fixture, case: &str, field: &str) -> Array2<f32> {
-    f.tensor(case, field).unwrap().into_dimensionality::<Ix2>().unwrap()
+    f.tensor(case, field)
+        .unwrap()
+        .into_dimensionality::<Ix2>()
+        .unwrap()
 }
 
 fn t1(f: &Fixture, case: &str, field: &str) -> Array1<f32> {
-    f.tensor(case, field).unwrap().into_dimensionality::<Ix1>().unwrap()
+    f.tensor(case, field)
+        .unwrap()
+        .into_dimensionality::<Ix1>()
+        .unwrap()
 }
 
 /// Asserts |ours - reference| ≤ tol everywhere and returns the largest difference.
@@ -33,7 +43,10 @@ fn close<D: ndarray::Dimension>(
 ) -> f32 {
     let want: ArrayD<f32> = f.tensor(case, field).unwrap();
     let d = max_abs_diff(&ours.clone().into_dyn(), &want);
-    assert!(d <= tol, "{case}.{field}: max |ours - PyTorch| = {d:.3e} > {tol:.1e}");
+    assert!(
+        d <= tol,
+        "{case}.{field}: max |ours - PyTorch| = {d:.3e} > {tol:.1e}"
+    );
     // Seen with `cargo test -p ch04-ffn-norms --test golden -- --nocapture`.
     println!("{case}.{field}: max |ours - PyTorch| = {d:.2e} (tolerance {tol:.0e})");
     d
@@ -129,8 +142,12 @@ fn gelu_ffn_matches_torch_sequential() {
     let tol = 1e-5;
     close(&y, &f, "ffn", "y", tol);
     close(&dx, &f, "ffn", "dx", tol);
-    for (name, field) in [("fc1.w", "dw1"), ("fc1.b", "db1"), ("fc2.w", "dw2"), ("fc2.b", "db2")]
-    {
+    for (name, field) in [
+        ("fc1.w", "dw1"),
+        ("fc1.b", "db1"),
+        ("fc2.w", "dw2"),
+        ("fc2.b", "db2"),
+    ] {
         close(&grad(&ffn, name), &f, "ffn", field, tol);
     }
 }
@@ -138,7 +155,11 @@ fn gelu_ffn_matches_torch_sequential() {
 #[test]
 fn swiglu_matches_llama_feedforward() {
     let f = fixture();
-    let (w1, w2, w3) = (t2(&f, "swiglu", "w1"), t2(&f, "swiglu", "w2"), t2(&f, "swiglu", "w3"));
+    let (w1, w2, w3) = (
+        t2(&f, "swiglu", "w1"),
+        t2(&f, "swiglu", "w2"),
+        t2(&f, "swiglu", "w3"),
+    );
     let mut swiglu = SwiGlu::from_params(w1, w2, w3);
     let y = swiglu.forward(&t2(&f, "swiglu", "x"));
     let dx = swiglu.backward(&t2(&f, "swiglu", "dy"));
@@ -149,4 +170,3 @@ fn swiglu_matches_llama_feedforward() {
         close(&grad(&swiglu, name), &f, "swiglu", field, tol);
     }
 }
-

@@ -15,7 +15,9 @@ use ndarray::{Array2, Ix2};
 const TOL: f32 = 1e-2;
 
 fn upstream(shape: (usize, usize), seed: u64) -> Array2<f32> {
-    random_upstream(&[shape.0, shape.1], seed).into_dimensionality::<Ix2>().unwrap()
+    random_upstream(&[shape.0, shape.1], seed)
+        .into_dimensionality::<Ix2>()
+        .unwrap()
 }
 
 /// Σ y ⊙ r summed in f64: an f32 sum of a few dozen O(1) terms has rounding noise of
@@ -41,7 +43,9 @@ fn check_layer<M: Module + Clone>(
     let base = loss(&forward(&mut layer.clone(), x), &r);
     let mut probe = layer.clone(); // forward overwrites caches: probe on a copy
     check
-        .check(x, &dx, |x| (loss(&forward(&mut probe, x), &r) - base) as f32)
+        .check(x, &dx, |x| {
+            (loss(&forward(&mut probe, x), &r) - base) as f32
+        })
         .assert_within(TOL, &format!("{what}: dL/dx"));
     let shifted = |m: &mut M| (loss(&forward(m, x), &r) - base) as f32;
     for (name, report) in check.check_module(layer, shifted) {
@@ -57,7 +61,13 @@ fn input(n: usize, c: usize, seed: u64) -> Array2<f32> {
 fn linear() {
     let mut lin = Linear::new(6, 5, &mut seeded_rng(1));
     lin.b.value = normal(5, 0.5, &mut seeded_rng(2));
-    check_layer("Linear", &mut lin, &input(7, 6, 3), |m, x| m.forward(x), |m, dy| m.backward(dy));
+    check_layer(
+        "Linear",
+        &mut lin,
+        &input(7, 6, 3),
+        |m, x| m.forward(x),
+        |m, dy| m.backward(dy),
+    );
 }
 
 #[test]
@@ -81,18 +91,26 @@ fn ffn_smooth_activations() {
     for act in [Activation::Gelu, Activation::GeluTanh, Activation::Silu] {
         let mut ffn = Ffn::new(6, 24, act, &mut seeded_rng(6));
         ffn.fc1.b.value = normal(24, 0.5, &mut seeded_rng(7));
-        check_layer(act.name(), &mut ffn, &input(5, 6, 8), |m, x| m.forward(x), |m, dy| {
-            m.backward(dy)
-        });
+        check_layer(
+            act.name(),
+            &mut ffn,
+            &input(5, 6, 8),
+            |m, x| m.forward(x),
+            |m, dy| m.backward(dy),
+        );
     }
 }
 
 #[test]
 fn swiglu() {
     let mut swiglu = SwiGlu::new(6, 16, &mut seeded_rng(9));
-    check_layer("SwiGlu", &mut swiglu, &input(5, 6, 10), |m, x| m.forward(x), |m, dy| {
-        m.backward(dy)
-    });
+    check_layer(
+        "SwiGlu",
+        &mut swiglu,
+        &input(5, 6, 10),
+        |m, x| m.forward(x),
+        |m, dy| m.backward(dy),
+    );
 }
 
 #[test]
@@ -102,7 +120,13 @@ fn layernorm() {
     ln.beta.value = normal(8, 1.0, &mut seeded_rng(12));
     // Rows with an offset: the mean subtraction must carry its share of the gradient.
     let x = input(5, 8, 13) + 3.0;
-    check_layer("LayerNorm", &mut ln, &x, |m, x| m.forward(x), |m, dy| m.backward(dy));
+    check_layer(
+        "LayerNorm",
+        &mut ln,
+        &x,
+        |m, x| m.forward(x),
+        |m, dy| m.backward(dy),
+    );
 }
 
 #[test]
@@ -110,15 +134,25 @@ fn rmsnorm() {
     let mut rms = RmsNorm::new(8, 1e-6);
     rms.weight.value = normal(8, 1.0, &mut seeded_rng(14));
     let x = input(5, 8, 15) + 1.0;
-    check_layer("RmsNorm", &mut rms, &x, |m, x| m.forward(x), |m, dy| m.backward(dy));
+    check_layer(
+        "RmsNorm",
+        &mut rms,
+        &x,
+        |m, x| m.forward(x),
+        |m, dy| m.backward(dy),
+    );
 }
 
 #[test]
 fn residual_blocks_both_wirings() {
     for wiring in [Wiring::PreLn, Wiring::PostLn] {
         let mut block: ResidualBlock = stack(1, 6, wiring, 16).remove(0);
-        check_layer(&format!("{wiring:?} block"), &mut block, &input(4, 6, 17), |m, x| {
-            m.forward(x)
-        }, |m, dy| m.backward(dy));
+        check_layer(
+            &format!("{wiring:?} block"),
+            &mut block,
+            &input(4, 6, 17),
+            |m, x| m.forward(x),
+            |m, dy| m.backward(dy),
+        );
     }
 }

@@ -15,7 +15,11 @@ use ndarray::{Array2, Axis, Ix2};
 use proptest::prelude::*;
 
 fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
 }
 
 /// Output, input gradient and every parameter gradient, as raw bits.
@@ -111,9 +115,15 @@ fn dropout_same_seed_same_mask_and_backward_reuses_it() {
     let (mut a, mut b) = (Dropout::new(0.3), Dropout::new(0.3));
     let ya = a.forward(&x, &mut seeded_rng(6));
     assert_eq!(ya, b.forward(&x, &mut seeded_rng(6)));
-    assert_ne!(ya, b.forward(&x, &mut seeded_rng(7)), "another seed, another mask");
+    assert_ne!(
+        ya,
+        b.forward(&x, &mut seeded_rng(7)),
+        "another seed, another mask"
+    );
     // With the mask fixed, dropout is linear: dx = dy ⊙ mask, checked numerically.
-    let r = random_upstream(&[16, 32], 8).into_dimensionality::<Ix2>().unwrap();
+    let r = random_upstream(&[16, 32], 8)
+        .into_dimensionality::<Ix2>()
+        .unwrap();
     let dx = a.backward(&r);
     let report = GradCheck::default().check(&x, &dx, |x| {
         (Dropout::new(0.3).forward(x, &mut seeded_rng(6)) * &r).sum()
@@ -141,14 +151,21 @@ fn erf_and_exp_are_accurate_everywhere() {
     // erf is within 2e-5 of ±1 and the f32 result must be ±1 to 2e-5), exp by std.
     for i in -6000..=6000 {
         let x = i as f64 * 1e-3;
-        let want = if x.abs() <= 3.0 { erf_taylor(x) } else { x.signum() };
+        let want = if x.abs() <= 3.0 {
+            erf_taylor(x)
+        } else {
+            x.signum()
+        };
         let tol = if x.abs() <= 3.0 { 1e-6 } else { 3e-5 };
         assert!((erf(x as f32) as f64 - want).abs() < tol, "erf({x})");
     }
     for i in -870..=880 {
         let x = i as f32 * 0.1;
         let (got, want) = (exp(x) as f64, (x as f64).exp());
-        assert!((got - want).abs() <= 1e-6 * want, "exp({x}) = {got}, want {want}");
+        assert!(
+            (got - want).abs() <= 1e-6 * want,
+            "exp({x}) = {got}, want {want}"
+        );
     }
 }
 
