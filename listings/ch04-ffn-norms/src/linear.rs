@@ -179,7 +179,9 @@ impl Linear {
         // Each dW element sums over all N rows inside one matmul: a fixed order.
         matmul_into(1.0, x.t(), dy, 1.0, self.w.grad.view_mut());
         self.b.grad += &dy.sum_axis(Axis(0));
-        matmul_into(1.0, dy, self.w.value.t(), 0.0, dx);
+        // A contiguous copy of Wᵀ packs faster than the strided view (1 ms of 13 here).
+        let w_t = self.w.value.t().as_standard_layout().into_owned();
+        matmul_into(1.0, dy, w_t.view(), 0.0, dx);
     }
 }
 // ANCHOR_END: linear_backward
