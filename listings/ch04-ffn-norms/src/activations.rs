@@ -19,7 +19,7 @@ pub fn erf(x: f32) -> f32 {
         -2.101_024e-6,
         -5.692_506_4e-5,
         -7.349_906e-4,
-        -2.954_600e-3,
+        -2.954_6e-3,
         -1.609_603_3e-2,
     ] {
         p = x2 * p + c;
@@ -128,6 +128,9 @@ pub fn sigmoid(x: f32) -> f32 {
 // ANCHOR_END: relu_silu
 
 // ANCHOR: activation
+/// An element-wise function f32 -> f32.
+pub type Scalar = fn(f32) -> f32;
+
 /// The activations an FFN can use, applied element-wise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
@@ -156,7 +159,7 @@ impl Activation {
 
     /// The function and its derivative, as plain function pointers: the match runs
     /// once per array, not once per element.
-    pub fn pair(self) -> (fn(f32) -> f32, fn(f32) -> f32) {
+    pub fn pair(self) -> (Scalar, Scalar) {
         match self {
             Activation::Relu => (relu, relu_grad),
             Activation::Gelu => (gelu, gelu_grad),
@@ -164,7 +167,11 @@ impl Activation {
             Activation::Silu => (silu, silu_grad),
         }
     }
+}
+// ANCHOR_END: activation
 
+// ANCHOR: activation_apply
+impl Activation {
     // x: [N, D] -> [N, D]
     pub fn forward(self, x: &Array2<f32>) -> Array2<f32> {
         let (f, _) = self.pair();
@@ -186,7 +193,7 @@ impl Activation {
         Zip::from(x).and(dy).map_collect(|&x, &dy| dy * df(x))
     }
 }
-// ANCHOR_END: activation
+// ANCHOR_END: activation_apply
 
 // ANCHOR: kernels
 /// h += b, a = f(h), over one row: the FFN's fused bias + activation pass.
@@ -215,7 +222,9 @@ pub fn grad_act_row(act: Activation, da: &mut [f32], h: &[f32]) {
     }
     grad_act(act, da, h)
 }
+// ANCHOR_END: kernels
 
+// ANCHOR: kernel_loops
 // The match picks a loop with the function inlined: one SIMD loop per activation.
 #[inline(always)]
 fn bias_act(act: Activation, h: &mut [f32], a: &mut [f32], b: &[f32]) {
@@ -249,7 +258,7 @@ fn grad_act(act: Activation, da: &mut [f32], h: &[f32]) {
         Activation::Silu => run(da, h, silu_grad),
     }
 }
-// ANCHOR_END: kernels
+// ANCHOR_END: kernel_loops
 
 // ANCHOR: wide_simd
 /// The same two loops compiled for AVX-512, chosen at run time when the CPU has it.

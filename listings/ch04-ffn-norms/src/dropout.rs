@@ -26,7 +26,11 @@ impl Dropout {
             mask: None,
         }
     }
+}
+// ANCHOR_END: dropout
 
+// ANCHOR: dropout_forward
+impl Dropout {
     /// The randomness comes only from `rng`: the same seed drops the same elements.
     // x: [N, D] -> y: [N, D]
     pub fn forward(&mut self, x: &Array2<f32>, rng: &mut ChaCha8Rng) -> Array2<f32> {
@@ -66,4 +70,4 @@ impl Dropout {
         }
     }
 }
-// ANCHOR_END: dropout
+// ANCHOR_END: dropout_forward

@@ -8,7 +8,7 @@ use crate::activations::{gelu, gelu_grad};
 use crate::dropout::Dropout;
 use crate::ffn::Ffn;
 use crate::norms::LayerNorm;
-use crate::swiglu::SwiGlu;
+use crate::swiglu::{GluCache, SwiGlu};
 
 // ANCHOR: ex_layernorm_jacobian
 /// The full Jacobian ∂y/∂x of one row of LayerNorm with γ = 1, β = 0:
@@ -42,7 +42,7 @@ pub fn layernorm_backward_via_jacobian(
 /// gate's function and derivative change, so we reuse SwiGlu's weights and matmuls.
 pub struct GeGlu {
     pub inner: SwiGlu,
-    cache: Option<(Array2<f32>, Array2<f32>, Array2<f32>, Array2<f32>)>, // x, g, u, a
+    cache: Option<GluCache>, // x, g, u, a
 }
 
 impl GeGlu {

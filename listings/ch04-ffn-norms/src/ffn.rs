@@ -34,6 +34,15 @@ impl Ffn {
         Ffn::from_layers(fc1, fc2, act)
     }
 
+    /// 2·C·d_ff weights + d_ff + C biases; 8C² + 5C at d_ff = 4C.
+    pub fn param_count(d_model: usize, d_ff: usize) -> usize {
+        2 * d_model * d_ff + d_ff + d_model
+    }
+}
+// ANCHOR_END: ffn
+
+impl Ffn {
+    /// An FFN from two given layers (the golden tests load PyTorch's weights).
     pub fn from_layers(fc1: Linear, fc2: Linear, act: Activation) -> Self {
         assert!(
             fc1.d_out() == fc2.d_in() && fc2.d_out() == fc1.d_in(),
@@ -52,13 +61,7 @@ impl Ffn {
             da: empty,
         }
     }
-
-    /// 2·C·d_ff weights + d_ff + C biases; 8C² + 5C at d_ff = 4C.
-    pub fn param_count(d_model: usize, d_ff: usize) -> usize {
-        2 * d_model * d_ff + d_ff + d_model
-    }
 }
-// ANCHOR_END: ffn
 
 // ANCHOR: ffn_forward
 impl Ffn {

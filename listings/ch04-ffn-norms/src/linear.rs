@@ -149,19 +149,8 @@ impl Linear {
         dx
     }
 
-    /// The backward pass given forward's input explicitly.
-    // x: [N, d_in], dy: [N, d_out] -> dx: [N, d_in]
-    pub fn backward_with(
-        &mut self,
-        x: ArrayView2<'_, f32>,
-        dy: ArrayView2<'_, f32>,
-    ) -> Array2<f32> {
-        let mut dx = Array2::zeros((x.nrows(), self.d_in()));
-        self.backward_into(x, dy, dx.view_mut());
-        dx
-    }
-
-    /// The same, writing dx into a caller's buffer (which it overwrites).
+    /// The backward pass given forward's input explicitly, writing dx into a caller's
+    /// buffer (which it overwrites): the FFN keeps x and reuses its buffers.
     // x: [N, d_in], dy: [N, d_out], dx: [N, d_in]
     pub fn backward_into(
         &mut self,
@@ -185,6 +174,20 @@ impl Linear {
     }
 }
 // ANCHOR_END: linear_backward
+
+impl Linear {
+    /// The backward pass given forward's input explicitly, returning a new dx.
+    // x: [N, d_in], dy: [N, d_out] -> dx: [N, d_in]
+    pub fn backward_with(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        dy: ArrayView2<'_, f32>,
+    ) -> Array2<f32> {
+        let mut dx = Array2::zeros((x.nrows(), self.d_in()));
+        self.backward_into(x, dy, dx.view_mut());
+        dx
+    }
+}
 
 impl Module for Linear {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

@@ -40,7 +40,7 @@ impl LayerNorm {
         // then square) stay accurate when the mean is large next to the spread.
         let var = centered.map_axis(Axis(1), |row| row.dot(&row) / c as f32);
         self.rstd = var.mapv(|v| 1.0 / (v + self.eps).sqrt());
-        self.x_hat = centered * &self.rstd.view().insert_axis(Axis(1));
+        self.x_hat = centered * self.rstd.view().insert_axis(Axis(1));
         &self.x_hat * &self.gamma.value + &self.beta.value
     }
 }
@@ -117,7 +117,11 @@ impl RmsNorm {
         self.x_hat = x * &self.rrms.view().insert_axis(Axis(1));
         &self.x_hat * &self.weight.value
     }
+}
+// ANCHOR_END: rmsnorm
 
+// ANCHOR: rmsnorm_backward
+impl RmsNorm {
     /// dx = rrms · (g - x̂ · mean(g ⊙ x̂)) with g = dy ⊙ w; dw += Σ_rows dy ⊙ x̂.
     // dy: [N, C] -> dx: [N, C]
     pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
@@ -146,7 +150,7 @@ impl RmsNorm {
         dx
     }
 }
-// ANCHOR_END: rmsnorm
+// ANCHOR_END: rmsnorm_backward
 
 impl Module for LayerNorm {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

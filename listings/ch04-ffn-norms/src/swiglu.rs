@@ -18,6 +18,9 @@ pub fn swiglu_hidden(d_model: usize, multiple_of: usize) -> usize {
 }
 // ANCHOR_END: swiglu_hidden
 
+/// What a gated FFN's backward pass needs: x, g = x W1, u = x W3, a = act(g) ⊙ u.
+pub type GluCache = (Array2<f32>, Array2<f32>, Array2<f32>, Array2<f32>);
+
 // ANCHOR: swiglu
 /// Three bias-free matrices: a gate W1, a value W3, and the output projection W2.
 #[derive(Clone, Debug)]
@@ -25,7 +28,7 @@ pub struct SwiGlu {
     pub w1: Param<Ix2>, // [C, d_ff] gate
     pub w2: Param<Ix2>, // [d_ff, C] down
     pub w3: Param<Ix2>, // [C, d_ff] up
-    cache: Option<(Array2<f32>, Array2<f32>, Array2<f32>, Array2<f32>)>, // x, g, u, a
+    cache: Option<GluCache>,
 }
 
 impl SwiGlu {
@@ -52,7 +55,11 @@ impl SwiGlu {
             cache: None,
         }
     }
+}
+// ANCHOR_END: swiglu
 
+// ANCHOR: swiglu_forward
+impl SwiGlu {
     // x: [N, C] -> y: [N, C]
     pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         assert!(
@@ -69,7 +76,7 @@ impl SwiGlu {
         y
     }
 }
-// ANCHOR_END: swiglu
+// ANCHOR_END: swiglu_forward
 
 // ANCHOR: swiglu_backward
 impl SwiGlu {
