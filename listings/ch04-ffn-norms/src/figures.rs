@@ -44,6 +44,7 @@ pub fn activation_derivatives(path: &Path) -> Result<(), Box<dyn Error>> {
 }
 
 /// The skewed input of the normalisation figure: 16 features far from zero mean.
+// -> x: [1, 16]
 pub fn skewed_input() -> Array2<f32> {
     Array2::from_shape_fn((1, 16), |(_, i)| {
         4.0 + (i as f32 * 0.9).sin() + 0.1 * i as f32
