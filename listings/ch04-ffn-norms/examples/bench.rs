@@ -1,0 +1,53 @@
+//! One FFN layer (Linear C → 4C, GELU, Linear 4C → C) forward + backward, timed:
+//! `cargo run --release -p ch04-ffn-norms --example bench -- --threads 2`
+//! Prints `best_ms=...` (the best of --repeat runs after warm-up, process start
+//! excluded) and the time of each part. tools/golden/bench_ch04.py runs it next to
+//! PyTorch and writes src/figures/ch04/ffn-speed.txt.
+use std::time::Instant;
+
+use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::module::Module;
+use ch04_ffn_norms::activations::Activation;
+use ch04_ffn_norms::ffn::Ffn;
+use ndarray::Array2;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |v| v.parse().expect("a number"))
+}
+
+fn main() {
+    let threads = arg("--threads", 1);
+    let repeat = arg("--repeat", 20);
+    let (b, t, c, d_ff) = (arg("--batch", 8), arg("--tokens", 256), 256, 1024);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut rng = seeded_rng(0);
+    let mut ffn = Ffn::new(c, d_ff, Activation::Gelu, &mut rng);
+    let x: Array2<f32> = normal((b * t, c), 1.0, &mut rng);
+    let dy: Array2<f32> = normal((b * t, c), 1.0, &mut rng);
+    let (mut best, mut best_fwd) = (f64::INFINITY, f64::INFINITY);
+    pool.install(|| {
+        for _ in 0..repeat + 3 {
+            ffn.zero_grad(); // outside the timing, like optimizer.zero_grad()
+            let start = Instant::now();
+            let y = ffn.forward(&x);
+            let fwd = start.elapsed().as_secs_f64();
+            let dx = ffn.backward(&dy);
+            let total = start.elapsed().as_secs_f64();
+            std::hint::black_box((y, dx));
+            best = best.min(total);
+            best_fwd = best_fwd.min(fwd);
+        }
+    });
+    println!(
+        "best_ms={:.3} fwd_ms={:.3} threads={threads} shape=[{b}x{t},{c}]->{d_ff}",
+        best * 1e3,
+        best_fwd * 1e3
+    );
+}
