@@ -129,3 +129,37 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
         })
         .collect()
 }
+
+/// Draws figures with `draw` into a fresh temporary directory and checks that each is
+/// byte-identical to the committed copy in `<book_root>/src/figures/<chapter>/`; returns
+/// how many were checked. Panics naming a missing or stale file. Every chapter's figure
+/// test calls this, so a figure edited by hand, or code changed without regenerating its
+/// figures (`cargo xtask figures`), fails CI.
+pub fn assert_up_to_date(
+    book_root: &Path,
+    chapter: &str,
+    draw: impl FnOnce(&Path) -> Result<Vec<PathBuf>, Box<dyn Error>>,
+) -> usize {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let fresh = std::env::temp_dir()
+        .join(format!("figures-{chapter}-{}-{run}", std::process::id()));
+    let written =
+        draw(&fresh).unwrap_or_else(|e| panic!("drawing {chapter}'s figures: {e}"));
+    let committed = book_root.join("src/figures").join(chapter);
+    for path in &written {
+        let name = path.file_name().expect("a figure file").to_string_lossy();
+        let want = std::fs::read(committed.join(&*name)).unwrap_or_else(|e| {
+            panic!(
+                "src/figures/{chapter}/{name} is missing ({e}): run `cargo xtask figures`"
+            )
+        });
+        let got = std::fs::read(path).expect("the figure just drawn");
+        assert!(
+            got == want,
+            "src/figures/{chapter}/{name} is stale: run `cargo xtask figures`"
+        );
+    }
+    std::fs::remove_dir_all(&fresh).expect("removing the temporary figures");
+    written.len()
+}

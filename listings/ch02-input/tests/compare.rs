@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use ch01_foundations::figures::assert_up_to_date;
+
 use ch02_input::compare::{compare, report, write_figures};
 
 #[test]
@@ -39,21 +41,10 @@ fn bigger_vocabularies_cover_more_bytes_per_token_and_use_less_of_themselves() {
 
 #[test]
 fn committed_comparison_figures_are_up_to_date() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch02");
-    let fresh = std::env::temp_dir().join(format!("ch02-compare-{}", std::process::id()));
-    for path in write_figures(&fresh).unwrap() {
-        let name = path.file_name().unwrap();
-        let want = std::fs::read_to_string(committed.join(name)).unwrap_or_else(|e| {
-            panic!(
-                "src/figures/ch02/{} missing ({e}): run `cargo xtask figures`",
-                name.display()
-            )
-        });
-        assert!(
-            std::fs::read_to_string(&path).unwrap() == want,
-            "src/figures/ch02/{} is stale: run `cargo xtask figures`",
-            name.display()
-        );
-    }
-    std::fs::remove_dir_all(&fresh).unwrap();
+    let checked = assert_up_to_date(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        "ch02",
+        write_figures,
+    );
+    assert_eq!(checked, 2);
 }

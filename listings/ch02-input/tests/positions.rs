@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use ch01_foundations::figures::assert_up_to_date;
+
 use ch01_foundations::gradcheck::{GradCheck, random_upstream};
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
@@ -130,25 +132,10 @@ fn snapshot_learned() {
 /// `cargo run --release -p ch02-input --example positions -- --figures src/figures/ch02`.
 #[test]
 fn committed_figures_are_up_to_date() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch02");
-    let fresh =
-        std::env::temp_dir().join(format!("ch02-positions-{}", std::process::id()));
-    let written = figures::write_all(&fresh).expect("figures draw");
-    assert_eq!(written.len(), figures::FIGURES.len());
-    for path in written {
-        let name = path.file_name().unwrap();
-        let want = std::fs::read_to_string(committed.join(name)).unwrap_or_else(|e| {
-            panic!(
-                "src/figures/ch02/{} is missing ({e}): regenerate it",
-                name.display()
-            )
-        });
-        let got = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            got == want,
-            "src/figures/ch02/{} is stale: regenerate it",
-            name.display()
-        );
-    }
-    std::fs::remove_dir_all(&fresh).unwrap();
+    let checked = assert_up_to_date(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        "ch02",
+        figures::write_all,
+    );
+    assert_eq!(checked, figures::FIGURES.len());
 }

@@ -2,13 +2,10 @@
 //! attention").
 
 use ch01_foundations::init::xavier_uniform;
+use ch01_foundations::linalg::par_matmul_into;
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    Array1, Array2, Array3, Array4, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2, s,
-};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView2, Axis, Ix1, Ix2, s};
 use rand::Rng;
-use rayon::prelude::*;
 
 use crate::heads::{heads_backward, heads_forward};
 
@@ -136,44 +133,6 @@ impl MultiHeadAttention {
 }
 // ANCHOR_END: backward
 
-// ANCHOR: par_gemm
-/// c = α·a·b + β·c with c split into 4 blocks along its longer side (rows of a, or
-/// columns of b) that rayon computes in parallel. The blocks depend only on the shapes,
-/// not on the thread count, and each output element is computed inside one block in one
-/// order, so the result has the same bits on any number of threads. Few, large blocks
-/// keep the cost of re-packing the operand every block shares small.
-// a: [M, K], b: [K, N], c: [M, N]
-pub fn par_gemm(
-    alpha: f32,
-    a: ArrayView2<'_, f32>,
-    b: ArrayView2<'_, f32>,
-    beta: f32,
-    mut c: ArrayViewMut2<'_, f32>,
-) {
-    let (m, n) = c.dim();
-    let gemm = |(a, b, mut c): (
-        ArrayView2<'_, f32>,
-        ArrayView2<'_, f32>,
-        ArrayViewMut2<'_, f32>,
-    )| { general_mat_mul(alpha, &a, &b, beta, &mut c) };
-    if m >= n {
-        let block = m.div_ceil(4).max(64);
-        let blocks: Vec<_> = (a.axis_chunks_iter(Axis(0), block))
-            .zip(c.axis_chunks_iter_mut(Axis(0), block))
-            .map(|(a, c)| (a, b, c))
-            .collect();
-        blocks.into_par_iter().for_each(gemm);
-    } else {
-        let block = n.div_ceil(4).max(64);
-        let blocks: Vec<_> = (b.axis_chunks_iter(Axis(1), block))
-            .zip(c.axis_chunks_iter_mut(Axis(1), block))
-            .map(|(b, c)| (a, b, c))
-            .collect();
-        blocks.into_par_iter().for_each(gemm);
-    }
-}
-// ANCHOR_END: par_gemm
-
 // ANCHOR: linear
 /// y = x W + b, with the bias broadcast into y first so the matmul adds onto it.
 // x: [N, C_in], w: [C_in, C_out], b: [C_out] -> [N, C_out]
@@ -182,7 +141,7 @@ pub fn linear(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> 
         .broadcast((x.nrows(), b.len()))
         .expect("bias width")
         .to_owned();
-    par_gemm(1.0, x.view(), w.view(), 1.0, y.view_mut());
+    par_matmul_into(1.0, x.view(), w.view(), 1.0, y.view_mut());
     y
 }
 
@@ -195,10 +154,10 @@ pub fn linear_backward(
     w: &mut Param<Ix2>,
     b: &mut Param<Ix1>,
 ) -> Array2<f32> {
-    par_gemm(1.0, x.t(), dy, 1.0, w.grad.view_mut());
+    par_matmul_into(1.0, x.t(), dy, 1.0, w.grad.view_mut());
     b.grad += &dy.sum_axis(Axis(0));
     let mut dx = Array2::zeros((dy.nrows(), w.value.nrows()));
-    par_gemm(1.0, dy, w.value.t(), 0.0, dx.view_mut());
+    par_matmul_into(1.0, dy, w.value.t(), 0.0, dx.view_mut());
     dx
 }
 // ANCHOR_END: linear

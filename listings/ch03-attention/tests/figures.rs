@@ -4,26 +4,14 @@
 
 use std::path::Path;
 
+use ch01_foundations::figures::assert_up_to_date;
+
 #[test]
 fn committed_figures_are_up_to_date() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch03");
-    let fresh = std::env::temp_dir().join(format!("ch03-figures-{}", std::process::id()));
-    let written = ch03_attention::figures::write_all(&fresh).expect("figures draw");
-    assert_eq!(written.len(), 6);
-    for path in written {
-        let name = path.file_name().unwrap();
-        let want = std::fs::read_to_string(committed.join(name)).unwrap_or_else(|e| {
-            panic!(
-                "src/figures/ch03/{} is missing ({e}): run `cargo xtask figures`",
-                name.display()
-            )
-        });
-        let got = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            got == want,
-            "src/figures/ch03/{} is stale: run `cargo xtask figures`",
-            name.display()
-        );
-    }
-    std::fs::remove_dir_all(&fresh).unwrap();
+    let checked = assert_up_to_date(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        "ch03",
+        ch03_attention::figures::write_all,
+    );
+    assert_eq!(checked, 6);
 }

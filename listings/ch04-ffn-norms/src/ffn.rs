@@ -11,7 +11,9 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::activations::{Activation, bias_act_row, grad_act_row};
-use crate::linear::{Linear, matmul_into, rows_per_task};
+use ch01_foundations::linalg::{block_len, par_matmul_into};
+
+use crate::linear::Linear;
 
 // ANCHOR: ffn
 /// FFN(x) = f(x W1 + b1) W2 + b2, applied to every token independently.
@@ -77,7 +79,7 @@ impl Ffn {
         reuse(&mut self.x, x.dim()).assign(x);
         reuse(&mut self.h, (n, d_ff));
         reuse(&mut self.a, (n, d_ff));
-        matmul_into(
+        par_matmul_into(
             1.0,
             x.view(),
             self.fc1.w.value.view(),
@@ -136,7 +138,7 @@ fn par_rows2(
     mut q: ArrayViewMut2<'_, f32>,
     f: impl Fn(&mut [f32], &mut [f32]) + Sync,
 ) {
-    let rows = rows_per_task(p.nrows());
+    let rows = block_len(p.nrows());
     let tasks: Vec<_> = p
         .axis_chunks_iter_mut(Axis(0), rows)
         .zip(q.axis_chunks_iter_mut(Axis(0), rows))

@@ -7,7 +7,7 @@ use ndarray::{Array2, Ix2, Zip};
 use rand::Rng;
 
 use crate::activations::{silu, silu_grad};
-use crate::linear::matmul_into;
+use ch01_foundations::linalg::par_matmul_into;
 
 // ANCHOR: swiglu_hidden
 /// Llama's hidden width: 2/3 of 4C keeps 3 matrices at the parameter count of 2 (3 · C ·
@@ -92,7 +92,7 @@ impl SwiGlu {
             dy.shape(),
             x.shape()
         );
-        matmul_into(1.0, a.t(), dy.view(), 1.0, self.w2.grad.view_mut());
+        par_matmul_into(1.0, a.t(), dy.view(), 1.0, self.w2.grad.view_mut());
         let da = mm(dy, &self.w2.value.t().to_owned());
         // a = silu(g) ⊙ u: the product rule gives one gradient per factor.
         let dg = Zip::from(&da)
@@ -100,10 +100,10 @@ impl SwiGlu {
             .and(u)
             .map_collect(|&da, &g, &u| da * u * silu_grad(g));
         let du = Zip::from(&da).and(g).map_collect(|&da, &g| da * silu(g));
-        matmul_into(1.0, x.t(), dg.view(), 1.0, self.w1.grad.view_mut());
-        matmul_into(1.0, x.t(), du.view(), 1.0, self.w3.grad.view_mut());
+        par_matmul_into(1.0, x.t(), dg.view(), 1.0, self.w1.grad.view_mut());
+        par_matmul_into(1.0, x.t(), du.view(), 1.0, self.w3.grad.view_mut());
         let mut dx = mm(&dg, &self.w1.value.t().to_owned());
-        matmul_into(1.0, du.view(), self.w3.value.t(), 1.0, dx.view_mut());
+        par_matmul_into(1.0, du.view(), self.w3.value.t(), 1.0, dx.view_mut());
         dx
     }
 }
@@ -112,7 +112,7 @@ impl SwiGlu {
 // a: [m, k], b: [k, n] -> [m, n]
 fn mm(a: &Array2<f32>, b: &Array2<f32>) -> Array2<f32> {
     let mut c = Array2::zeros((a.nrows(), b.ncols()));
-    matmul_into(1.0, a.view(), b.view(), 0.0, c.view_mut());
+    par_matmul_into(1.0, a.view(), b.view(), 0.0, c.view_mut());
     c
 }
 
