@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Axis;
 
 use crate::calculus::central_difference;
-use crate::plot::{LineChart, Series, write_line_chart};
+use crate::plot::{Draw, LineChart, Series, draw_all, write_line_chart};
 use crate::softmax::{naive_softmax, softmax};
 
 /// The logits every temperature figure uses.
@@ -109,25 +109,14 @@ pub fn finite_difference_error(path: &Path) -> Result<(), Box<dyn Error>> {
     write_line_chart(path, &chart)
 }
 
-/// A function that draws one figure into the file it is given.
-type Draw = fn(&Path) -> Result<(), Box<dyn Error>>;
-
 /// Writes every figure of the chapter into `dir`, returning the paths written.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
-    std::fs::create_dir_all(dir)?;
     let figures: [(&str, Draw); 3] = [
         ("softmax-temperature.svg", softmax_temperatures),
         ("naive-vs-stable-softmax.svg", naive_vs_stable),
         ("finite-difference-error.svg", finite_difference_error),
     ];
-    figures
-        .iter()
-        .map(|(name, draw)| {
-            let path = dir.join(name);
-            draw(&path)?;
-            Ok(path)
-        })
-        .collect()
+    draw_all(dir, &figures)
 }
 
 /// Draws figures with `draw` into a fresh temporary directory and checks that each is

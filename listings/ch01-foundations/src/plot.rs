@@ -6,6 +6,26 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+/// A function that draws one figure into the file it is given.
+pub type Draw = fn(&Path) -> Result<(), Box<dyn Error>>;
+
+/// Draws each `(file name, draw)` figure into `dir`, returning the paths written: the
+/// body of every chapter's `figures::write_all`.
+pub fn draw_all(
+    dir: &Path,
+    figures: &[(&str, Draw)],
+) -> Result<Vec<std::path::PathBuf>, Box<dyn Error>> {
+    std::fs::create_dir_all(dir)?;
+    figures
+        .iter()
+        .map(|(name, draw)| {
+            let path = dir.join(name);
+            draw(&path)?;
+            Ok(path)
+        })
+        .collect()
+}
+
 /// One line on a chart. Non-finite points (NaN, ±inf) break the line: what a computation
 /// could not produce is left visibly missing rather than drawn as a spike.
 pub struct Series {

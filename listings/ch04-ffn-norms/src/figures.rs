@@ -4,7 +4,7 @@
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use ch01_foundations::plot::{LineChart, Series, write_line_chart};
+use ch01_foundations::plot::{Draw, LineChart, Series, draw_all, write_line_chart};
 use ndarray::Array2;
 
 use crate::activations::Activation;
@@ -135,12 +135,8 @@ pub fn residual_grad_depth(path: &Path) -> Result<(), Box<dyn Error>> {
     write_line_chart(path, &chart)
 }
 
-/// A function that draws one figure into the file it is given.
-type Draw = fn(&Path) -> Result<(), Box<dyn Error>>;
-
 /// Writes every figure of the chapter into `dir`, returning the paths written.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
-    std::fs::create_dir_all(dir)?;
     let figures: [(&str, Draw); 6] = [
         ("activations.svg", activations),
         ("activation-derivatives.svg", activation_derivatives),
@@ -149,12 +145,5 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
         ("residual-grad-x.svg", residual_grad_x),
         ("residual-grad-depth.svg", residual_grad_depth),
     ];
-    figures
-        .iter()
-        .map(|(name, draw)| {
-            let path = dir.join(name);
-            draw(&path)?;
-            Ok(path)
-        })
-        .collect()
+    draw_all(dir, &figures)
 }

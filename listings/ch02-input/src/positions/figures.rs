@@ -12,7 +12,7 @@ use super::rope::{Rope, RopeStyle};
 use super::sinusoidal::sinusoidal;
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::plot::{
-    HeatMap, LineChart, Series, write_heatmap, write_line_chart,
+    Draw, HeatMap, LineChart, Series, write_heatmap, write_line_chart,
 };
 
 /// PE for 40 positions × 64 dimensions: fast sin/cos waves on the left, slow ones on
@@ -113,9 +113,6 @@ pub fn alibi_penalties(path: &Path) -> Result<(), Box<dyn Error>> {
     write_line_chart(path, &chart)
 }
 
-/// A function that draws one figure into the file it is given.
-type Draw = fn(&Path) -> Result<(), Box<dyn Error>>;
-
 /// The figures, by file name.
 pub const FIGURES: [(&str, Draw); 5] = [
     ("sinusoidal-heatmap.svg", sinusoidal_heatmap),
@@ -127,13 +124,5 @@ pub const FIGURES: [(&str, Draw); 5] = [
 
 /// Writes every figure of the sections on positions into `dir`, returning the paths.
 pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Box<dyn Error>> {
-    std::fs::create_dir_all(dir)?;
-    FIGURES
-        .iter()
-        .map(|(name, draw)| {
-            let path = dir.join(name);
-            draw(&path)?;
-            Ok(path)
-        })
-        .collect()
+    ch01_foundations::plot::draw_all(dir, &FIGURES)
 }
