@@ -2,7 +2,7 @@
 same shapes (batch 8, T 256, d_model 256, 8 heads, no mask), same thread counts, in one
 run. Writes src/figures/ch03/mha-speed.txt, which the chapter includes.
 
-    /work/main/tools/golden/.venv/bin/python tools/golden/bench_ch03.py   # from the repo root
+    tools/golden/.venv/bin/python tools/golden/bench_ch03.py   # from the repo root
 
 PyTorch: nn.MultiheadAttention(batch_first=True), need_weights=False, so its forward
 calls F.scaled_dot_product_attention (its fused CPU attention kernel) rather than
