@@ -6,20 +6,14 @@ use std::cmp::Reverse;
 use rustc_hash::FxHashMap;
 
 use super::pretokenize::pretokenize;
-use super::train::{Trained, count_words, merged_id};
+use super::train::{Trained, merged_id, words_as_bytes};
 use super::{BpeError, Rank};
 
 // ANCHOR: train_naive
 /// BPE training as usually first written: after every merge, count every pair of every
 /// word again. Same tie-breaking as [`super::train`]: highest count, then smallest pair.
 pub fn train_naive(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
-    if vocab_size < 256 {
-        return Err(BpeError::VocabTooSmall(vocab_size));
-    }
-    let (mut words, freqs): (Vec<Vec<Rank>>, Vec<i64>) = count_words(corpus)
-        .into_iter()
-        .map(|(w, n)| (w.iter().map(|&b| b as Rank).collect(), n as i64))
-        .unzip();
+    let (mut words, freqs) = words_as_bytes(corpus, vocab_size)?;
     let mut t = Trained::start(&words, &freqs);
     let mut ids: FxHashMap<Vec<u8>, Rank> = t.ranks().into_iter().collect();
     while t.vocab.len() < vocab_size {

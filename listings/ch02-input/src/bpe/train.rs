@@ -113,18 +113,30 @@ fn merge_word(
 }
 // ANCHOR_END: merge_word
 
+// ANCHOR: words_as_bytes
+/// Where both trainers start: check the target size, then every distinct pre-token as
+/// a sequence of byte ids (ids 0..256 are the bytes) with its count.
+// corpus -> (words: [W][len], freqs: [W])
+pub fn words_as_bytes(
+    corpus: &[u8],
+    vocab_size: usize,
+) -> Result<(Vec<Vec<Rank>>, Vec<i64>), BpeError> {
+    if vocab_size < 256 {
+        return Err(BpeError::VocabTooSmall(vocab_size));
+    }
+    Ok(count_words(corpus)
+        .into_iter()
+        .map(|(w, n)| (w.iter().map(|&b| b as Rank).collect(), n as i64))
+        .unzip())
+}
+// ANCHOR_END: words_as_bytes
+
 // ANCHOR: train
 /// Learns merges until the vocabulary has `vocab_size` tokens (or no pair is left).
 /// Pair counts are kept up to date merge by merge; a max-heap finds the best pair, and
 /// entries whose count went stale are fixed when they surface (lazy deletion).
 pub fn train(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
-    if vocab_size < 256 {
-        return Err(BpeError::VocabTooSmall(vocab_size));
-    }
-    let (mut words, freqs): (Vec<Vec<Rank>>, Vec<i64>) = count_words(corpus)
-        .into_iter()
-        .map(|(w, n)| (w.iter().map(|&b| b as Rank).collect(), n as i64))
-        .unzip();
+    let (mut words, freqs) = words_as_bytes(corpus, vocab_size)?;
     let (mut counts, mut where_) = initial_pairs(&words, &freqs);
     let mut heap: BinaryHeap<(i64, Reverse<Pair>)> =
         counts.iter().map(|(&p, &n)| (n, Reverse(p))).collect();
