@@ -1,0 +1,1 @@
+//! Chapter 6 of *Transformers Deep Dive*: the decoder block.

@@ -1,0 +1,1 @@
+//! Chapter 7 of *Transformers Deep Dive*: the full transformer.
