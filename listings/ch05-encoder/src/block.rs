@@ -115,6 +115,19 @@ impl Module for EncoderBlock {
     }
 }
 
+// ANCHOR: padding_mask
+/// The key-padding mask of a batch of sequences of lengths `lens`, padded to `t`:
+/// `mask[b][j]` = true for j ≥ lens[b].
+// lens: [B] -> [B, T]
+pub fn padding_mask(lens: &[usize], t: usize) -> Array2<bool> {
+    assert!(
+        lens.iter().all(|&n| n <= t),
+        "padding_mask: lengths {lens:?} but T = {t}"
+    );
+    Array2::from_shape_fn((lens.len(), t), |(b, j)| j >= lens[b])
+}
+// ANCHOR_END: padding_mask
+
 /// The token-wise layers (LayerNorm, FFN) see a batch as one [B·T, C] matrix.
 // x: [B, T, C] -> [B·T, C]
 pub fn rows(x: &Array3<f32>) -> Array2<f32> {

@@ -5,7 +5,8 @@ use ch01_foundations::gradcheck::{GradCheck, random_upstream};
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
 use ch04_ffn_norms::activations::Activation;
-use ch05_encoder::{EncoderBlock, Wiring};
+use ch05_encoder::encoder::EncoderConfig;
+use ch05_encoder::{Encoder, EncoderBlock, EncoderStack, Wiring};
 use ndarray::{Array2, Array3, Ix3};
 
 const TOL: f32 = 1e-2;
@@ -51,6 +52,101 @@ fn encoder_block_both_wirings() {
         // `check` above reran forward on the same block; the gradients it holds are
         // still those of the first backward.
         for (name, report) in check.check_module(&mut block, shifted) {
+            report.assert_within(TOL, &format!("{what}: dL/d{name}"));
+        }
+    }
+}
+
+fn gelu_everywhere(stack: &mut EncoderStack) {
+    for block in &mut stack.blocks {
+        block.ffn.act = Activation::Gelu;
+    }
+}
+
+#[test]
+fn encoder_stack_both_wirings() {
+    for wiring in [Wiring::PostLn, Wiring::PreLn] {
+        let mut stack = EncoderStack::new(2, 8, 2, 16, wiring, &mut seeded_rng(4));
+        gelu_everywhere(&mut stack);
+        let x: Array3<f32> = normal((2, 5, 8), 1.0, &mut seeded_rng(5));
+        let pad = padding();
+        let r = random_upstream(&[2, 5, 8], 6)
+            .into_dimensionality::<Ix3>()
+            .unwrap();
+        stack.zero_grad();
+        let y = stack.forward(&x, Some(&pad));
+        let dx = stack.backward(&r);
+        let base = loss(&y, &r);
+        let check = GradCheck {
+            eps: 1e-2,
+            ..GradCheck::default()
+        };
+        let what = format!("{wiring:?} encoder stack");
+        check
+            .check(&x, &dx, |x| {
+                (loss(&stack.forward(x, Some(&pad)), &r) - base) as f32
+            })
+            .assert_within(TOL, &format!("{what}: dL/dx"));
+        let shifted =
+            |m: &mut EncoderStack| (loss(&m.forward(&x, Some(&pad)), &r) - base) as f32;
+        let reports = check.check_module(&mut stack, shifted);
+        // 2 blocks × 12 tensors, and Pre-LN's final norm.
+        let want = if wiring == Wiring::PreLn { 26 } else { 24 };
+        assert_eq!(reports.len(), want, "{what}: every parameter checked");
+        for (name, report) in reports {
+            report.assert_within(TOL, &format!("{what}: dL/d{name}"));
+        }
+    }
+}
+
+#[test]
+fn whole_encoder_down_to_the_embedding_table() {
+    for wiring in [Wiring::PostLn, Wiring::PreLn] {
+        let cfg = EncoderConfig {
+            vocab: 11,
+            max_len: 8,
+            d_model: 8,
+            n_heads: 2,
+            d_ff: 16,
+            n_layers: 2,
+            wiring,
+        };
+        let mut enc = Encoder::new(cfg, &mut seeded_rng(7));
+        gelu_everywhere(&mut enc.stack);
+        // Token 3 appears three times: its table row sums three positions' gradients.
+        let ids =
+            Array2::from_shape_vec((2, 5), vec![3, 1, 4, 1, 5, 9, 2, 6, 3, 3]).unwrap();
+        let pad = padding();
+        let r = random_upstream(&[2, 5, 8], 8)
+            .into_dimensionality::<Ix3>()
+            .unwrap();
+        enc.zero_grad();
+        let y = enc.forward(&ids, Some(&pad));
+        enc.backward(&r);
+        let base = loss(&y, &r);
+        let what = format!("{wiring:?} encoder");
+        let mut shifted =
+            |m: &mut Encoder| (loss(&m.forward(&ids, Some(&pad)), &r) - base) as f32;
+        // The blocks with the step of the tests above; the table with a smaller one,
+        // because a table entry enters x multiplied by √C ≈ 2.8.
+        let blocks = GradCheck {
+            eps: 1e-2,
+            ..GradCheck::default()
+        };
+        let table = GradCheck {
+            eps: 3e-3,
+            max_elements: 88, // the 11 × 8 table, every entry; unused rows must be 0
+            ..GradCheck::default()
+        };
+        let reports = blocks.check_module(&mut enc, &mut shifted);
+        assert_eq!(
+            reports.len(),
+            1 + 26 - usize::from(wiring == Wiring::PostLn) * 2
+        );
+        let (name, report) = &table.check_module(&mut enc, &mut shifted)[0];
+        assert_eq!(name, "embed.table", "the table is visited first");
+        report.assert_within(TOL, &format!("{what}: dL/d{name}"));
+        for (name, report) in &reports[1..] {
             report.assert_within(TOL, &format!("{what}: dL/d{name}"));
         }
     }
