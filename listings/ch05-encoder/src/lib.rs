@@ -4,7 +4,10 @@
 //! embeddings plus positions is the encoder. Every token sees every other token.
 
 pub mod block;
+pub mod depth;
 pub mod encoder;
+pub mod figures;
+pub mod report;
 pub mod stack;
 
 pub use block::{EncoderBlock, Wiring};
