@@ -11,6 +11,7 @@ use ch01_foundations::softmax::log_softmax;
 use ch04_ffn_norms::linear::Linear;
 use ndarray::{Array2, Axis};
 use rand::{Rng, RngExt};
+use rayon::prelude::*;
 
 use crate::block::{Wiring, rows};
 use crate::encoder::{Encoder, EncoderConfig};
@@ -201,21 +202,34 @@ pub fn mean(losses: &[f32], from: usize, to: usize) -> f32 {
     losses[from..to].iter().sum::<f32>() / (to - from) as f32
 }
 
+/// The whole experiment, run once per process. The runs are independent and each is
+/// seeded, so they run in parallel and the results do not depend on the thread count.
 pub fn results() -> &'static Results {
     static RESULTS: std::sync::OnceLock<Results> = std::sync::OnceLock::new();
     RESULTS.get_or_init(|| {
-        let mut grads = Vec::new();
-        let mut runs = Vec::new();
-        for (_, wiring) in WIRINGS {
-            for depth in GRAD_DEPTHS {
-                grads.push((wiring, depth, layer_grad_norms(&SETUP, depth, wiring)));
-            }
-            let at_setup_lr = TRAIN_DEPTHS.iter().map(|&d| (d, SETUP.lr));
-            for (depth, lr) in at_setup_lr.chain(OTHER_RUNS) {
-                let setup = Setup { lr, ..SETUP };
-                runs.push((wiring, depth, lr, train(&setup, depth, wiring, STEPS)));
-            }
-        }
+        let grads = WIRINGS
+            .iter()
+            .flat_map(|&(_, w)| GRAD_DEPTHS.map(|d| (w, d)))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(w, d)| (w, d, layer_grad_norms(&SETUP, d, w)))
+            .collect();
+        let at_setup_lr = TRAIN_DEPTHS.map(|d| (d, SETUP.lr));
+        // Deepest first, so the longest runs start first.
+        let mut configs: Vec<(Wiring, usize, f32)> = WIRINGS
+            .iter()
+            .flat_map(|&(_, w)| {
+                at_setup_lr
+                    .iter()
+                    .chain(&OTHER_RUNS)
+                    .map(move |&(d, lr)| (w, d, lr))
+            })
+            .collect();
+        configs.sort_by_key(|c| std::cmp::Reverse(c.1));
+        let runs = configs
+            .into_par_iter()
+            .map(|(w, d, lr)| (w, d, lr, train(&Setup { lr, ..SETUP }, d, w, STEPS)))
+            .collect();
         Results { grads, runs }
     })
 }

@@ -6,6 +6,7 @@
 pub mod block;
 pub mod depth;
 pub mod encoder;
+pub mod exercises;
 pub mod figures;
 pub mod report;
 pub mod stack;
