@@ -11,8 +11,9 @@ Parameters are stored under the book's dotted names and in the book's layout (a 
 attn.w_qkv [C, 3C], out_proj.weight becomes attn.w_o, linear1 becomes ffn.fc1, and so on.
 The Rust test loads them by name and compares each gradient by name ("d." + name).
 
-The layers run with autograd on, so PyTorch takes its ordinary ("slow") path; its fast
-inference path would return zeros at padded positions, which this fixture does not model.
+The layers run with autograd on, so PyTorch takes its ordinary path. In inference mode
+nn.TransformerEncoder may use nested tensors and return zeros at padded positions, which
+this fixture does not model.
 """
 import torch
 
