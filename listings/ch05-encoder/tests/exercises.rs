@@ -31,6 +31,18 @@ fn closed_form_parameter_count() {
         let enc = Encoder::new(cfg, &mut seeded_rng(0));
         assert_eq!(encoder_param_count(&cfg), enc.num_params(), "{cfg:?}");
     }
+    // The text's answer for the 2017 base encoder (37,000 shared BPE tokens).
+    let base = EncoderConfig {
+        vocab: 37_000,
+        max_len: 512,
+        d_model: 512,
+        n_heads: 8,
+        d_ff: 2048,
+        n_layers: 6,
+        wiring: Wiring::PostLn,
+    };
+    assert_eq!(encoder_param_count(&base), 37_000 * 512 + 18_914_304);
+    assert_eq!(encoder_param_count(&base), 37_858_304);
 }
 
 #[test]
