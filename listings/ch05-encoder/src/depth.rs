@@ -136,7 +136,7 @@ pub fn grad_norm(m: &dyn Module) -> f32 {
 }
 
 // ANCHOR: layer_grad_norms
-/// ‖∂L/∂θ_l‖ for each block l = 0..n_layers of a freshly initialised tagger, on one
+/// ‖∂L/∂θ_l‖ for each block, bottom first, of a freshly initialised tagger, on one
 /// seeded batch of the histogram task (θ_l: all twelve parameter tensors of block l).
 pub fn layer_grad_norms(setup: &Setup, n_layers: usize, wiring: Wiring) -> Vec<f32> {
     let mut model = Tagger::new(setup, n_layers, wiring);
