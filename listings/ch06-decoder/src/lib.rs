@@ -8,6 +8,7 @@ pub mod block;
 pub mod data;
 pub mod generate;
 pub mod lm;
+pub mod report;
 pub mod train;
 
 pub use block::DecoderBlock;

@@ -67,3 +67,35 @@ pub fn train(cfg: &TrainConfig) -> TrainRun {
     TrainRun { model, losses }
 }
 // ANCHOR_END: train
+
+/// How well a model continues held-out keys.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Eval {
+    /// Prompts whose greedy continuation to the full length was exactly right.
+    pub exact: usize,
+    pub prompts: usize,
+    /// Fraction of generated tokens that were right.
+    pub token_accuracy: f32,
+}
+
+// ANCHOR: evaluate
+/// Prompts the model with `prompts` held-out keys (never seen in training) and compares
+/// its greedy continuation with the pattern.
+pub fn evaluate(model: &mut DecoderLm, pattern: &Pattern, prompts: usize, seed: u64) -> Eval {
+    let mut rng = seeded_rng(seed);
+    let (mut exact, mut right) = (0, 0);
+    let n_new = pattern.len - pattern.period;
+    for _ in 0..prompts {
+        let key = pattern.key(true, &mut rng);
+        let out = crate::generate_greedy(model, &key, n_new).expect("key fits the model");
+        let want = pattern.continue_key(&key);
+        exact += usize::from(out == want);
+        right += (pattern.period..pattern.len).filter(|&t| out[t] == want[t]).count();
+    }
+    Eval {
+        exact,
+        prompts,
+        token_accuracy: right as f32 / (prompts * n_new) as f32,
+    }
+}
+// ANCHOR_END: evaluate
