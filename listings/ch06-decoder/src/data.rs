@@ -53,7 +53,8 @@ impl Pattern {
         rng: &mut impl Rng,
     ) -> (Array2<usize>, Array2<Option<usize>>) {
         let t = self.len - 1;
-        let (mut ids, mut targets) = (Array2::zeros((b, t)), Array2::from_elem((b, t), None));
+        let (mut ids, mut targets) =
+            (Array2::zeros((b, t)), Array2::from_elem((b, t), None));
         for i in 0..b {
             let seq = self.continue_key(&self.key(false, rng));
             for j in 0..t {

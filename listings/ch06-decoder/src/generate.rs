@@ -8,9 +8,13 @@ use crate::lm::DecoderLm;
 /// Why a generation request was refused, before any computation.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum GenerateError {
-    #[error("generate: the prompt is empty; the model needs at least one token to condition on")]
+    #[error(
+        "generate: the prompt is empty; the model needs at least one token to condition on"
+    )]
     EmptyPrompt,
-    #[error("generate: prompt token {position} is {id}, outside the vocabulary 0..{vocab}")]
+    #[error(
+        "generate: prompt token {position} is {id}, outside the vocabulary 0..{vocab}"
+    )]
     OutOfVocab {
         position: usize,
         id: usize,
@@ -41,7 +45,8 @@ pub fn generate_greedy(
     if prompt.is_empty() {
         return Err(GenerateError::EmptyPrompt);
     }
-    if let Some((position, &id)) = prompt.iter().enumerate().find(|(_, id)| **id >= vocab) {
+    if let Some((position, &id)) = prompt.iter().enumerate().find(|(_, id)| **id >= vocab)
+    {
         return Err(GenerateError::OutOfVocab {
             position,
             id,

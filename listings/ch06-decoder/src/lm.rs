@@ -135,7 +135,10 @@ impl DecoderLm {
 /// Mean cross-entropy over the positions that have a target, and its gradient. A
 /// position with `None` (padding, or a token no rule could predict) contributes nothing.
 // logits: [B, T, vocab], targets: [B, T] -> (loss, dlogits: [B, T, vocab])
-pub fn lm_loss(logits: &Array3<f32>, targets: &Array2<Option<usize>>) -> (f32, Array3<f32>) {
+pub fn lm_loss(
+    logits: &Array3<f32>,
+    targets: &Array2<Option<usize>>,
+) -> (f32, Array3<f32>) {
     let (b, t, v) = logits.dim();
     assert!(
         targets.dim() == (b, t),

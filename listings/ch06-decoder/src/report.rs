@@ -24,7 +24,11 @@ pub fn block_demo() -> String {
     let mut s = String::new();
     let mut dec = DecoderBlock::new(16, 2, 64, Wiring::PreLn, &mut seeded_rng(0));
     let enc = EncoderBlock::new(16, 2, 64, Wiring::PreLn, &mut seeded_rng(0));
-    out!(s, "decoder block parameters: {}", dec.param_names().join(", "));
+    out!(
+        s,
+        "decoder block parameters: {}",
+        dec.param_names().join(", ")
+    );
     out!(
         s,
         "{} parameters; the encoder block built from the same seed: {}, names equal: {}",
@@ -35,7 +39,10 @@ pub fn block_demo() -> String {
     let x: Array3<f32> = normal((1, 5, 16), 1.0, &mut seeded_rng(1));
     dec.forward(&x, None);
     let p = dec.block.attn.weights().expect("after forward");
-    out!(s, "attention weights of head 0, query t (rows) over key j (columns):");
+    out!(
+        s,
+        "attention weights of head 0, query t (rows) over key j (columns):"
+    );
     for t in 0..5 {
         out!(s, "  t = {t}: {}", round_all(p.slice(s![0, 0, t, ..]), 3));
     }
@@ -74,7 +81,12 @@ pub fn causality_demo() -> String {
     out!(s, "tokens 5, 6, 7 replaced; max |Δy_t| at each position t:");
     out!(s, "{:>3}  {:>10}  {:>10}", "t", "encoder", "decoder");
     for t in 0..enc.len() {
-        out!(s, "{t:>3}  {:>10}  {:>10}", round(enc[t], 4), round(dec[t], 4));
+        out!(
+            s,
+            "{t:>3}  {:>10}  {:>10}",
+            round(enc[t], 4),
+            round(dec[t], 4)
+        );
     }
     let exact = dec[..5].iter().all(|&d| d == 0.0);
     out!(s, "decoder outputs 0..=4 bit-identical: {exact}");
@@ -105,7 +117,12 @@ pub fn train_report(cfg: &TrainConfig, run: &mut TrainRun) -> String {
         cfg.lr,
         cfg.batch
     );
-    out!(s, "loss (ln {} = {} is chance):", m.vocab, round((m.vocab as f32).ln(), 3));
+    out!(
+        s,
+        "loss (ln {} = {} is chance):",
+        m.vocab,
+        round((m.vocab as f32).ln(), 3)
+    );
     for step in (0..cfg.steps).step_by(cfg.steps / 6).chain([cfg.steps - 1]) {
         out!(s, "  step {step:>4}: {}", round(run.losses[step], 4));
     }

@@ -81,7 +81,12 @@ pub struct Eval {
 // ANCHOR: evaluate
 /// Prompts the model with `prompts` held-out keys (never seen in training) and compares
 /// its greedy continuation with the pattern.
-pub fn evaluate(model: &mut DecoderLm, pattern: &Pattern, prompts: usize, seed: u64) -> Eval {
+pub fn evaluate(
+    model: &mut DecoderLm,
+    pattern: &Pattern,
+    prompts: usize,
+    seed: u64,
+) -> Eval {
     let mut rng = seeded_rng(seed);
     let (mut exact, mut right) = (0, 0);
     let n_new = pattern.len - pattern.period;
@@ -90,7 +95,9 @@ pub fn evaluate(model: &mut DecoderLm, pattern: &Pattern, prompts: usize, seed: 
         let out = crate::generate_greedy(model, &key, n_new).expect("key fits the model");
         let want = pattern.continue_key(&key);
         exact += usize::from(out == want);
-        right += (pattern.period..pattern.len).filter(|&t| out[t] == want[t]).count();
+        right += (pattern.period..pattern.len)
+            .filter(|&t| out[t] == want[t])
+            .count();
     }
     Eval {
         exact,

@@ -71,9 +71,8 @@ fn language_model_end_to_end() {
         let mut model = DecoderLm::new(cfg, &mut seeded_rng(4));
         let ids = Array2::from_shape_fn((2, 5), |(b, t)| (3 * b + 2 * t + 1) % 7);
         // Some positions without a target, as in training.
-        let targets = Array2::from_shape_fn((2, 5), |(b, t)| {
-            (t > 0).then_some((b + 5 * t) % 7)
-        });
+        let targets =
+            Array2::from_shape_fn((2, 5), |(b, t)| (t > 0).then_some((b + 5 * t) % 7));
         model.zero_grad();
         let logits = model.forward(&ids, None);
         let (base, dlogits) = lm_loss(&logits, &targets);

@@ -14,7 +14,10 @@ use proptest::prelude::*;
 /// max |a - b| over positions 0..=t of item 0.
 fn diff_up_to(a: &Array3<f32>, b: &Array3<f32>, t: usize) -> f32 {
     let (a, b) = (a.slice(s![0, ..=t, ..]), b.slice(s![0, ..=t, ..]));
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// x with every token after position t replaced by fresh random values.
@@ -51,11 +54,20 @@ proptest! {
 fn encoder_block_output_at_t_does_see_later_tokens() {
     let mut enc = EncoderBlock::new(16, 4, 32, Wiring::PreLn, &mut seeded_rng(0));
     let x: Array3<f32> = normal((1, 10, 16), 1.0, &mut seeded_rng(1));
-    let (y, y2) = (enc.forward(&x, None), enc.forward(&change_after(&x, 4, 2), None));
-    assert!(diff_up_to(&y, &y2, 0) > 1e-2, "token 0 sees token 9 in an encoder");
+    let (y, y2) = (
+        enc.forward(&x, None),
+        enc.forward(&change_after(&x, 4, 2), None),
+    );
+    assert!(
+        diff_up_to(&y, &y2, 0) > 1e-2,
+        "token 0 sees token 9 in an encoder"
+    );
     // The same weights with the flag on: no change at all up to t = 4.
     enc.attn.causal = true;
-    let (y, y2) = (enc.forward(&x, None), enc.forward(&change_after(&x, 4, 2), None));
+    let (y, y2) = (
+        enc.forward(&x, None),
+        enc.forward(&change_after(&x, 4, 2), None),
+    );
     assert_eq!(diff_up_to(&y, &y2, 4), 0.0);
 }
 
@@ -81,7 +93,9 @@ fn lm_logits_at_t_ignore_later_tokens() {
         let logits = lm.forward(&ids, None);
         for t in 0..11 {
             let mut changed = ids.clone();
-            changed.slice_mut(s![.., t + 1..]).mapv_inplace(|v| (v + 4) % 9);
+            changed
+                .slice_mut(s![.., t + 1..])
+                .mapv_inplace(|v| (v + 4) % 9);
             let l2 = lm.forward(&changed, None);
             assert!(diff_up_to(&logits, &l2, t) <= 1e-6, "{wiring:?}, t = {t}");
             assert!(diff_up_to(&logits, &l2, 11) > 1e-3);
@@ -96,14 +110,16 @@ fn right_padding_needs_no_mask_left_padding_does() {
     let alone = block.forward(&real, None);
     let junk: Array3<f32> = normal((1, 2, 8), 5.0, &mut seeded_rng(6));
     // [a b c PAD PAD]: padding comes after every real token, so causality hides it.
-    let right = ndarray::concatenate(ndarray::Axis(1), &[real.view(), junk.view()]).unwrap();
+    let right =
+        ndarray::concatenate(ndarray::Axis(1), &[real.view(), junk.view()]).unwrap();
     let pad = Array2::from_shape_fn((1, 5), |(_, t)| t >= 3);
     for mask in [None, Some(&pad)] {
         let y = block.forward(&right, mask);
         assert!(diff_up_to(&y, &alone, 2) <= 1e-6);
     }
     // [PAD PAD a b c]: the real tokens see the padding unless it is masked.
-    let left = ndarray::concatenate(ndarray::Axis(1), &[junk.view(), real.view()]).unwrap();
+    let left =
+        ndarray::concatenate(ndarray::Axis(1), &[junk.view(), real.view()]).unwrap();
     let pad = Array2::from_shape_fn((1, 5), |(_, t)| t < 2);
     let tail = |y: Array3<f32>| y.slice(s![.., 2.., ..]).to_owned();
     let masked = tail(block.forward(&left, Some(&pad)));
