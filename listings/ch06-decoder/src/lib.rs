@@ -5,7 +5,9 @@
 //! generation spends its time.
 
 pub mod block;
+pub mod cost;
 pub mod data;
+pub mod figures;
 pub mod generate;
 pub mod lm;
 pub mod report;

@@ -140,6 +140,32 @@ pub fn train_report(cfg: &TrainConfig, run: &mut TrainRun) -> String {
         let out = generate_greedy(&mut run.model, &key, n_new).expect("fits");
         out!(s, "  {} -> {}", letters(&key), letters(&out[key.len()..]));
     }
+    out!(
+        s,
+        "where each head looks, on a held-out sequence (queries t ≥ 3):"
+    );
+    let key = cfg.pattern.key(true, &mut seeded_rng(7));
+    let seq = cfg.pattern.continue_key(&key);
+    let ids = ndarray::Array2::from_shape_vec((1, seq.len()), seq).expect("[1, T]");
+    run.model.forward(&ids, None);
+    for (l, block) in run.model.blocks.iter().enumerate() {
+        let p = block.block.attn.weights().expect("after forward");
+        for h in 0..p.dim().1 {
+            // Mean weight on the key `back` places behind the query, over queries t ≥ 3.
+            let mean_at = |back: usize| {
+                let w: f32 = (3..p.dim().2).map(|t| p[[0, h, t, t - back]]).sum();
+                w / (p.dim().2 - 3) as f32
+            };
+            let best = (0..4).max_by(|&a, &b| mean_at(a).total_cmp(&mean_at(b)));
+            let best = best.expect("four offsets");
+            out!(
+                s,
+                "  layer {l} head {h}: most weight {} places back (mean {})",
+                best,
+                round(mean_at(best), 3)
+            );
+        }
+    }
     let e = evaluate(&mut run.model, &cfg.pattern, 200, 11);
     out!(
         s,
