@@ -7,6 +7,7 @@
 pub mod block;
 pub mod cost;
 pub mod data;
+pub mod exercises;
 pub mod figures;
 pub mod generate;
 pub mod lm;
