@@ -56,7 +56,7 @@ fn trained() -> &'static Trained {
 /// The training loss of the chapter's run, step by step.
 pub fn training_loss(path: &Path) -> Result<(), Box<dyn Error>> {
     let mut chart = LineChart::new(
-        "Training loss of the tiny decoder-only LM (SGD, lr 0.3, batch 32)",
+        "Training loss of the tiny decoder-only LM (SGD, lr 0.2, batch 32)",
         "step",
         "cross-entropy (nats)",
     );

@@ -38,9 +38,9 @@ pub const TRAIN: TrainConfig = TrainConfig {
         len: 16,
     },
     seed: 0,
-    steps: 600,
+    steps: 1000,
     batch: 32,
-    lr: 0.3,
+    lr: 0.2,
 };
 
 /// A trained model and its loss before each step.
