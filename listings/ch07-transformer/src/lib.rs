@@ -4,9 +4,10 @@
 //! (label-smoothed cross-entropy, Adam with the Noam schedule, gradient clipping), greedy
 //! and beam decoding, and a synthetic translation task it learns to solve.
 
+pub mod decode;
 pub mod decoder;
 pub mod loss;
 pub mod model;
 
 pub use decoder::{DecoderLayer, DecoderStack, Padding};
-pub use model::{Config, Memory, Transformer};
+pub use model::{Config, Memory, Transformer, shift_right};

@@ -157,3 +157,26 @@ impl Module for Transformer {
         }
     }
 }
+
+// ANCHOR: shift_right
+/// Teacher forcing's decoder input: the target shifted one place right, `bos` first. At
+/// position t the decoder reads y₀ … y_{t-1} and is trained to predict y_t = tgt[t].
+// tgt: [B, T] (ends with eos, then padding) -> tgt_in: [B, T]
+pub fn shift_right(tgt: &Array2<usize>, bos: usize) -> Array2<usize> {
+    let (b, t) = tgt.dim();
+    Array2::from_shape_fn((b, t), |(i, j)| if j == 0 { bos } else { tgt[[i, j - 1]] })
+}
+// ANCHOR_END: shift_right
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shift_right_puts_bos_first_and_drops_the_last_column() {
+        let tgt = Array2::from_shape_vec((2, 4), vec![5, 6, 7, 2, 8, 2, 0, 0]).unwrap();
+        let tgt_in = shift_right(&tgt, 1);
+        assert_eq!(tgt_in.row(0).to_vec(), vec![1, 5, 6, 7]);
+        assert_eq!(tgt_in.row(1).to_vec(), vec![1, 8, 2, 0]);
+    }
+}
