@@ -254,59 +254,75 @@ pub fn visit_count(model: &Transformer) -> ParamCount {
     p
 }
 
-/// The scripted next-token table of the decoding demo: greedy's first choice (token 3,
-/// "a") leads to a flat distribution, the runner-up (token 4, "b") to a confident eos.
-pub fn myopic_scorer() -> impl FnMut(&[Vec<usize>]) -> Array2<f32> {
+// ANCHOR: scripted
+/// Next-token probabilities by prefix: (prefix, [(token, p)]). A prefix not listed ends.
+pub type Table = &'static [(&'static [usize], &'static [(usize, f32)])];
+
+/// Tokens 3 and 4 are "a" and "b". Greedy takes "a" (0.6) and then meets a flat
+/// distribution; "b" (0.4) is followed by a confident eos.
+pub const MYOPIC: Table = &[
+    (&[BOS], &[(3, 0.6), (4, 0.4)]),
+    (&[BOS, 3], &[(EOS, 0.34), (3, 0.33), (4, 0.33)]),
+    (&[BOS, 4], &[(EOS, 0.9), (3, 0.05), (4, 0.05)]),
+];
+
+/// Ending at once (0.45) is a little more probable than "a a a" (about 0.442).
+pub const SHORT: Table = &[
+    (&[BOS], &[(EOS, 0.45), (3, 0.55)]),
+    (&[BOS, 3], &[(3, 0.92), (EOS, 0.08)]),
+    (&[BOS, 3, 3], &[(3, 0.92), (EOS, 0.08)]),
+    (&[BOS, 3, 3, 3], &[(EOS, 0.95), (3, 0.05)]),
+];
+
+/// A `step` for beam search that reads the table: log-probabilities [k, 5].
+pub fn scorer(table: Table) -> impl FnMut(&[Vec<usize>]) -> Array2<f32> {
     move |prefixes: &[Vec<usize>]| {
-        let mut lp = Array2::from_elem((prefixes.len(), 5), f32::NEG_INFINITY);
+        let mut log_p = Array2::from_elem((prefixes.len(), 5), f32::NEG_INFINITY);
         for (i, p) in prefixes.iter().enumerate() {
-            let dist: &[(usize, f32)] = match p.as_slice() {
-                [BOS] => &[(3, 0.6), (4, 0.4)],
-                [BOS, 3] => &[(EOS, 0.34), (3, 0.33), (4, 0.33)],
-                [BOS, 4] => &[(EOS, 0.9), (3, 0.05), (4, 0.05)],
-                _ => &[(EOS, 0.5), (3, 0.25), (4, 0.25)],
-            };
-            for &(tok, prob) in dist {
-                lp[[i, tok]] = prob.ln();
+            let dist = table.iter().find(|(q, _)| *q == p.as_slice());
+            for &(tok, prob) in dist.map_or(&[(EOS, 1.0)][..], |(_, d)| d) {
+                log_p[[i, tok]] = prob.ln();
             }
         }
-        lp
+        log_p
     }
 }
+// ANCHOR_END: scripted
 
-/// Section "Decoding": greedy (beam 1) against beams of 2 and 3 on the scripted scorer,
-/// and what the length penalty does to the ranking.
+/// Section "Decoding": greedy (beam 1) against wider beams on the scripted scorers, and
+/// what the length penalty does to the ranking.
 pub fn decoding_demo() -> String {
     let mut s = String::new();
     let names = ["<pad>", "<bos>", "<eos>", "a", "b"];
     let show = |tokens: &[usize]| {
-        tokens
-            .iter()
-            .map(|&t| names[t])
-            .collect::<Vec<_>>()
-            .join(" ")
+        let words: Vec<&str> = tokens.iter().map(|&t| names[t]).collect();
+        if words.is_empty() {
+            "(empty)".to_string()
+        } else {
+            words.join(" ")
+        }
     };
-    out!(s, "beam  output   P(y, eos)  log P");
-    for beam in [1, 2, 3] {
-        let h = beam_search_with(myopic_scorer(), BOS, EOS, 5, beam, 0.0);
-        out!(
-            s,
-            "{beam:>4}  {:<8} {:>9}  {:>5}",
-            show(&h.tokens),
-            round(h.log_prob.exp(), 3),
-            round(h.log_prob, 3)
-        );
+    for (name, table) in [("MYOPIC", MYOPIC), ("SHORT", SHORT)] {
+        out!(s, "{name}: beam  alpha  output    P(y)   log P   score");
+        for (beam, alpha) in [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.6), (2, 1.0)] {
+            let h = beam_search_with(scorer(table), BOS, EOS, 8, beam, alpha);
+            out!(
+                s,
+                "{:>11}  {:>5}  {:<8} {:>5}  {:>6}  {:>6}",
+                beam,
+                round(alpha, 1),
+                show(&h.tokens),
+                round(h.log_prob.exp(), 3),
+                round(h.log_prob, 3),
+                round(h.score, 3)
+            );
+        }
     }
     out!(s, "length penalty lp(n) = ((5 + n) / 6)^α:");
     out!(s, "   n   α=0   α=0.6   α=1");
-    for n in [1, 2, 5, 10, 20] {
-        out!(
-            s,
-            "{n:>4}  {:>4}  {:>6}  {:>4}",
-            round(length_penalty(n, 0.0), 2),
-            round(length_penalty(n, 0.6), 2),
-            round(length_penalty(n, 1.0), 2)
-        );
+    for n in [1, 2, 4, 10, 20] {
+        let lp = |a| round(length_penalty(n, a), 2);
+        out!(s, "{n:>4}  {:>4}  {:>6}  {:>4}", lp(0.0), lp(0.6), lp(1.0));
     }
     s
 }
