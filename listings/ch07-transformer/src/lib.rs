@@ -8,6 +8,7 @@ pub mod count;
 pub mod decode;
 pub mod decoder;
 pub mod demo;
+pub mod exercises;
 pub mod loss;
 pub mod model;
 
