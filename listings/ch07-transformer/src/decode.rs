@@ -177,7 +177,7 @@ fn best_of(hypotheses: Vec<Hypothesis>) -> Hypothesis {
     hypotheses
         .into_iter()
         .reduce(|best, h| if h.score > best.score { h } else { best })
-        .expect("at least one hypothesis")
+        .expect("beam_search: no hypothesis: every continuation had probability 0")
 }
 // ANCHOR_END: beam_search_with
 

@@ -3,7 +3,7 @@
 
 use ch01_foundations::probability::sample_categorical;
 use ch01_foundations::softmax::{log_softmax, softmax};
-use ndarray::{Array1, Array2, Array4, Axis, s};
+use ndarray::{Array1, Array2, Axis, s};
 use rand::Rng;
 
 use crate::model::Transformer;
@@ -30,24 +30,24 @@ pub fn sequence_log_prob(
 }
 // ANCHOR_END: ex_sequence_log_prob
 
-// ANCHOR: ex_cross_attention_map
-/// Where each target position of decoder layer `layer` looks in the source: the
-/// cross-attention probabilities of the last forward pass.
-// src: [B, S], tgt_in: [B, T] -> [B, heads, T, S]
-pub fn cross_attention_map(
-    model: &mut Transformer,
-    src: &Array2<usize>,
-    tgt_in: &Array2<usize>,
-    layer: usize,
-) -> Array4<f32> {
-    model.forward(src, tgt_in);
-    model.decoder.layers[layer]
-        .cross_attn
-        .weights()
-        .expect("forward caches the weights")
-        .clone()
+// ANCHOR: ex_min_length
+/// Wraps a beam-search scorer so that eos is impossible until the output has at least
+/// `min_len` tokens: a constraint is a change to the scores, not to the search.
+pub fn with_min_length(
+    mut step: impl FnMut(&[Vec<usize>]) -> Array2<f32>,
+    eos: usize,
+    min_len: usize,
+) -> impl FnMut(&[Vec<usize>]) -> Array2<f32> {
+    move |prefixes: &[Vec<usize>]| {
+        let mut log_p = step(prefixes); // [k, V]
+        if prefixes[0].len() <= min_len {
+            // every prefix has the same length: bos + (len - 1) tokens
+            log_p.column_mut(eos).fill(f32::NEG_INFINITY);
+        }
+        log_p
+    }
 }
-// ANCHOR_END: ex_cross_attention_map
+// ANCHOR_END: ex_min_length
 
 // ANCHOR: ex_sample
 /// Ancestral sampling: draw each next token from softmax(logits / τ) instead of taking
@@ -78,15 +78,3 @@ pub fn sample(
     prefix[1..].to_vec()
 }
 // ANCHOR_END: ex_sample
-
-// ANCHOR: ex_smoothing_floor
-/// The lowest loss label smoothing allows: the entropy of the smoothed target
-/// q = (1 - ε)·onehot + ε/V, reached when softmax(logits) = q exactly.
-pub fn smoothed_loss_floor(vocab: usize, eps: f32) -> f32 {
-    let v = vocab as f64;
-    let (eps, q_true) = (f64::from(eps), 1.0 - f64::from(eps) + f64::from(eps) / v);
-    let q_other = eps / v;
-    let h = |q: f64| if q > 0.0 { -q * q.ln() } else { 0.0 };
-    (h(q_true) + (v - 1.0) * h(q_other)) as f32
-}
-// ANCHOR_END: ex_smoothing_floor

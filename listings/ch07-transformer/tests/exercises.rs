@@ -1,15 +1,14 @@
 //! Tier 5: the chapter's exercise solutions (src/exercises.rs) do what the exercises ask.
 
-use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::init::seeded_rng;
 use ch01_foundations::softmax::log_softmax;
 use ch05_encoder::block::Wiring;
+use ch07_transformer::Transformer;
+use ch07_transformer::decode::beam_search_with;
 use ch07_transformer::decode::greedy;
-use ch07_transformer::demo::{demo_batch, demo_config};
-use ch07_transformer::exercises::{
-    cross_attention_map, sample, sequence_log_prob, smoothed_loss_floor,
-};
-use ch07_transformer::loss::label_smoothed_cross_entropy;
-use ch07_transformer::{Transformer, shift_right};
+use ch07_transformer::demo::demo_config;
+use ch07_transformer::demo::{SHORT, scorer};
+use ch07_transformer::exercises::{sample, sequence_log_prob, with_min_length};
 use ndarray::{Array2, Axis, s};
 
 const BOS: usize = 1;
@@ -46,30 +45,48 @@ fn one_pass_scores_like_step_by_step_decoding() {
 }
 
 #[test]
-fn cross_attention_map_ignores_source_padding() {
-    let mut m = model(2);
-    let (src, tgt) = demo_batch();
-    let tgt_in = shift_right(&tgt, BOS);
-    let cfg = m.cfg;
-    for layer in 0..cfg.n_dec {
-        let w = cross_attention_map(&mut m, &src, &tgt_in, layer);
-        assert_eq!(w.shape(), &[2, cfg.n_heads, tgt.ncols(), src.ncols()]);
-        for ((b, _, _, j), &p) in w.indexed_iter() {
-            if src[[b, j]] == cfg.pad {
-                assert_eq!(
-                    p, 0.0,
-                    "layer {layer}: padded source column {j} has weight {p}"
-                );
-            }
-        }
-        for row in w.lanes(Axis(3)) {
-            assert!(
-                (row.sum() - 1.0).abs() < 1e-5,
-                "a row sums to {}",
-                row.sum()
-            );
-        }
-    }
+fn min_length_keeps_beam_search_from_the_empty_output() {
+    let search = |min_len| {
+        let step = with_min_length(scorer(SHORT), EOS, min_len);
+        beam_search_with(step, BOS, EOS, 8, 2, 0.0)
+    };
+    assert!(
+        search(0).tokens.is_empty(),
+        "unconstrained, the empty output wins"
+    );
+    let constrained = search(1);
+    assert_eq!(constrained.tokens, vec![3, 3, 3]);
+    // With the model behind the scorer. Call the model's favourite first token "eos":
+    // unconstrained, beam 1 then stops at once; with min_len 6 it cannot.
+    let mut m = model(4);
+    let src = Array2::from_shape_vec((1, 4), vec![17, 4, 25, EOS]).unwrap();
+    let eos = greedy(&mut m, &src, BOS, usize::MAX, 1)[0][0];
+    let memory = m.encode(&src);
+    let mut step = |prefixes: &[Vec<usize>]| {
+        let t = prefixes[0].len();
+        let ids = Array2::from_shape_fn((prefixes.len(), t), |(i, j)| prefixes[i][j]);
+        let mem = ch07_transformer::Memory {
+            m: memory
+                .m
+                .broadcast((prefixes.len(), 4, 32))
+                .unwrap()
+                .to_owned(),
+            src_pad: memory
+                .src_pad
+                .broadcast((prefixes.len(), 4))
+                .unwrap()
+                .to_owned(),
+        };
+        let logits = m.decode(&mem, &ids);
+        log_softmax(&logits.slice(s![.., t - 1, ..]), Axis(1))
+    };
+    assert!(
+        beam_search_with(&mut step, BOS, eos, 10, 1, 0.0)
+            .tokens
+            .is_empty()
+    );
+    let h = beam_search_with(with_min_length(&mut step, eos, 6), BOS, eos, 10, 3, 0.6);
+    assert!(h.tokens.len() >= 6, "{:?} is shorter than 6", h.tokens);
 }
 
 #[test]
@@ -92,29 +109,4 @@ fn sampling_at_low_temperature_is_greedy_and_seeded() {
         runs.iter().any(|r| r != &runs[0]),
         "τ = 1 never varied in 8 seeds"
     );
-}
-
-#[test]
-fn smoothed_loss_floor_is_reached_at_the_smoothed_target() {
-    let (v, eps) = (16, 0.1);
-    let floor = smoothed_loss_floor(v, eps);
-    // Logits = ln q for targets 3 and 7: softmax gives q back.
-    let targets = [3usize, 7];
-    let q = |y: usize, j: usize| eps / v as f32 + if j == y { 1.0 - eps } else { 0.0 };
-    let logits = Array2::from_shape_fn((2, v), |(i, j)| q(targets[i], j).ln());
-    let (loss, grad) = label_smoothed_cross_entropy(&logits, &targets, 0, eps);
-    eprintln!("floor {floor:.6}, loss at q {loss:.6}");
-    assert!((loss - floor).abs() < 1e-5, "loss {loss} vs floor {floor}");
-    assert!(
-        grad.iter().all(|g| g.abs() < 1e-6),
-        "the gradient vanishes at q"
-    );
-    // Anything else is worse, including the confident one-hot prediction.
-    let noise: Array2<f32> = normal((2, v), 0.5, &mut seeded_rng(4));
-    let (worse, _) = label_smoothed_cross_entropy(&(&logits + &noise), &targets, 0, eps);
-    assert!(worse > floor);
-    let confident =
-        Array2::from_shape_fn((2, v), |(i, j)| if j == targets[i] { 20.0 } else { 0.0 });
-    let (overconfident, _) = label_smoothed_cross_entropy(&confident, &targets, 0, eps);
-    assert!(overconfident > floor + 0.5, "one-hot predictions pay for ε");
 }
