@@ -72,22 +72,68 @@ pub fn length_penalty(n: usize, alpha: f32) -> f32 {
 
 // ANCHOR: hypothesis
 /// A finished hypothesis: its tokens (no bos, no eos), the sum of their log-probabilities
-/// (eos's included) and that sum divided by the length penalty, which ranks them.
+/// (eos's included when it ended with eos) and that sum divided by the length penalty,
+/// which ranks hypotheses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hypothesis {
     pub tokens: Vec<usize>,
     pub log_prob: f32,
     pub score: f32,
 }
+
+impl Hypothesis {
+    /// `prefix` starts with bos; `scored` counts the log-probabilities in `log_prob`.
+    fn new(prefix: &[usize], log_prob: f32, scored: usize, alpha: f32) -> Self {
+        Hypothesis {
+            tokens: prefix[1..].to_vec(),
+            log_prob,
+            score: log_prob / length_penalty(scored, alpha),
+        }
+    }
+}
+
+/// A live beam: bos and the tokens so far, and the sum of their log-probabilities.
+type Beam = (Vec<usize>, f32);
 // ANCHOR_END: hypothesis
+
+// ANCHOR: expand
+/// One step: every beam extended by every token, best sums first. A candidate ending in
+/// eos finishes if it ranks among the top `beam`; the best `beam` others stay live.
+fn expand(
+    live: &[Beam],
+    log_p: &Array2<f32>, // [k, V]
+    (eos, beam, alpha): (usize, usize, f32),
+    finished: &mut Vec<Hypothesis>,
+) -> Vec<Beam> {
+    let mut cands: Vec<(f32, usize, usize)> = Vec::new(); // (sum, beam, token)
+    for ((prefix_sum, row), i) in
+        live.iter().map(|b| b.1).zip(log_p.outer_iter()).zip(0..)
+    {
+        cands.extend(row.iter().zip(0..).map(|(&lp, v)| (prefix_sum + lp, i, v)));
+    }
+    // Best first; ties go to the lower beam, then the lower token id, like argmax.
+    cands.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let mut next = Vec::with_capacity(beam);
+    for (rank, &(sum, i, v)) in cands.iter().enumerate() {
+        if sum == f32::NEG_INFINITY || next.len() == beam {
+            break; // impossible from here on, or every later one ranks below `beam`
+        }
+        let prefix = &live[i].0;
+        if v == eos && rank < beam {
+            finished.push(Hypothesis::new(prefix, sum, prefix.len(), alpha));
+        } else if v != eos {
+            next.push((append(prefix, v), sum));
+        }
+    }
+    next
+}
+// ANCHOR_END: expand
 
 // ANCHOR: beam_search_with
 /// Beam search over any scorer. `step` gets the live prefixes (each starts with `bos`,
 /// all the same length) and returns the log-probabilities of the next token, [k, V].
-/// Each step expands every beam by every token and keeps the `beam` best sums: the
-/// candidates ending in `eos` among the top `beam` are set aside as finished, the best
-/// `beam` others stay live. The search stops once `beam` hypotheses have finished (as
-/// fairseq does) or after `max_len` tokens; the highest `score` wins.
+/// The highest `score` wins. The search stops when no live beam can still overtake the
+/// best finished hypothesis (Huang et al., 2017), or after `max_len` tokens.
 pub fn beam_search_with(
     mut step: impl FnMut(&[Vec<usize>]) -> Array2<f32>,
     bos: usize,
@@ -97,65 +143,41 @@ pub fn beam_search_with(
     alpha: f32,
 ) -> Hypothesis {
     assert!(beam >= 1, "beam_search: the beam width must be at least 1");
-    let mut live: Vec<(Vec<usize>, f32)> = vec![(vec![bos], 0.0)];
+    assert!(
+        alpha >= 0.0,
+        "beam_search: the stopping bound needs α ≥ 0, got {alpha}"
+    );
+    let mut live: Vec<Beam> = vec![(vec![bos], 0.0)];
     let mut finished: Vec<Hypothesis> = Vec::new();
     for _ in 0..max_len {
-        let prefixes: Vec<Vec<usize>> = live.iter().map(|(p, _)| p.clone()).collect();
+        let prefixes: Vec<Vec<usize>> = live.iter().map(|b| b.0.clone()).collect();
         let log_p = step(&prefixes); // [k, V]
-        assert_eq!(
-            log_p.nrows(),
-            live.len(),
-            "beam_search: step returned wrong rows"
-        );
-        let mut cands: Vec<(f32, usize, usize)> = Vec::new(); // (sum, beam, token)
-        for (i, row) in log_p.outer_iter().enumerate() {
-            cands.extend(
-                row.iter()
-                    .enumerate()
-                    .map(|(v, &lp)| (live[i].1 + lp, i, v)),
-            );
-        }
-        // Best first; ties go to the lower beam, then the lower token id, like argmax.
-        cands.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-        let mut next = Vec::with_capacity(beam);
-        for (rank, &(sum, i, v)) in cands.iter().enumerate() {
-            if sum == f32::NEG_INFINITY {
-                break; // probability 0: nothing from here on is possible
-            }
-            if v == eos {
-                if rank < beam {
-                    let tokens = live[i].0[1..].to_vec();
-                    let score = sum / length_penalty(tokens.len() + 1, alpha);
-                    finished.push(Hypothesis {
-                        tokens,
-                        log_prob: sum,
-                        score,
-                    });
-                }
-            } else if next.len() < beam {
-                next.push((append(&live[i].0, v), sum));
-            }
-            if next.len() == beam {
-                break; // every later candidate ranks below `beam`: none can finish
-            }
-        }
-        live = next;
-        if finished.len() >= beam || live.is_empty() {
-            break;
+        assert_eq!(log_p.nrows(), live.len(), "beam_search: one row per beam");
+        live = expand(&live, &log_p, (eos, beam, alpha), &mut finished);
+        // Extending a beam only lowers its sum, and no penalty exceeds lp(max_len).
+        let bound = |b: &Beam| b.1 / length_penalty(max_len, alpha);
+        let best_live = live.iter().map(bound).fold(f32::NEG_INFINITY, f32::max);
+        let best = finished
+            .iter()
+            .map(|h| h.score)
+            .fold(f32::NEG_INFINITY, f32::max);
+        if best >= best_live {
+            return best_of(finished);
         }
     }
-    if finished.len() < beam {
-        // Out of steps: the live beams end at max_len tokens, without eos.
-        finished.extend(live.into_iter().map(|(p, sum)| Hypothesis {
-            score: sum / length_penalty(p.len() - 1, alpha),
-            tokens: p[1..].to_vec(),
-            log_prob: sum,
-        }));
-    }
-    finished
+    // Out of steps: the live beams end at max_len tokens, without eos.
+    let ended = live
+        .iter()
+        .map(|(p, sum)| Hypothesis::new(p, *sum, p.len() - 1, alpha));
+    best_of(finished.into_iter().chain(ended).collect())
+}
+
+/// The highest score; the earliest found on a tie.
+fn best_of(hypotheses: Vec<Hypothesis>) -> Hypothesis {
+    hypotheses
         .into_iter()
         .reduce(|best, h| if h.score > best.score { h } else { best })
-        .expect("at least one hypothesis")
+        .expect("beam_search: no hypothesis: every continuation had probability 0")
 }
 // ANCHOR_END: beam_search_with
 
@@ -260,23 +282,27 @@ mod tests {
     }
 
     #[test]
-    fn length_penalty_prefers_longer_when_alpha_grows() {
-        // [2] then eos: P = 0.5·0.5 = 0.25 (2 scored tokens).
-        // [3, 3] then eos: P = 0.5·0.8·0.5 = 0.2 (3 scored tokens).
+    fn length_penalty_rescues_a_longer_output_from_the_empty_one() {
+        // Ending at once: P = 0.45. "a a a": P = 0.55·0.92·0.92·0.95 ≈ 0.442, lower, but
+        // with 4 scored tokens against 1 it wins once lengths are normalised.
         let table: Table = &[
-            (&[0], &[(2, 0.5), (3, 0.5)]),
-            (&[0, 2], &[(1, 0.5), (2, 0.25), (3, 0.25)]),
-            (&[0, 3], &[(1, 0.1), (3, 0.8), (2, 0.1)]),
-            (&[0, 2, 2], &[(1, 1.0)]),
-            (&[0, 2, 3], &[(1, 1.0)]),
-            (&[0, 3, 3], &[(1, 0.5), (2, 0.5)]),
-            (&[0, 3, 3, 2], &[(1, 1.0)]),
-            (&[0, 3, 3, 3], &[(1, 1.0)]),
+            (&[0], &[(1, 0.45), (2, 0.55)]),
+            (&[0, 2], &[(2, 0.92), (1, 0.08)]),
+            (&[0, 2, 2], &[(2, 0.92), (1, 0.08)]),
+            (&[0, 2, 2, 2], &[(1, 0.95), (2, 0.05)]),
         ];
-        let raw = beam_search_with(scripted(4, table), BOS, EOS, 6, 3, 0.0);
-        assert_eq!(raw.tokens, vec![2]);
-        let normed = beam_search_with(scripted(4, table), BOS, EOS, 6, 3, 2.0);
-        assert_eq!(normed.tokens, vec![3, 3]);
+        let raw = beam_search_with(scripted(3, table), BOS, EOS, 8, 2, 0.0);
+        assert_eq!(raw.tokens, Vec::<usize>::new());
+        assert!((raw.log_prob - 0.45f32.ln()).abs() < 1e-6);
+        let normed = beam_search_with(scripted(3, table), BOS, EOS, 8, 2, 0.6);
+        assert_eq!(normed.tokens, vec![2, 2, 2]);
+        assert!(
+            normed.log_prob < raw.log_prob,
+            "the winner is less probable"
+        );
+        // Greedy never compares the two: it takes "a" (0.55) first.
+        let greedy = beam_search_with(scripted(3, table), BOS, EOS, 8, 1, 0.0);
+        assert_eq!(greedy.tokens, vec![2, 2, 2]);
         assert_eq!(length_penalty(1, 0.7), 1.0);
     }
 
@@ -329,7 +355,7 @@ mod tests {
                     &alone[0], g,
                     "seed {seed}: batched greedy differs from row {i} alone"
                 );
-                let b1 = beam_search(&mut model, &row, 1, 2, 7, 1, 0.6);
+                let b1 = beam_search(&mut model, &row, 1, 2, 7, 1, 0.0);
                 assert_eq!(&b1, g, "seed {seed}: beam 1 differs from greedy on row {i}");
             }
         }

@@ -4,8 +4,11 @@
 //! (label-smoothed cross-entropy, Adam with the Noam schedule, gradient clipping), greedy
 //! and beam decoding, and a synthetic translation task it learns to solve.
 
+pub mod count;
 pub mod decode;
 pub mod decoder;
+pub mod demo;
+pub mod exercises;
 pub mod loss;
 pub mod model;
 

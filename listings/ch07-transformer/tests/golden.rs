@@ -54,6 +54,7 @@ fn close(
     err
 }
 
+// ANCHOR: load_params
 /// Sets every parameter from the fixture's "p.<name>" and checks that the fixture has
 /// as many parameters as the module.
 fn load_params(module: &mut impl Module, f: &Fixture, case: &str) {
@@ -72,6 +73,8 @@ fn load_params(module: &mut impl Module, f: &Fixture, case: &str) {
         "{case}: tensor count"
     );
 }
+
+// ANCHOR_END: load_params
 
 /// Compares every parameter gradient the fixture stores; returns the largest error.
 fn compare_grads(module: &impl Module, f: &Fixture, case: &str, tol: f32) -> f32 {
@@ -96,6 +99,7 @@ fn padding(f: &Fixture, case: &str, field: &str, t: usize) -> Array2<bool> {
     Array2::from_shape_fn((lens.len(), t), |(b, j)| j >= lens[b])
 }
 
+// ANCHOR: decoder_layer_case
 fn decoder_layer_case(case: &str, wiring: Wiring) {
     let f = fixture("decoder_layer.json");
     let (x, m, g) = (
@@ -126,6 +130,8 @@ fn decoder_layer_case(case: &str, wiring: Wiring) {
     worst = worst.max(compare_grads(&layer, &f, case, TOL_LAYER));
     eprintln!("{case}: worst error {worst:.2e} (tolerance {TOL_LAYER:.0e})");
 }
+
+// ANCHOR_END: decoder_layer_case
 
 #[test]
 fn decoder_layer_post_ln_matches_pytorch() {
