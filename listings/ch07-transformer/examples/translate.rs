@@ -191,14 +191,24 @@ fn train_and_report(
     )?;
     writeln!(
         r,
-        "exact match, greedy: {:.1} %",
-        100.0 * eval.greedy_accuracy
+        "exact match, greedy: {:.1} % ({:.1} s for all {})",
+        100.0 * eval.greedy_accuracy,
+        eval.greedy_seconds,
+        log.heldout.len()
     )?;
     writeln!(
         r,
-        "exact match, beam {BEAM} (alpha {ALPHA}): {:.1} %",
-        100.0 * eval.beam_accuracy
+        "exact match, beam {BEAM} (alpha {ALPHA}): {:.1} % ({:.1} s)",
+        100.0 * eval.beam_accuracy,
+        eval.beam_seconds
     )?;
+    let disagree = eval
+        .greedy
+        .iter()
+        .zip(&eval.beam)
+        .filter(|(g, b)| g != b)
+        .count();
+    writeln!(r, "greedy and beam disagree on {disagree} sentences")?;
     writeln!(r, "\nsamples (held-out, greedy):")?;
     for (ex, pred) in log.heldout.iter().zip(&eval.greedy).take(6) {
         let mark = if *pred == ex.tgt { "" } else { "   (wrong)" };

@@ -2,6 +2,8 @@
 //! repeats it on the date task, and exact-match accuracy of greedy and beam decoding on
 //! held-out sentences.
 
+use std::time::Instant;
+
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::block::{Wiring, rows, unrows};
@@ -166,6 +168,8 @@ pub struct Evaluation {
     pub beam: Vec<Vec<usize>>,
     pub greedy_accuracy: f32,
     pub beam_accuracy: f32,
+    pub greedy_seconds: f64, // wall time: reported, never asserted
+    pub beam_seconds: f64,
 }
 
 pub fn evaluate(
@@ -175,16 +179,20 @@ pub fn evaluate(
     alpha: f32,
 ) -> Evaluation {
     let max_len = Task::TGT_LEN + 1;
+    let start = Instant::now();
     let mut greedy_out = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(256) {
         let srcs: Vec<&[usize]> = chunk.iter().map(|e| e.src.as_slice()).collect();
         let src: Array2<usize> = pad_rows(&srcs);
         greedy_out.extend(greedy(model, &src, BOS, EOS, max_len));
     }
+    let greedy_seconds = start.elapsed().as_secs_f64();
+    let start = Instant::now();
     let beam_out: Vec<Vec<usize>> = examples
         .iter()
         .map(|e| beam_search(model, &e.src, BOS, EOS, max_len, beam, alpha))
         .collect();
+    let beam_seconds = start.elapsed().as_secs_f64();
     let accuracy = |out: &[Vec<usize>]| {
         let right = out
             .iter()
@@ -198,6 +206,8 @@ pub fn evaluate(
         beam_accuracy: accuracy(&beam_out),
         greedy: greedy_out,
         beam: beam_out,
+        greedy_seconds,
+        beam_seconds,
     }
 }
 // ANCHOR_END: evaluate

@@ -238,3 +238,44 @@ fn a_loaded_model_translates_like_the_saved_one() {
         ch07_transformer::train::translate(&mut loaded, &loaded_task, &text, 2).unwrap();
     assert_eq!(a, b);
 }
+
+/// The error messages the section "Checkpoints" shows.
+#[test]
+fn snapshot_errors() {
+    let good = edited(|_, _| {});
+    let mut text = String::new();
+    let mut show = |what: &str, e: CheckpointError| text += &format!("{what}:\n  {e}\n");
+    show("truncated file", load_err(&good[..good.len() / 2]));
+    show(
+        "a tensor removed",
+        load_err(&edited(|t, _| t.retain(|(n, ..)| n != NAME))),
+    );
+    show(
+        "a tensor transposed",
+        load_err(&edited(|t, _| {
+            let entry = t.iter_mut().find(|(n, ..)| n == "tgt_embed.table").unwrap();
+            entry.2 = vec![entry.2[1], entry.2[0]];
+        })),
+    );
+    show(
+        "a tensor stored as f16",
+        load_err(&edited(|t, _| {
+            let entry = t.iter_mut().find(|(n, ..)| n == NAME).unwrap();
+            entry.1 = Dtype::F16;
+            entry.3.truncate(entry.3.len() / 2);
+        })),
+    );
+    show(
+        "n_heads edited to 3",
+        load_err(&edited(|_, m| {
+            m.insert("n_heads".into(), "3".into());
+        })),
+    );
+    let task = Task::default();
+    let mut model = model(&task, true, Wiring::PostLn);
+    let e = ch07_transformer::train::translate(&mut model, &task, "the first of mai", 1);
+    text += &format!("an unknown word:\n  {}\n", e.unwrap_err());
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("checkpoint_errors", text);
+    });
+}

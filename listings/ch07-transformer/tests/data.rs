@@ -192,3 +192,42 @@ fn teacher_forcing_batch_pads_and_shifts() {
     assert_eq!(batch.n_tokens(), 2 * (Task::TGT_LEN + 1));
     assert_eq!(pad_rows(&[&[5, 6], &[7]]), array![[5, 6], [7, PAD]]);
 }
+
+/// What the section "A translation task" shows: a few training pairs, the vocabularies
+/// and one padded batch.
+#[test]
+fn snapshot_task() {
+    let task = Task::default();
+    let (heldout, stream) = task.split(1000, &mut seeded_rng(8)); // as in the run
+    let mut rng = seeded_rng(100);
+    let mut text = String::new();
+    for _ in 0..8 {
+        let ex = stream.next(&mut rng);
+        let src = task.src_vocab.decode(&ex.src, " ");
+        text += &format!("{src:<56} -> {}\n", task.tgt_vocab.decode(&ex.tgt, ""));
+    }
+    text += &format!(
+        "\nsource vocabulary: {} words (3 special)\ntarget vocabulary: {:?}\n",
+        task.src_vocab.len(),
+        task.tgt_vocab.words()
+    );
+    text += &format!(
+        "held-out: {} sentences; the training stream skips them\n",
+        heldout.len()
+    );
+    let examples = stream.batch(60, &mut rng);
+    let batch = Batch::new(&examples);
+    text += &format!(
+        "\na batch of at most 60 padded tokens: {} sentences\nsrc [B, S] = {:?}\n{}\ntgt_in [B, T] = {:?}\n{}\ntgt_out [B, T] = {:?}\n{}\n",
+        examples.len(),
+        batch.src.shape(),
+        batch.src,
+        batch.tgt_in.shape(),
+        batch.tgt_in,
+        batch.tgt_out.shape(),
+        batch.tgt_out
+    );
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("task", text);
+    });
+}
