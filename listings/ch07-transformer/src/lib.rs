@@ -17,5 +17,6 @@ pub use model::{Config, Memory, Transformer, shift_right};
 
 pub mod checkpoint;
 pub mod data;
+pub mod exercises_training;
 pub mod optim;
 pub mod train;

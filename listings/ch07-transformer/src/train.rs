@@ -143,22 +143,17 @@ pub fn train(
 }
 // ANCHOR_END: train
 
+// ANCHOR: floor
 /// The lowest label-smoothed loss possible: the entropy of the smoothed target
 /// q = (1 - ε)·onehot + ε/V, reached when the model predicts q exactly.
 pub fn smoothed_loss_floor(eps: f32, vocab: usize) -> f32 {
-    let v = vocab as f64;
-    let (eps, hit, miss) = (
-        eps as f64,
-        1.0 - eps as f64 + eps as f64 / v,
-        eps as f64 / v,
-    );
-    let miss_term = if eps > 0.0 {
-        (v - 1.0) * miss * miss.ln()
-    } else {
-        0.0
-    };
-    (-(hit * hit.ln()) - miss_term) as f32
+    let (eps, v) = (f64::from(eps), vocab as f64);
+    let hit = 1.0 - eps + eps / v; // q of the correct token
+    let miss = eps / v; // q of each of the V - 1 others
+    let h = |q: f64| if q > 0.0 { -q * q.ln() } else { 0.0 }; // 0 · log 0 = 0
+    (h(hit) + (v - 1.0) * h(miss)) as f32
 }
+// ANCHOR_END: floor
 
 // ANCHOR: evaluate
 /// Greedy and beam predictions of every example (without BOS and EOS), and the

@@ -147,3 +147,21 @@ fn clipping_returns_the_norm_and_scales_only_above_the_limit() {
     assert!((after - 1.0).abs() < 1e-5, "clipped norm {after}");
     assert!((model.a.grad[[0, 0]] / model.b.grad[0] - 0.75).abs() < 1e-6); // direction kept
 }
+
+#[test]
+fn the_smoothed_loss_floor_is_the_entropy_of_the_target() {
+    use ch07_transformer::train::smoothed_loss_floor;
+    assert_eq!(smoothed_loss_floor(0.0, 14), 0.0); // one-hot: zero entropy
+    let uniform = smoothed_loss_floor(1.0, 14); // ε = 1: the uniform distribution
+    assert!((uniform - (14f32).ln()).abs() < 1e-6, "{uniform}");
+    // the label-smoothed loss of logits log q is exactly the floor
+    let (v, eps) = (14, 0.1f32);
+    let q: Vec<f32> = (0..v)
+        .map(|j| eps / v as f32 + if j == 3 { 1.0 - eps } else { 0.0 })
+        .collect();
+    let logits =
+        Array2::from_shape_vec((1, v), q.iter().map(|p| p.ln()).collect()).unwrap();
+    let (loss, _) =
+        ch07_transformer::loss::label_smoothed_cross_entropy(&logits, &[3], 0, eps);
+    assert!((loss - smoothed_loss_floor(eps, v)).abs() < 1e-6, "{loss}");
+}
