@@ -49,7 +49,8 @@ struct Cli {
 enum Command {
     /// Train, evaluate on held-out sentences, save the checkpoint and the figures.
     Train {
-        /// Folder for loss.svg, alignment.svg and translate-run.txt [default: src/figures/ch07]
+        /// Folder for loss.svg, alignment.svg and translate-run.txt
+        /// [default: src/figures/ch07]
         #[arg(long)]
         out: Option<PathBuf>,
         /// Where to save the model [default: target/ch07/model.safetensors]
@@ -148,8 +149,8 @@ fn train_and_report(
     )?;
     writeln!(
         r,
-        "training: {} steps, batches of at most {} padded tokens, Adam (0.9, 0.98, 1e-9), \
-         Noam warmup {} (peak lr {}), clip {}, label smoothing {}, seed {}",
+        "training: {} steps, batches of at most {} padded tokens, \
+         Adam (0.9, 0.98, 1e-9), Noam warmup {} (peak lr {}), clip {}, label smoothing {}, seed {}",
         cfg.steps,
         cfg.max_tokens,
         cfg.warmup,
@@ -177,8 +178,8 @@ fn train_and_report(
     let tail = &log.losses[n.saturating_sub(50)..];
     writeln!(
         r,
-        "loss: first step {}, mean of the last {} steps {}, floor (entropy of the smoothed \
-         target) {}",
+        "loss: first step {}, mean of the last {} steps {}, \
+         floor (entropy of the smoothed target) {}",
         round(log.losses[0], 3),
         tail.len(),
         round(tail.iter().sum::<f32>() / tail.len() as f32, 3),
@@ -319,7 +320,8 @@ fn write_alignment(
     };
     write_heatmap(path, &heat)?;
     let mut table = format!(
-        "alignment.svg: \"{ALIGNED}\" -> {}\nrows: output tokens, columns: source words\n{:>6}",
+        "alignment.svg: \"{ALIGNED}\" -> {}\n\
+         rows: output tokens, columns: source words\n{:>6}",
         task.tgt_vocab.decode(&out, ""),
         ""
     );

@@ -1,6 +1,6 @@
 //! Checkpoints (section "Checkpoints"): the trained model as a safetensors file. Every
-//! parameter is stored under its dotted `Module` name as little-endian f32; the config and
-//! both vocabularies go into the file's string metadata, so one file is enough to
+//! parameter is stored under its dotted `Module` name as little-endian f32; the config
+//! and both vocabularies go into the file's string metadata, so one file is enough to
 //! translate. Loading checks everything a file can get wrong and names what it found.
 
 use std::collections::HashMap;

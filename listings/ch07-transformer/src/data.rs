@@ -86,7 +86,8 @@ impl Vocab {
             .enumerate()
             .map(|(position, w)| {
                 let word = w.to_lowercase();
-                let id = self.id(&word).filter(|&id| id > EOS); // users can't type specials
+                // users cannot type the special tokens
+                let id = self.id(&word).filter(|&id| id > EOS);
                 id.ok_or(DataError::UnknownWord { word, position })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,5 +1,5 @@
-//! Checkpoints: a round trip gives bit-identical logits, and every way a file can be wrong
-//! is an error that names the tensor or field, never a panic.
+//! Checkpoints: a round trip gives bit-identical logits, and every way a file can be
+//! wrong is an error that names the tensor or field, never a panic.
 
 use std::collections::HashMap;
 use std::path::Path;

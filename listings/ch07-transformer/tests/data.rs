@@ -218,7 +218,10 @@ fn snapshot_task() {
     let examples = stream.batch(60, &mut rng);
     let batch = Batch::new(&examples);
     text += &format!(
-        "\na batch of at most 60 padded tokens: {} sentences\nsrc [B, S] = {:?}\n{}\ntgt_in [B, T] = {:?}\n{}\ntgt_out [B, T] = {:?}\n{}\n",
+        "\na batch of at most 60 padded tokens: {} sentences\n\
+         src [B, S] = {:?}\n{}\n\
+         tgt_in [B, T] = {:?}\n{}\n\
+         tgt_out [B, T] = {:?}\n{}\n",
         examples.len(),
         batch.src.shape(),
         batch.src,

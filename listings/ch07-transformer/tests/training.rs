@@ -1,5 +1,5 @@
-//! Tier 4: a small seeded run learns the date task in seconds, and the same seed gives the
-//! same losses on 1 and 2 threads.
+//! Tier 4: a small seeded run learns the date task in seconds, and the same seed gives
+//! the same losses on 1 and 2 threads.
 
 use ch07_transformer::data::Task;
 use ch07_transformer::train::{TrainConfig, evaluate, model_config, train};
