@@ -14,3 +14,9 @@ pub mod model;
 
 pub use decoder::{DecoderLayer, DecoderStack, Padding};
 pub use model::{Config, Memory, Transformer, shift_right};
+
+pub mod checkpoint;
+pub mod data;
+pub mod exercises_training;
+pub mod optim;
+pub mod train;

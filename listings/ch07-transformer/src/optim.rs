@@ -1,0 +1,106 @@
+//! The optimizer half of the training recipe (section "The training recipe"): Adam with
+//! bias correction, the Noam warmup schedule, and clipping by the global gradient norm.
+//! Chapter 11 takes each of them further (AdamW, cosine schedules, loss scaling).
+
+use std::collections::HashMap;
+
+use ch01_foundations::module::Module;
+use ndarray::{ArrayD, Zip};
+
+// ANCHOR: adam
+/// Adam (Kingma & Ba, 2015). Per parameter θ with gradient g, at step t:
+///   m ← β₁ m + (1 - β₁) g,   v ← β₂ v + (1 - β₂) g²,
+///   θ ← θ - lr · m̂ / (√v̂ + ε),   m̂ = m / (1 - β₁ᵗ),  v̂ = v / (1 - β₂ᵗ).
+/// The moments live in a map keyed by the parameter's dotted name, so the optimizer
+/// needs nothing from the model but the `Module` visitor.
+pub struct Adam {
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub t: u32,                                           // steps taken
+    moments: HashMap<String, (ArrayD<f32>, ArrayD<f32>)>, // name -> (m, v)
+}
+
+impl Adam {
+    /// The 2017 paper's settings: β₁ = 0.9, β₂ = 0.98, ε = 1e-9.
+    pub fn vaswani() -> Self {
+        Adam::new(0.9, 0.98, 1e-9)
+    }
+
+    pub fn new(beta1: f32, beta2: f32, eps: f32) -> Self {
+        let moments = HashMap::new();
+        Adam {
+            beta1,
+            beta2,
+            eps,
+            t: 0,
+            moments,
+        }
+    }
+
+    /// One update of every parameter of `model` from its accumulated gradient.
+    pub fn step(&mut self, model: &mut dyn Module, lr: f32) {
+        self.t += 1;
+        let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
+        let c1 = 1.0 - b1.powi(self.t as i32); // bias corrections: m and v start at 0
+        let c2 = 1.0 - b2.powi(self.t as i32);
+        model.visit_params_mut(&mut |name, p| {
+            let (m, v) = self.moments.entry(name.to_owned()).or_insert_with(|| {
+                (
+                    ArrayD::zeros(p.value.raw_dim()),
+                    ArrayD::zeros(p.value.raw_dim()),
+                )
+            });
+            Zip::from(p.value)
+                .and(&p.grad)
+                .and(m)
+                .and(v)
+                .for_each(|w, &g, m, v| {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    *w -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+                });
+        });
+    }
+
+    /// The moments (m, v) of a parameter, for tests and inspection.
+    pub fn moment(&self, name: &str) -> Option<(&ArrayD<f32>, &ArrayD<f32>)> {
+        self.moments.get(name).map(|(m, v)| (m, v))
+    }
+}
+// ANCHOR_END: adam
+
+// ANCHOR: noam
+/// The learning rate of Vaswani et al. (2017), times `scale`:
+///   lr(step) = scale · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5).
+/// It rises linearly for `warmup` steps, peaks at scale · (d_model · warmup)^-0.5, then
+/// decays like 1/√step. Steps count from 1.
+pub fn noam_lr(step: usize, d_model: usize, warmup: usize, scale: f32) -> f32 {
+    let step = step.max(1) as f32;
+    let warmup = warmup as f32;
+    scale * (d_model as f32).powf(-0.5) * step.powf(-0.5).min(step * warmup.powf(-1.5))
+}
+// ANCHOR_END: noam
+
+// ANCHOR: clip
+/// Scales every gradient by max_norm / ‖g‖ when the global L2 norm ‖g‖ over all
+/// parameters exceeds `max_norm`; returns ‖g‖ before clipping (worth logging: spikes show
+/// up here first). The sum runs in f64 in the visitor's fixed order, so it is the same
+/// on every run.
+pub fn clip_grad_norm(model: &mut dyn Module, max_norm: f32) -> f32 {
+    let mut sum_sq = 0.0f64;
+    model.visit_params(&mut |_, p| {
+        sum_sq += p
+            .grad
+            .iter()
+            .map(|&g| f64::from(g) * f64::from(g))
+            .sum::<f64>();
+    });
+    let norm = sum_sq.sqrt() as f32;
+    if norm > max_norm {
+        let k = max_norm / (norm + 1e-6); // PyTorch's clip_grad_norm_ adds the same 1e-6
+        model.visit_params_mut(&mut |_, mut p| p.grad.mapv_inplace(|g| g * k));
+    }
+    norm
+}
+// ANCHOR_END: clip
