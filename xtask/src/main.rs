@@ -25,13 +25,20 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 2] = [
+const MEASUREMENTS: [(&str, &str, Output); 4] = [
     (
         "ch01-foundations",
         "matmul_gflops",
         Output::Stdout("src/figures/ch01/matmul-gflops.txt"),
     ),
     ("ch03-attention", "cost", Output::Dir("src/figures/ch03")),
+    ("ch06-decoder", "cost", Output::Dir("src/figures/ch06")),
+    // A training run: its figures are deterministic, its run file holds wall time.
+    (
+        "ch07-transformer",
+        "translate",
+        Output::Args(&["train", "--out", "src/figures/ch07"]),
+    ),
 ];
 
 /// Where a measuring example's results go.
@@ -40,6 +47,8 @@ enum Output {
     Stdout(&'static str),
     /// It writes its own files into this directory, given as its first argument.
     Dir(&'static str),
+    /// It writes its own files where these arguments tell it to.
+    Args(&'static [&'static str]),
 }
 
 fn main() -> Result<()> {
@@ -227,6 +236,13 @@ fn bench() -> Result<()> {
             Output::Dir(dir) => {
                 eprintln!("xtask bench: {krate} --example {example} -> {dir}/");
                 run(cmd.arg("--").arg(dir))?;
+            }
+            Output::Args(args) => {
+                eprintln!(
+                    "xtask bench: {krate} --example {example} {}",
+                    args.join(" ")
+                );
+                run(cmd.arg("--").args(args))?;
             }
             Output::Stdout(file) => {
                 eprintln!("xtask bench: {krate} --example {example} -> {file}");

@@ -1,5 +1,6 @@
 //! The training exercises of Chapter 7, checked.
 
+use ch01_foundations::report::round;
 use ch07_transformer::data::{Date, Style, Task};
 use ch07_transformer::exercises_training::{
     inverse_sqrt_lr, noam_scale_for_peak, position_accuracy,
@@ -59,10 +60,18 @@ fn a_small_model_errs_mostly_in_few_positions() {
     let (mut model, log) = train(&task, model_config(&task, 32, 2), &cfg, |_, _| {});
     let eval = evaluate(&mut model, &log.heldout, 1, 0.0);
     let acc = position_accuracy(&eval.greedy, &log.heldout);
-    eprintln!(
-        "per position: {acc:?}, exact match {}",
-        eval.greedy_accuracy
-    );
+    // Pinned, so the solution's discussion quotes what this run printed.
+    let mut text = String::from("position  target  accuracy\n");
+    for (i, a) in acc.iter().enumerate() {
+        let what = [
+            "year", "year", "year", "year", "-", "month", "month", "-", "day", "day",
+        ];
+        text += &format!("{i:>8}  {:>6}  {}\n", what[i], round(*a, 3));
+    }
+    text += &format!("exact match: {}\n", round(eval.greedy_accuracy, 3));
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("position_accuracy", text);
+    });
     assert!(acc.iter().all(|&a| a >= eval.greedy_accuracy));
     assert_eq!(acc[4], 1.0, "the first dash is the easiest token there is");
 }
