@@ -166,6 +166,44 @@ impl GradCheck {
     }
 }
 
+impl GradCheck {
+    /// Checks a whole layer for L = Σ y ⊙ r with a seeded random r: ∂L/∂x (reported as
+    /// "x") and then every parameter gradient, by name. Runs `forward` and `backward`
+    /// once for the analytic gradients, then `forward` alone for every probe.
+    // x: any shape; forward: x -> y; backward: dy (y's shape) -> dx (x's shape)
+    pub fn check_layer<M: Module + ?Sized, D: Dimension>(
+        &self,
+        layer: &mut M,
+        x: &Array<f32, D>,
+        seed: u64,
+        mut forward: impl FnMut(&mut M, &Array<f32, D>) -> Array<f32, D>,
+        backward: impl FnOnce(&mut M, &Array<f32, D>) -> Array<f32, D>,
+    ) -> Vec<(String, GradCheckReport)> {
+        // Σ y ⊙ r in f64, less the base value, so no digits are lost to the f32 sum.
+        let dot = |y: &Array<f32, D>, r: &Array<f32, D>| -> f64 {
+            y.iter()
+                .zip(r)
+                .map(|(&y, &r)| f64::from(y) * f64::from(r))
+                .sum()
+        };
+        layer.zero_grad();
+        let y = forward(layer, x);
+        let r = random_upstream(y.shape(), seed)
+            .into_dimensionality::<D>()
+            .expect("the upstream has y's shape");
+        let base = dot(&y, &r);
+        let dx = backward(layer, &r);
+        // Probing reruns forward, which overwrites the caches but not the gradients.
+        let x_report =
+            self.check(x, &dx, |x| (dot(&forward(layer, x), &r) - base) as f32);
+        let mut reports = vec![("x".to_owned(), x_report)];
+        reports.extend(
+            self.check_module(layer, |m| (dot(&forward(m, x), &r) - base) as f32),
+        );
+        reports
+    }
+}
+
 impl GradCheckReport {
     fn empty() -> Self {
         GradCheckReport {

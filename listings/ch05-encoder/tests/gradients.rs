@@ -21,38 +21,36 @@ fn padding() -> Array2<bool> {
     Array2::from_shape_fn((2, 5), |(b, t)| b == 1 && t >= 3)
 }
 
+fn checker() -> GradCheck {
+    GradCheck {
+        eps: 1e-2,
+        ..GradCheck::default()
+    }
+}
+
 #[test]
 fn encoder_block_both_wirings() {
+    let pad = padding();
     for wiring in [Wiring::PostLn, Wiring::PreLn] {
         let mut block = EncoderBlock::new(8, 2, 16, wiring, &mut seeded_rng(1));
         // ReLU's kink at 0: a step of h can cross it for one of the 160 hidden units and
         // the finite difference then straddles two slopes. GELU is smooth everywhere.
         block.ffn.act = Activation::Gelu;
         let x: Array3<f32> = normal((2, 5, 8), 1.0, &mut seeded_rng(2));
-        let pad = padding();
-        let r = random_upstream(&[2, 5, 8], 3)
-            .into_dimensionality::<Ix3>()
-            .unwrap();
-        block.zero_grad();
-        let y = block.forward(&x, Some(&pad));
-        let dx = block.backward(&r);
-        let base = loss(&y, &r);
-        let check = GradCheck {
-            eps: 1e-2,
-            ..GradCheck::default()
-        };
-        let what = format!("{wiring:?} encoder block");
-        check
-            .check(&x, &dx, |x| {
-                (loss(&block.forward(x, Some(&pad)), &r) - base) as f32
-            })
-            .assert_within(TOL, &format!("{what}: dL/dx"));
-        let shifted =
-            |m: &mut EncoderBlock| (loss(&m.forward(&x, Some(&pad)), &r) - base) as f32;
-        // `check` above reran forward on the same block; the gradients it holds are
-        // still those of the first backward.
-        for (name, report) in check.check_module(&mut block, shifted) {
-            report.assert_within(TOL, &format!("{what}: dL/d{name}"));
+        let reports = checker().check_layer(
+            &mut block,
+            &x,
+            3,
+            |m, x| m.forward(x, Some(&pad)),
+            |m, dy| m.backward(dy),
+        );
+        assert_eq!(
+            reports.len(),
+            1 + 12,
+            "x, 4 attention + 4 FFN + 4 norm tensors"
+        );
+        for (name, report) in reports {
+            report.assert_within(TOL, &format!("{wiring:?} encoder block: dL/d{name}"));
         }
     }
 }
@@ -65,36 +63,23 @@ fn gelu_everywhere(stack: &mut EncoderStack) {
 
 #[test]
 fn encoder_stack_both_wirings() {
+    let pad = padding();
     for wiring in [Wiring::PostLn, Wiring::PreLn] {
         let mut stack = EncoderStack::new(2, 8, 2, 16, wiring, &mut seeded_rng(4));
         gelu_everywhere(&mut stack);
         let x: Array3<f32> = normal((2, 5, 8), 1.0, &mut seeded_rng(5));
-        let pad = padding();
-        let r = random_upstream(&[2, 5, 8], 6)
-            .into_dimensionality::<Ix3>()
-            .unwrap();
-        stack.zero_grad();
-        let y = stack.forward(&x, Some(&pad));
-        let dx = stack.backward(&r);
-        let base = loss(&y, &r);
-        let check = GradCheck {
-            eps: 1e-2,
-            ..GradCheck::default()
-        };
-        let what = format!("{wiring:?} encoder stack");
-        check
-            .check(&x, &dx, |x| {
-                (loss(&stack.forward(x, Some(&pad)), &r) - base) as f32
-            })
-            .assert_within(TOL, &format!("{what}: dL/dx"));
-        let shifted =
-            |m: &mut EncoderStack| (loss(&m.forward(&x, Some(&pad)), &r) - base) as f32;
-        let reports = check.check_module(&mut stack, shifted);
-        // 2 blocks × 12 tensors, and Pre-LN's final norm.
-        let want = if wiring == Wiring::PreLn { 26 } else { 24 };
-        assert_eq!(reports.len(), want, "{what}: every parameter checked");
+        let reports = checker().check_layer(
+            &mut stack,
+            &x,
+            6,
+            |m, x| m.forward(x, Some(&pad)),
+            |m, dy| m.backward(dy),
+        );
+        // x, 2 blocks × 12 tensors, and Pre-LN's final norm.
+        let want = if wiring == Wiring::PreLn { 27 } else { 25 };
+        assert_eq!(reports.len(), want, "{wiring:?}: every parameter checked");
         for (name, report) in reports {
-            report.assert_within(TOL, &format!("{what}: dL/d{name}"));
+            report.assert_within(TOL, &format!("{wiring:?} encoder stack: dL/d{name}"));
         }
     }
 }

@@ -1,24 +1,19 @@
 //! Tier 1: the decoder block and the whole language model (embedding, blocks, final
 //! norm, tied output layer, masked cross-entropy) against central finite differences.
 
-use ch01_foundations::gradcheck::{GradCheck, random_upstream};
+use ch01_foundations::gradcheck::GradCheck;
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
 use ch04_ffn_norms::activations::Activation;
 use ch05_encoder::Wiring;
 use ch06_decoder::{DecoderBlock, DecoderLm, LmConfig, lm_loss};
-use ndarray::{Array2, Array3, Ix3};
+use ndarray::{Array2, Array3};
 
 /// Relative error, with GradCheck's floor of 1e-2 under small gradients. The block's
 /// gradients of ~1e-3 meet f32 rounding (≈ 1e-4 absolute at this step) near the floor, so
 /// the block gets twice the tolerance of the model, whose loss is a mean.
 const TOL: f32 = 1e-2;
 const TOL_BLOCK: f32 = 2e-2;
-
-/// Σ y ⊙ r in f64, so the finite difference is not swamped by f32 rounding of the sum.
-fn loss(y: &Array3<f32>, r: &Array3<f32>) -> f64 {
-    y.iter().zip(r).map(|(&y, &r)| y as f64 * r as f64).sum()
-}
 
 #[test]
 fn decoder_block_both_wirings_with_padding() {
@@ -28,29 +23,27 @@ fn decoder_block_both_wirings_with_padding() {
         // ReLU's kink breaks finite differences; GELU is smooth everywhere.
         block.block.ffn.act = Activation::Gelu;
         let x: Array3<f32> = normal((2, 5, 8), 1.0, &mut seeded_rng(2));
-        let r = random_upstream(&[2, 5, 8], 3)
-            .into_dimensionality::<Ix3>()
-            .unwrap();
-        block.zero_grad();
-        let y = block.forward(&x, Some(&pad));
-        let dx = block.backward(&r);
-        let base = loss(&y, &r);
         let check = GradCheck {
             eps: 5e-3,
             ..GradCheck::default()
         };
-        let what = format!("{wiring:?} decoder block");
-        check
-            .check(&x, &dx, |x| {
-                (loss(&block.forward(x, Some(&pad)), &r) - base) as f32
-            })
-            .assert_within(TOL_BLOCK, &format!("{what}: dL/dx"));
-        let shifted =
-            |m: &mut DecoderBlock| (loss(&m.forward(&x, Some(&pad)), &r) - base) as f32;
-        let reports = check.check_module(&mut block, shifted);
-        assert_eq!(reports.len(), 12, "4 attention + 4 FFN + 4 norm tensors");
+        let reports = check.check_layer(
+            &mut block,
+            &x,
+            3,
+            |m, x| m.forward(x, Some(&pad)),
+            |m, dy| m.backward(dy),
+        );
+        assert_eq!(
+            reports.len(),
+            1 + 12,
+            "x, 4 attention + 4 FFN + 4 norm tensors"
+        );
         for (name, report) in reports {
-            report.assert_within(TOL_BLOCK, &format!("{what}: dL/d{name}"));
+            report.assert_within(
+                TOL_BLOCK,
+                &format!("{wiring:?} decoder block: dL/d{name}"),
+            );
         }
     }
 }
