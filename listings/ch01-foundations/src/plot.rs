@@ -177,8 +177,38 @@ pub struct HeatMap {
     pub diverging: bool,
 }
 
-/// Writes `map` to `path` as an SVG, 720 px wide, with a colour bar.
+/// Writes `map` to `path` as an SVG, 720 px wide, with a colour bar; rows and columns
+/// are numbered.
 pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
+    draw_heatmap(path, map, None)
+}
+
+/// The same, with each column and row named (source words, output tokens) instead of
+/// numbered: `x_ticks` has one name a column, `y_ticks` one a row, top row first.
+pub fn write_labelled_heatmap(
+    path: &Path,
+    map: &HeatMap,
+    x_ticks: &[String],
+    y_ticks: &[String],
+) -> Result<(), Box<dyn Error>> {
+    let (rows, cols) = map.data.dim();
+    if x_ticks.len() != cols || y_ticks.len() != rows {
+        return Err(format!(
+            "heat map {:?} is {rows} x {cols} but has {} row and {} column names",
+            map.title,
+            y_ticks.len(),
+            x_ticks.len()
+        )
+        .into());
+    }
+    draw_heatmap(path, map, Some((x_ticks, y_ticks)))
+}
+
+fn draw_heatmap(
+    path: &Path,
+    map: &HeatMap,
+    ticks: Option<(&[String], &[String])>,
+) -> Result<(), Box<dyn Error>> {
     let (rows, cols) = map.data.dim();
     if rows == 0 || cols == 0 {
         return Err(format!("heat map {:?} is empty", map.title).into());
@@ -209,23 +239,56 @@ pub fn write_heatmap(path: &Path, map: &HeatMap) -> Result<(), Box<dyn Error>> {
     let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let (main, bar) = root.split_horizontally(640);
-    let mut ctx = ChartBuilder::on(&main)
+    let mut builder = ChartBuilder::on(&main);
+    builder
         .caption(&map.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(48)
-        .build_cartesian_2d(0f64..cols as f64, rows as f64..0f64)?;
-    ctx.configure_mesh()
-        .disable_mesh()
-        .x_desc(&map.x_label)
-        .y_desc(&map.y_label)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .draw()?;
-    ctx.draw_series(map.data.indexed_iter().map(|((i, j), &v)| {
-        let (x, y) = (j as f64, i as f64);
-        Rectangle::new([(x, y), (x + 1.0, y + 1.0)], colour(v).filled())
-    }))?;
+        .y_label_area_size(if ticks.is_some() { 64 } else { 48 });
+    match ticks {
+        None => {
+            let mut ctx =
+                builder.build_cartesian_2d(0f64..cols as f64, rows as f64..0f64)?;
+            ctx.configure_mesh()
+                .disable_mesh()
+                .x_desc(&map.x_label)
+                .y_desc(&map.y_label)
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .draw()?;
+            ctx.draw_series(map.data.indexed_iter().map(|((i, j), &v)| {
+                let (x, y) = (j as f64, i as f64);
+                Rectangle::new([(x, y), (x + 1.0, y + 1.0)], colour(v).filled())
+            }))?;
+        }
+        Some((x_ticks, y_ticks)) => {
+            // Cell (i, j) is centred on (j, i), so integer ticks fall on cell centres
+            // and carry the names.
+            let (c, r) = (cols as f64, rows as f64);
+            let mut ctx = builder.build_cartesian_2d(-0.5..c - 0.5, r - 0.5..-0.5)?;
+            let name = |names: &[String], v: f64| -> String {
+                let k = v.round();
+                if (v - k).abs() > 1e-6 || k < 0.0 {
+                    return String::new();
+                }
+                names.get(k as usize).cloned().unwrap_or_default()
+            };
+            ctx.configure_mesh()
+                .disable_mesh()
+                .x_desc(&map.x_label)
+                .y_desc(&map.y_label)
+                .x_labels(cols)
+                .y_labels(rows)
+                .x_label_formatter(&|v| name(x_ticks, *v))
+                .y_label_formatter(&|v| name(y_ticks, *v))
+                .draw()?;
+            ctx.draw_series(map.data.indexed_iter().map(|((i, j), &v)| {
+                let (x, y) = (j as f64, i as f64);
+                let corners = [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)];
+                Rectangle::new(corners, colour(v).filled())
+            }))?;
+        }
+    }
     let mut legend = ChartBuilder::on(&bar)
         .margin_top(44)
         .margin_bottom(52)

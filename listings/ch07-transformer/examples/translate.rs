@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use ch01_foundations::module::Module;
 use ch01_foundations::plot::{
-    HeatMap, LineChart, Series, write_heatmap, write_line_chart,
+    HeatMap, LineChart, Series, write_labelled_heatmap, write_line_chart,
 };
 use ch01_foundations::report::round;
 use ch05_encoder::block::Wiring;
@@ -296,29 +296,15 @@ fn write_alignment(
         .map(|&id| task.tgt_vocab.word(id).into())
         .collect();
     outputs.push("<eos>".into());
-    let numbered = |items: &[&str]| -> String {
-        let v: Vec<String> = items
-            .iter()
-            .enumerate()
-            .map(|(i, w)| format!("{i} {w}"))
-            .collect();
-        v.join(", ")
-    };
     let heat = HeatMap {
         title: "cross-attention, last decoder layer, mean over heads".into(),
-        x_label: format!("source: {}", numbered(&words)),
-        y_label: format!(
-            "output: {}",
-            outputs
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        x_label: "source word".into(),
+        y_label: "output token".into(),
         data: map.clone(),
         diverging: false,
     };
-    write_heatmap(path, &heat)?;
+    let source: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    write_labelled_heatmap(path, &heat, &source, &outputs)?;
     let mut table = format!(
         "alignment.svg: \"{ALIGNED}\" -> {}\n\
          rows: output tokens, columns: source words\n{:>6}",
