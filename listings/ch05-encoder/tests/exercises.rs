@@ -3,6 +3,7 @@
 use ch01_foundations::gradcheck::{GradCheck, random_upstream};
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
+use ch01_foundations::report::round;
 use ch05_encoder::block::padding_mask;
 use ch05_encoder::depth::{SETUP, mean, train};
 use ch05_encoder::encoder::EncoderConfig;
@@ -96,4 +97,15 @@ fn warm_up_lets_post_ln_leave_the_plateau() {
     let (plain_end, warm_end) = (mean(&plain, 350, 400), mean(&warm, 350, 400));
     assert!(plain_end > 1.3, "without warm-up: {plain_end}");
     assert!(warm_end < 1.0, "with 50 warm-up steps: {warm_end}");
+    let text = format!(
+        "6-block Post-LN, SGD lr {}, mean loss over steps 350-400\n\
+         without warm-up:          {}\n\
+         with 50 warm-up steps:    {}\n",
+        SETUP.lr,
+        round(plain_end, 3),
+        round(warm_end, 3)
+    );
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("warmup", text);
+    });
 }

@@ -28,7 +28,7 @@ fn check_prompt(model: &DecoderLm, prompt: &[usize]) -> Result<(), GenerateError
 }
 
 // ANCHOR: ex_sliding
-/// Exercise 1: generation past the context, GPT-2 style: condition on the last max_len
+/// Exercise 1: generation past the context, nanoGPT style: condition on the last max_len
 /// tokens only. Every token then sits at a new position each step.
 pub fn generate_sliding(
     model: &mut DecoderLm,

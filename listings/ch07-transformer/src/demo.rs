@@ -122,6 +122,12 @@ pub fn data_flow_demo() -> String {
     );
     out!(
         s,
+        "  target padding                [B, T]    {:?}  row 1: {} pads",
+        tgt_in.shape(),
+        count(&tgt_pad, 1)
+    );
+    out!(
+        s,
         "tgt embeddings ×√C + PE        [B, T, C] {:?}",
         y.shape()
     );

@@ -279,3 +279,34 @@ fn snapshot_errors() {
         insta::assert_snapshot!("checkpoint_errors", text);
     });
 }
+
+/// What the text shows of a checkpoint's header: the metadata and one tensor's entry, for
+/// the example's model shape (the header depends on the shapes, not on the weights).
+#[test]
+fn header_excerpt_of_the_examples_model() {
+    let task = Task::default();
+    let model = Transformer::new(model_config(&task, 64, 3), &mut seeded_rng(0));
+    let bytes = to_bytes(&model, &task).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let mut text = format!("header: {n} bytes of JSON, {} entries\n", {
+        header.as_object().unwrap().len()
+    });
+    text += "__metadata__:\n";
+    for (key, value) in header["__metadata__"].as_object().unwrap() {
+        let value = value.as_str().unwrap();
+        let words: Vec<&str> = value.split(' ').collect();
+        if words.len() > 6 {
+            // The vocabularies: the first words and the count, not all 69.
+            let head = words[..6].join(" ");
+            text += &format!("  {key}: \"{head} ...\" ({} words)\n", words.len());
+        } else {
+            text += &format!("  {key}: {value:?}\n");
+        }
+    }
+    let name = "decoder.layers.0.cross_attn.w_q";
+    text += &format!("{name}: {}\n", header[name]);
+    insta::with_settings!({ omit_expression => true, prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("header", text);
+    });
+}
