@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::plot::{
-    Draw, HeatMap, LineChart, Series, draw_all, write_heatmap, write_line_chart,
+    Draw, HeatMap, LineChart, Series, draw_all, write_labelled_heatmap, write_line_chart,
 };
 use ndarray::{Array2, s};
 
@@ -77,12 +77,21 @@ fn attention(path: &Path, layer: usize) -> Result<(), Box<dyn Error>> {
             "Trained model, layer {layer}: head 0 | head 1 on \"{}\"",
             run.tokens
         ),
-        x_label: "key position j (per head)".into(),
-        y_label: "query position t".into(),
+        x_label: "key token (head 0, then head 1)".into(),
+        y_label: "query token".into(),
         data: run.attention[layer].clone(),
         diverging: false,
     };
-    write_heatmap(path, &map)
+    let tokens: Vec<String> = run.tokens.chars().map(String::from).collect();
+    let heads = map.data.ncols().div_ceil(tokens.len() + 1);
+    let mut keys = Vec::new();
+    for head in 0..heads {
+        if head > 0 {
+            keys.push(String::new()); // the grey separator column
+        }
+        keys.extend(tokens.iter().cloned());
+    }
+    write_labelled_heatmap(path, &map, &keys, &tokens)
 }
 
 /// Layer 0's attention weights on a held-out sequence.

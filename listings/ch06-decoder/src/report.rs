@@ -150,18 +150,29 @@ pub fn train_report(cfg: &TrainConfig, run: &mut TrainRun) -> String {
     run.model.forward(&ids, None);
     for (l, block) in run.model.blocks.iter().enumerate() {
         let p = block.block.attn.weights().expect("after forward");
+        let period = cfg.pattern.period;
         for h in 0..p.dim().1 {
-            // Mean weight on the key `back` places behind the query, over queries t ≥ 3.
+            // Mean over queries t ≥ 3 of the weight on every key b, b + period, b + 2·period,
+            // ... places behind the query: in a periodic sequence those keys all hold the
+            // same token, so this is where the head looks, by content.
             let mean_at = |back: usize| {
-                let w: f32 = (3..p.dim().2).map(|t| p[[0, h, t, t - back]]).sum();
+                let w: f32 = (3..p.dim().2)
+                    .map(|t| {
+                        (back..=t)
+                            .step_by(period)
+                            .map(|k| p[[0, h, t, t - k]])
+                            .sum::<f32>()
+                    })
+                    .sum();
                 w / (p.dim().2 - 3) as f32
             };
-            let best = (0..4).max_by(|&a, &b| mean_at(a).total_cmp(&mean_at(b)));
-            let best = best.expect("four offsets");
+            let best = (0..period).max_by(|&a, &b| mean_at(a).total_cmp(&mean_at(b)));
+            let best = best.expect("period > 0");
             out!(
                 s,
-                "  layer {l} head {h}: most weight {} places back (mean {})",
+                "  layer {l} head {h}: most weight on keys {}, {}, ... places back (mean {})",
                 best,
+                best + period,
                 round(mean_at(best), 3)
             );
         }
