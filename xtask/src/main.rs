@@ -200,10 +200,15 @@ fn figures() -> Result<()> {
     Ok(())
 }
 
-/// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers):
+/// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers,
+/// PyTorch):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 3] =
-    ["bench_ch02_bpe.py", "bench_ch03.py", "bench_ch04.py"];
+const REFERENCE_BENCHES: [&str; 4] = [
+    "bench_ch02_bpe.py",
+    "bench_ch03.py",
+    "bench_ch04.py",
+    "bench_ch07.py",
+];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.
 fn bench() -> Result<()> {
