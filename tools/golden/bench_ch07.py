@@ -16,7 +16,6 @@ REPEAT steps after 3 warm-up steps, then times the step's parts in a second loop
 sides alternate for ROUNDS rounds and each keeps its best, so that a burst of other load
 on the machine does not land on one side only.
 """
-import math
 import os
 import pathlib
 import platform
@@ -25,6 +24,8 @@ import time
 
 import torch
 import torch.nn as nn
+
+from seq2seq import Seq2Seq
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "src/figures/ch07/train-step-speed.txt"
@@ -42,49 +43,6 @@ def rust(threads: int) -> dict:
     return dict(kv.split("=") for kv in out.split())
 
 
-def sinusoidal(max_len, c):
-    pos = torch.arange(max_len, dtype=torch.float64)[:, None]
-    omega = 10000.0 ** (-torch.arange(0, c, 2, dtype=torch.float64) / c)
-    pe = torch.zeros(max_len, c, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(pos * omega)
-    pe[:, 1::2] = torch.cos(pos * omega)
-    return pe.to(torch.float32)
-
-
-class Seq2Seq(nn.Module):
-    """The book's Post-LN Transformer with a tied output, from PyTorch layers
-    (nn.Transformer would add a final LayerNorm to both stacks)."""
-
-    def __init__(self, src_vocab, tgt_vocab, max_len):
-        super().__init__()
-        kw = dict(dropout=0.0, activation="relu", batch_first=True, norm_first=False)
-        self.src_embed = nn.Embedding(src_vocab, C)
-        self.tgt_embed = nn.Embedding(tgt_vocab, C)
-        self.enc = nn.ModuleList(
-            nn.TransformerEncoderLayer(C, HEADS, D_FF, **kw) for _ in range(LAYERS))
-        self.dec = nn.ModuleList(
-            nn.TransformerDecoderLayer(C, HEADS, D_FF, **kw) for _ in range(LAYERS))
-        with torch.no_grad():
-            for e in (self.src_embed, self.tgt_embed):
-                e.weight.normal_(0, C ** -0.5)
-        self.register_buffer("pe", sinusoidal(max_len, C))
-
-    def embed(self, table, ids):
-        return table(ids) * math.sqrt(C) + self.pe[: ids.shape[1]]
-
-    def forward(self, src, tgt_in):
-        src_pad, tgt_pad = src == PAD, tgt_in == PAD
-        causal = torch.ones(tgt_in.shape[1], tgt_in.shape[1], dtype=torch.bool).triu(1)
-        m = self.embed(self.src_embed, src)
-        for layer in self.enc:
-            m = layer(m, src_key_padding_mask=src_pad)
-        y = self.embed(self.tgt_embed, tgt_in)
-        for layer in self.dec:
-            y = layer(y, m, tgt_mask=causal, tgt_key_padding_mask=tgt_pad,
-                      memory_key_padding_mask=src_pad)
-        return y @ self.tgt_embed.weight.T
-
-
 def torch_times(threads: int, shape: dict) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -97,7 +55,8 @@ def torch_times(threads: int, shape: dict) -> dict:
     tgt_out = torch.randint(3, tgt_vocab, (b, t))
     tgt_out[:, -1] = EOS  # every date has the same length: no target padding
     tgt_in = torch.cat([torch.full((b, 1), BOS), tgt_out[:, :-1]], dim=1)
-    model = Seq2Seq(src_vocab, tgt_vocab, int(shape["max_len"]))
+    model = Seq2Seq(src_vocab, tgt_vocab, C, HEADS, D_FF, LAYERS, LAYERS, norm_first=False,
+                    tied=True, max_len=int(shape["max_len"]))
     model.train()
     loss_fn = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.1)
     adam = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9)
@@ -106,7 +65,7 @@ def torch_times(threads: int, shape: dict) -> dict:
     for _ in range(REPEAT + 3):
         start = time.perf_counter()
         adam.zero_grad()
-        loss = loss_fn(model(src, tgt_in).reshape(-1, tgt_vocab), targets)
+        loss = loss_fn(model(src, tgt_in, PAD).reshape(-1, tgt_vocab), targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         adam.step()
@@ -114,7 +73,7 @@ def torch_times(threads: int, shape: dict) -> dict:
     for _ in range(REPEAT + 3):
         t0 = time.perf_counter()
         adam.zero_grad()
-        loss = loss_fn(model(src, tgt_in).reshape(-1, tgt_vocab), targets)
+        loss = loss_fn(model(src, tgt_in, PAD).reshape(-1, tgt_vocab), targets)
         t1 = time.perf_counter()
         loss.backward()
         t2 = time.perf_counter()
