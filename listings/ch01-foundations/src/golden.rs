@@ -4,7 +4,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{Array, ArrayD, Dimension, IxDyn};
+
+use crate::module::Module;
 use serde_json::Value;
 
 /// A fixture file: `{"cases": {case: {field: value}}}`, tensors as `{"shape", "data"}`.
@@ -116,6 +118,74 @@ impl Fixture {
             .map(|v| v.as_u64().map(|i| i as usize).ok_or_else(err))
             .collect()
     }
+}
+
+impl Fixture {
+    /// A tensor field of a known rank: `f.array::<Ix3>(case, "x")`.
+    pub fn array<D: Dimension>(
+        &self,
+        case: &str,
+        field: &str,
+    ) -> Result<Array<f32, D>, FixtureError> {
+        let t = self.tensor(case, field)?;
+        let shape = t.shape().to_vec();
+        t.into_dimensionality::<D>().map_err(|_| {
+            FixtureError(format!(
+                "{}: {case}.{field} has shape {shape:?}, not rank {}",
+                self.path.display(),
+                D::NDIM.map_or("any".to_owned(), |n| n.to_string())
+            ))
+        })
+    }
+
+    // ANCHOR: load_params
+    /// Sets every parameter of `module` from the field `{prefix}{name}`, by the book's
+    /// dotted name and in its layout (the fixture writer transposes PyTorch's weights),
+    /// and returns how many it set. A missing field or a wrong shape is an error.
+    pub fn load_params(
+        &self,
+        module: &mut dyn Module,
+        case: &str,
+        prefix: &str,
+    ) -> Result<usize, FixtureError> {
+        let (mut n, mut failed) = (0, None);
+        module.visit_params_mut(&mut |name, mut p| {
+            let field = format!("{prefix}{name}");
+            match self.tensor(case, &field) {
+                Ok(v) if v.shape() == p.value.shape() => {
+                    p.value.assign(&v);
+                    n += 1;
+                }
+                Ok(v) => {
+                    let msg = format!(
+                        "{}: {case}.{field} is {:?} but the parameter is {:?}",
+                        self.path.display(),
+                        v.shape(),
+                        p.value.shape()
+                    );
+                    failed.get_or_insert(FixtureError(msg));
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        });
+        failed.map_or(Ok(n), Err)
+    }
+    // ANCHOR_END: load_params
+}
+
+/// Asserts |ours - reference| ≤ tol everywhere (same shapes), prints the largest
+/// difference (seen with `-- --nocapture`) and returns it.
+pub fn assert_close(what: &str, ours: &ArrayD<f32>, want: &ArrayD<f32>, tol: f32) -> f32 {
+    assert_eq!(ours.shape(), want.shape(), "{what}: shape");
+    let err = max_abs_diff(ours, want);
+    eprintln!("{what}: max |ours - reference| = {err:.2e} (tolerance {tol:.0e})");
+    assert!(
+        err <= tol,
+        "{what}: differs from the reference by {err:.2e} (tolerance {tol:.0e})"
+    );
+    err
 }
 
 /// Largest |a - b| over two same-shape tensors, treating equal infinities as equal.

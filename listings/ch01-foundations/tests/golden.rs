@@ -65,11 +65,7 @@ fn softmax_family_matches_pytorch_along_axis_0() {
 #[test]
 fn cross_entropy_and_gradient_match_pytorch() {
     let f = fixture();
-    let logits = f
-        .tensor("cross_entropy", "logits")
-        .unwrap()
-        .into_dimensionality::<Ix2>()
-        .unwrap();
+    let logits = f.array::<Ix2>("cross_entropy", "logits").unwrap();
     let targets = f.indices("cross_entropy", "targets").unwrap();
     let (loss, dlogits) = softmax_cross_entropy(&logits, &targets);
     let want = f.scalar("cross_entropy", "loss").unwrap();
@@ -88,12 +84,7 @@ fn cross_entropy_and_gradient_match_pytorch() {
 #[test]
 fn matmul_gradients_match_pytorch_autograd() {
     let f = fixture();
-    let get = |name| {
-        f.tensor("matmul", name)
-            .unwrap()
-            .into_dimensionality::<Ix2>()
-            .unwrap()
-    };
+    let get = |name| f.array::<Ix2>("matmul", name).unwrap();
     let (dx, dw) = matmul_backward(&get("x"), &get("w"), &get("dy"));
     assert!(max_abs_diff(&dx.into_dyn(), &get("dx").into_dyn()) < 1e-5);
     assert!(max_abs_diff(&dw.into_dyn(), &get("dw").into_dyn()) < 1e-5);
@@ -102,16 +93,8 @@ fn matmul_gradients_match_pytorch_autograd() {
 #[test]
 fn entropy_cross_entropy_and_kl_match_pytorch() {
     let f = fixture();
-    let p = f
-        .tensor("information", "p")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
-    let q = f
-        .tensor("information", "q")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
+    let p = f.array::<Ix1>("information", "p").unwrap();
+    let q = f.array::<Ix1>("information", "q").unwrap();
     let close = |got: f32, field| {
         let want = f.scalar("information", field).unwrap();
         assert!(

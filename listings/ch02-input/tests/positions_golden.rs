@@ -48,12 +48,7 @@ fn check_rope_case(case: &str, style: RopeStyle) {
     let f = fixture();
     let positions = f.indices(case, "positions").unwrap();
     let base = f.scalar(case, "base").unwrap() as f64;
-    let get = |name: &str| {
-        f.tensor(case, name)
-            .unwrap()
-            .into_dimensionality::<Ix3>()
-            .unwrap()
-    };
+    let get = |name: &str| f.array::<Ix3>(case, name).unwrap();
     let (q, k) = (get("q"), get("k"));
     let d_head = q.shape()[2];
     let rope = Rope::new(&positions, d_head, base, style);
@@ -102,11 +97,7 @@ fn alibi_slopes_match_the_reference_and_bloom_implementations() {
 #[test]
 fn alibi_attention_matches_fairseq_bias_with_a_causal_mask() {
     let f = fixture();
-    let scores = f
-        .tensor("alibi_attention", "scores")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
+    let scores = f.array::<Ix3>("alibi_attention", "scores").unwrap();
     let n_heads = f.scalar("alibi_attention", "n_heads").unwrap() as usize;
     let t = scores.shape()[1];
     let probs = softmax(&(&scores + &alibi_bias(&alibi_slopes(n_heads), t)), Axis(2));
@@ -122,12 +113,7 @@ fn alibi_attention_matches_fairseq_bias_with_a_causal_mask() {
 #[test]
 fn tied_embedding_gradient_matches_pytorch_autograd() {
     let f = fixture();
-    let get = |name| {
-        f.tensor("embedding_tied", name)
-            .unwrap()
-            .into_dimensionality::<Ix2>()
-            .unwrap()
-    };
+    let get = |name| f.array::<Ix2>("embedding_tied", name).unwrap();
     let ids = f.indices("embedding_tied", "ids").unwrap();
     let table = get("table");
     let mut emb = Embedding::new(

@@ -3,7 +3,7 @@
 //! Tolerance: max |ours - PyTorch| ≤ 1e-5 for outputs, weights and gradients (float32
 //! rounding in a different summation order; the observed errors are ~1e-6).
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
+use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch03_attention::cross::CrossAttention;
 use ch03_attention::mask::{Mask, causal_mask, causal_mask_top_left};
@@ -22,21 +22,11 @@ fn fixture() -> Fixture {
 }
 
 fn t2(f: &Fixture, case: &str, field: &str) -> Array2<f32> {
-    f.tensor(case, field)
-        .unwrap()
-        .into_dimensionality::<Ix2>()
-        .unwrap()
+    f.array::<Ix2>(case, field).unwrap()
 }
 
 fn close(case: &str, what: &str, ours: &ArrayD<f32>, want: &ArrayD<f32>) -> f32 {
-    assert_eq!(ours.shape(), want.shape(), "{case}: {what} shape");
-    let err = max_abs_diff(ours, want);
-    eprintln!("{case}: {what} max |ours - PyTorch| = {err:.2e}");
-    assert!(
-        err <= TOL,
-        "{case}: {what} differs from PyTorch by {err:.2e} (tolerance {TOL:.0e})"
-    );
-    err
+    assert_close(&format!("{case}: {what}"), ours, want, TOL)
 }
 
 /// Runs SDPA with `mask` on a fixture case and compares out, dq, dk, dv.
@@ -169,17 +159,9 @@ fn load_mha(f: &Fixture, case: &str) -> MultiHeadAttention {
     let mut layer =
         MultiHeadAttention::new(w_in.ncols(), heads, causal, &mut seeded_rng(0));
     layer.w_qkv.value = w_in.t().to_owned();
-    layer.b_qkv.value = f
-        .tensor(case, "in_proj_bias")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
+    layer.b_qkv.value = f.array::<Ix1>(case, "in_proj_bias").unwrap();
     layer.w_o.value = t2(f, case, "out_proj_weight").t().to_owned();
-    layer.b_o.value = f
-        .tensor(case, "out_proj_bias")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
+    layer.b_o.value = f.array::<Ix1>(case, "out_proj_bias").unwrap();
     layer
 }
 
@@ -191,16 +173,8 @@ fn padding(f: &Fixture, case: &str, b: usize, t: usize) -> Array2<bool> {
 fn mha_case(case: &str) {
     let f = fixture();
     let mut layer = load_mha(&f, case);
-    let x = f
-        .tensor(case, "x")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
-    let g = f
-        .tensor(case, "upstream")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
+    let x = f.array::<Ix3>(case, "x").unwrap();
+    let g = f.array::<Ix3>(case, "upstream").unwrap();
     let (b, t, _) = x.dim();
     let pad = padding(&f, case, b, t);
     let y = layer.forward(&x, Some(&pad));
@@ -251,11 +225,7 @@ fn mha_key_padding_three_heads() {
 fn cross_attention_matches_pytorch_with_separate_memory() {
     let (f, case) = (fixture(), "cross");
     let w_in = t2(&f, case, "in_proj_weight");
-    let b_in = f
-        .tensor(case, "in_proj_bias")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
+    let b_in = f.array::<Ix1>(case, "in_proj_bias").unwrap();
     let c = w_in.ncols();
     let mut layer = CrossAttention::new(
         c,
@@ -268,26 +238,10 @@ fn cross_attention_matches_pytorch_with_separate_memory() {
     layer.b_q.value = b_in.slice(ndarray::s![..c]).to_owned();
     layer.b_kv.value = b_in.slice(ndarray::s![c..]).to_owned();
     layer.w_o.value = t2(&f, case, "out_proj_weight").t().to_owned();
-    layer.b_o.value = f
-        .tensor(case, "out_proj_bias")
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap();
-    let x = f
-        .tensor(case, "x")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
-    let m = f
-        .tensor(case, "memory")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
-    let g = f
-        .tensor(case, "upstream")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
+    layer.b_o.value = f.array::<Ix1>(case, "out_proj_bias").unwrap();
+    let x = f.array::<Ix3>(case, "x").unwrap();
+    let m = f.array::<Ix3>(case, "memory").unwrap();
+    let g = f.array::<Ix3>(case, "upstream").unwrap();
     let pad = padding(&f, case, m.dim().0, m.dim().1);
     let y = layer.forward(&x, &m, Some(&pad));
     close(case, "out", &y.into_dyn(), &f.tensor(case, "out").unwrap());
@@ -305,11 +259,7 @@ fn cross_attention_matches_pytorch_with_separate_memory() {
         &dm.into_dyn(),
         &f.tensor(case, "dmemory").unwrap(),
     );
-    let dw_in = f
-        .tensor(case, "d_in_proj_weight")
-        .unwrap()
-        .into_dimensionality::<Ix2>()
-        .unwrap();
+    let dw_in = f.array::<Ix2>(case, "d_in_proj_weight").unwrap();
     let db_in = f.tensor(case, "d_in_proj_bias").unwrap();
     let want_w = ndarray::concatenate![ndarray::Axis(1), layer.w_q.grad, layer.w_kv.grad];
     close(

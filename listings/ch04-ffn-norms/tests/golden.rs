@@ -20,17 +20,11 @@ fn fixture() -> Fixture {
 }
 
 fn t2(f: &Fixture, case: &str, field: &str) -> Array2<f32> {
-    f.tensor(case, field)
-        .unwrap()
-        .into_dimensionality::<Ix2>()
-        .unwrap()
+    f.array::<Ix2>(case, field).unwrap()
 }
 
 fn t1(f: &Fixture, case: &str, field: &str) -> Array1<f32> {
-    f.tensor(case, field)
-        .unwrap()
-        .into_dimensionality::<Ix1>()
-        .unwrap()
+    f.array::<Ix1>(case, field).unwrap()
 }
 
 /// Asserts |ours - reference| ≤ tol everywhere and returns the largest difference.

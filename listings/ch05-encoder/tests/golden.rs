@@ -4,12 +4,12 @@
 //! both wirings (`norm_first` False = Post-LN, True = Pre-LN). For one layer: the output,
 //! ∂L/∂x and every parameter's gradient; for the stack: the output and ∂L/∂x.
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
+use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::block::padding_mask;
 use ch05_encoder::{EncoderBlock, EncoderStack, Wiring};
-use ndarray::{Array2, Array3, ArrayD, Ix3};
+use ndarray::{Array2, ArrayD, Ix3};
 
 /// Max absolute difference allowed. Values are O(1) (LayerNorm outputs, gradients of an
 /// upstream N(0, 1)); the two sides sum the same products in a different order, so
@@ -24,33 +24,15 @@ fn fixture() -> Fixture {
     .unwrap()
 }
 
-fn t3(f: &Fixture, case: &str, field: &str) -> Array3<f32> {
-    f.tensor(case, field)
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap()
-}
-
 /// Asserts |ours - PyTorch| ≤ TOL everywhere and returns the largest difference.
 fn close(ours: ArrayD<f32>, f: &Fixture, case: &str, field: &str) -> f32 {
     let want = f.tensor(case, field).unwrap();
-    let d = max_abs_diff(&ours, &want);
-    assert!(
-        d <= TOL,
-        "{case}.{field}: max |ours - PyTorch| = {d:.3e} > {TOL:.0e}"
-    );
-    d
+    assert_close(&format!("{case}.{field}"), &ours, &want, TOL)
 }
 
 /// Overwrites every parameter with PyTorch's, by the book's dotted name.
 fn load(m: &mut dyn Module, f: &Fixture, case: &str) {
-    m.visit_params_mut(&mut |name, mut p| {
-        let v = f
-            .tensor(case, name)
-            .unwrap_or_else(|e| panic!("loading {name}: {e}"));
-        assert_eq!(v.shape(), p.value.shape(), "{case}.{name}");
-        p.value.assign(&v);
-    });
+    f.load_params(m, case, "").unwrap();
 }
 
 fn pad(f: &Fixture, case: &str, t: usize) -> Array2<bool> {
@@ -69,13 +51,13 @@ fn wiring(case: &str) -> Wiring {
 fn encoder_layer_matches_torch_forward_and_every_gradient() {
     let f = fixture();
     for case in ["layer_post_ln", "layer_pre_ln"] {
-        let x = t3(&f, case, "x");
+        let x = f.array::<Ix3>(case, "x").unwrap();
         let (_, t, c) = x.dim();
         let mut block = EncoderBlock::new(c, 2, 16, wiring(case), &mut seeded_rng(0));
         load(&mut block, &f, case);
         block.zero_grad();
         let y = block.forward(&x, Some(&pad(&f, case, t)));
-        let dx = block.backward(&t3(&f, case, "upstream"));
+        let dx = block.backward(&f.array::<Ix3>(case, "upstream").unwrap());
         let mut worst = close(y.into_dyn(), &f, case, "y");
         worst = worst.max(close(dx.into_dyn(), &f, case, "dx"));
         let mut grads = Vec::new();
@@ -97,14 +79,14 @@ fn encoder_layer_matches_torch_forward_and_every_gradient() {
 fn encoder_stack_matches_torch() {
     let f = fixture();
     for case in ["stack_post_ln", "stack_pre_ln"] {
-        let x = t3(&f, case, "x");
+        let x = f.array::<Ix3>(case, "x").unwrap();
         let (_, t, c) = x.dim();
         let mut stack = EncoderStack::new(2, c, 2, 16, wiring(case), &mut seeded_rng(0));
         assert_eq!(stack.final_norm.is_some(), wiring(case) == Wiring::PreLn);
         load(&mut stack, &f, case);
         stack.zero_grad();
         let y = stack.forward(&x, Some(&pad(&f, case, t)));
-        let dx = stack.backward(&t3(&f, case, "upstream"));
+        let dx = stack.backward(&f.array::<Ix3>(case, "upstream").unwrap());
         let mut worst = close(y.into_dyn(), &f, case, "y");
         worst = worst.max(close(dx.into_dyn(), &f, case, "dx"));
         if let Some(norm) = &stack.final_norm {

@@ -2,7 +2,7 @@
 //! mask (fixtures from tools/golden/ch06_decoder.py), both wirings, with and without key
 //! padding: output, input gradient and all twelve parameter gradients.
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
+use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::Wiring;
@@ -30,16 +30,15 @@ const NAMES: [(&str, &str, bool); 12] = [
 ];
 
 fn torch_layout(f: &Fixture, case: &str, field: &str, transposed: bool) -> ArrayD<f32> {
-    let t = f.tensor(case, field).unwrap();
     if transposed {
-        t.into_dimensionality::<Ix2>()
+        f.array::<Ix2>(case, field)
             .unwrap()
             .reversed_axes()
             .as_standard_layout()
             .into_owned()
             .into_dyn()
     } else {
-        t
+        f.tensor(case, field).unwrap()
     }
 }
 
@@ -49,11 +48,7 @@ fn check(case: &str) -> f32 {
         "/tests/golden/ch06.json"
     ))
     .unwrap();
-    let x = f
-        .tensor(case, "x")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
+    let x = f.array::<Ix3>(case, "x").unwrap();
     let (b, t, c) = x.dim();
     let heads = f.scalar(case, "heads").unwrap() as usize;
     let wiring = if f.scalar(case, "norm_first").unwrap() == 1.0 {
@@ -70,22 +65,13 @@ fn check(case: &str) -> f32 {
         .indices(case, "pad_lens")
         .ok()
         .map(|lens| Array2::from_shape_fn((b, t), |(i, j)| j >= lens[i]));
-    let g = f
-        .tensor(case, "upstream")
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap();
+    let g = f.array::<Ix3>(case, "upstream").unwrap();
     block.zero_grad();
     let y = block.forward(&x, pad.as_ref());
     let dx = block.backward(&g);
     let mut worst = 0.0f32;
     let mut compare = |what: &str, ours: ArrayD<f32>, want: ArrayD<f32>| {
-        let d = max_abs_diff(&ours, &want);
-        assert!(
-            d <= TOL,
-            "{case}.{what}: max |ours - PyTorch| = {d:.3e} > {TOL:.0e}"
-        );
-        worst = worst.max(d);
+        worst = worst.max(assert_close(&format!("{case}.{what}"), &ours, &want, TOL));
     };
     compare("out", y.into_dyn(), f.tensor(case, "out").unwrap());
     compare("dx", dx.into_dyn(), f.tensor(case, "dx").unwrap());

@@ -5,15 +5,15 @@
 //! √C + sinusoidal positions, tied or untied output, and label-smoothed cross-entropy on a
 //! padded batch: logits, loss and a few parameter gradients.
 //! The fixtures store every parameter under the book's dotted name and in its layout, so
-//! loading is one pass of `visit_params_mut`.
+//! loading is one pass of `visit_params_mut` (Chapter 1's `Fixture::load_params`).
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
+use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::block::{Wiring, rows, unrows};
 use ch07_transformer::loss::label_smoothed_cross_entropy;
 use ch07_transformer::{Config, DecoderLayer, Padding, Transformer};
-use ndarray::{Array2, Array3, ArrayD, Ix3};
+use ndarray::{Array2, Ix3};
 
 /// One layer: float32 rounding in another summation order, through three sub-layers and
 /// their LayerNorms; outputs and gradients are O(1). Observed: ~1e-6.
@@ -30,43 +30,10 @@ fn fixture(name: &str) -> Fixture {
     .expect("fixture")
 }
 
-fn t3(f: &Fixture, case: &str, field: &str) -> Array3<f32> {
-    f.tensor(case, field)
-        .unwrap()
-        .into_dimensionality::<Ix3>()
-        .unwrap()
-}
-
-fn close(
-    case: &str,
-    what: &str,
-    ours: &ArrayD<f32>,
-    want: &ArrayD<f32>,
-    tol: f32,
-) -> f32 {
-    assert_eq!(ours.shape(), want.shape(), "{case}: {what} shape");
-    let err = max_abs_diff(ours, want);
-    eprintln!("{case}: {what} max |ours - PyTorch| = {err:.2e}");
-    assert!(
-        err <= tol,
-        "{case}: {what} differs from PyTorch by {err:.2e} (tolerance {tol:.0e})"
-    );
-    err
-}
-
-// ANCHOR: load_params
 /// Sets every parameter from the fixture's "p.<name>" and checks that the fixture has
 /// as many parameters as the module.
 fn load_params(module: &mut impl Module, f: &Fixture, case: &str) {
-    let mut n = 0;
-    module.visit_params_mut(&mut |name, mut p| {
-        let value = f
-            .tensor(case, &format!("p.{name}"))
-            .unwrap_or_else(|e| panic!("{case}: no value for {name}: {e}"));
-        assert_eq!(p.value.shape(), value.shape(), "{case}: {name} shape");
-        p.value.assign(&value);
-        n += 1;
-    });
+    let n = f.load_params(module, case, "p.").unwrap();
     assert_eq!(
         n as f32,
         f.scalar(case, "n_params").unwrap(),
@@ -74,14 +41,13 @@ fn load_params(module: &mut impl Module, f: &Fixture, case: &str) {
     );
 }
 
-// ANCHOR_END: load_params
-
 /// Compares every parameter gradient the fixture stores; returns the largest error.
 fn compare_grads(module: &impl Module, f: &Fixture, case: &str, tol: f32) -> f32 {
     let (mut n, mut worst) = (0, 0.0f32);
     module.visit_params(&mut |name, p| {
         if let Ok(want) = f.tensor(case, &format!("g.{name}")) {
-            let err = close(case, &format!("d {name}"), &p.grad.to_owned(), &want, tol);
+            let what = format!("{case}: d {name}");
+            let err = assert_close(&what, &p.grad.to_owned(), &want, tol);
             worst = worst.max(err);
             n += 1;
         }
@@ -103,9 +69,9 @@ fn padding(f: &Fixture, case: &str, field: &str, t: usize) -> Array2<bool> {
 fn decoder_layer_case(case: &str, wiring: Wiring) {
     let f = fixture("decoder_layer.json");
     let (x, m, g) = (
-        t3(&f, case, "x"),
-        t3(&f, case, "m"),
-        t3(&f, case, "upstream"),
+        f.array::<Ix3>(case, "x").unwrap(),
+        f.array::<Ix3>(case, "m").unwrap(),
+        f.array::<Ix3>(case, "upstream").unwrap(),
     );
     let (c, t, s) = (x.dim().2, x.dim().1, m.dim().1);
     let heads = f.scalar(case, "heads").unwrap() as usize;
@@ -125,7 +91,8 @@ fn decoder_layer_case(case: &str, wiring: Wiring) {
     let mut worst = 0.0f32;
     for (what, ours) in [("out", y), ("dx", dx), ("dm", dm)] {
         let want = f.tensor(case, what).unwrap();
-        worst = worst.max(close(case, what, &ours.into_dyn(), &want, TOL_LAYER));
+        let what = format!("{case}: {what}");
+        worst = worst.max(assert_close(&what, &ours.into_dyn(), &want, TOL_LAYER));
     }
     worst = worst.max(compare_grads(&layer, &f, case, TOL_LAYER));
     eprintln!("{case}: worst error {worst:.2e} (tolerance {TOL_LAYER:.0e})");
@@ -179,7 +146,8 @@ fn model_case(case: &str, wiring: Wiring, tie_output: bool) {
     model.backward(&unrows(dlogits, b, t, v));
 
     let want = f.tensor(case, "logits").unwrap();
-    let mut worst = close(case, "logits", &logits.into_dyn(), &want, TOL_MODEL);
+    let what = format!("{case}: logits");
+    let mut worst = assert_close(&what, &logits.into_dyn(), &want, TOL_MODEL);
     let loss_err = (loss - f.scalar(case, "loss").unwrap()).abs();
     eprintln!("{case}: loss {loss:.6} max |ours - PyTorch| = {loss_err:.2e}");
     assert!(
