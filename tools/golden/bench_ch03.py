@@ -61,7 +61,7 @@ def which_path() -> str:
 
 def ours_ms(threads: int) -> float:
     cmd = ["cargo", "run", "--quiet", "--release", "-p", "ch03-attention", "--example",
-           "bench", "--", "--threads", str(threads)]
+           "attention_bench", "--", "--threads", str(threads)]
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     print(out.strip())
     return float(re.search(r"BEST_MS ([0-9.]+)", out).group(1))
@@ -69,7 +69,7 @@ def ours_ms(threads: int) -> float:
 
 def main() -> None:
     subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "ch03-attention",
-                    "--example", "bench"], cwd=ROOT, check=True)
+                    "--example", "attention_bench"], cwd=ROOT, check=True)
     path = which_path()
     rows = []
     for n in (1, 2):

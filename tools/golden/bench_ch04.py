@@ -42,7 +42,7 @@ def torch_ms(threads: int) -> float:
 
 def rust_ms(threads: int) -> float:
     out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "-p", "ch04-ffn-norms", "--example", "bench",
+        ["cargo", "run", "--quiet", "--release", "-p", "ch04-ffn-norms", "--example", "ffn_bench",
          "--", "--threads", str(threads), "--repeat", str(REPEAT)],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     fields = dict(kv.split("=") for kv in out.split())

@@ -8,7 +8,7 @@ backward, clip_grad_norm_(1.0), Adam (0.9, 0.98, 1e-9); gradients are zeroed ins
 timed region on both sides, as the book's `train_step` does. The model is the `translate`
 example's: d_model 64, 4 heads, d_ff 256, 3 + 3 Post-LN layers with ReLU and no final
 norms, embeddings × √C + sinusoidal positions, output tied to the target embedding. The
-Rust side (`cargo run --release -p ch07-transformer --example bench`) trains on the first
+Rust side (`cargo run --release -p ch07-transformer --example train_step_bench`) trains on the first
 batch of the example's run and prints its shape, vocabulary sizes and every source
 sentence's length; the PyTorch side builds a batch of that shape with the same padding
 pattern from random ids (the ids do not change the work). Each side takes the best of
@@ -38,7 +38,7 @@ ROUNDS = 3
 def rust(threads: int) -> dict:
     out = subprocess.run(
         ["cargo", "run", "--quiet", "--release", "-p", "ch07-transformer", "--example",
-         "bench", "--", "--threads", str(threads), "--repeat", str(REPEAT)],
+         "train_step_bench", "--", "--threads", str(threads), "--repeat", str(REPEAT)],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return dict(kv.split("=") for kv in out.split())
 

@@ -31,8 +31,16 @@ const MEASUREMENTS: [(&str, &str, Output); 4] = [
         "matmul_gflops",
         Output::Stdout("src/figures/ch01/matmul-gflops.txt"),
     ),
-    ("ch03-attention", "cost", Output::Dir("src/figures/ch03")),
-    ("ch06-decoder", "cost", Output::Dir("src/figures/ch06")),
+    (
+        "ch03-attention",
+        "attention_cost",
+        Output::Dir("src/figures/ch03"),
+    ),
+    (
+        "ch06-decoder",
+        "generation_cost",
+        Output::Dir("src/figures/ch06"),
+    ),
     // A training run: its figures are deterministic, its run file holds wall time.
     (
         "ch07-transformer",
@@ -174,12 +182,14 @@ fn build_book() -> Result<()> {
     Ok(())
 }
 
-/// Runs each chapter's `figures` example, writing into `src/figures/chNN/`.
+/// Runs each chapter's `chNN_figures` example, writing into `src/figures/chNN/`. Example
+/// names carry the chapter because cargo wants them unique across the workspace.
 fn figures() -> Result<()> {
     for (krate, chapter) in chapter_crates()? {
+        let example = format!("{chapter}_figures");
         if Path::new("listings")
             .join(&krate)
-            .join("examples/figures.rs")
+            .join(format!("examples/{example}.rs"))
             .exists()
         {
             let out = env::current_dir()?.join("src/figures").join(&chapter);
@@ -191,7 +201,7 @@ fn figures() -> Result<()> {
                     "-p",
                     &krate,
                     "--example",
-                    "figures",
+                    &example,
                     "--",
                 ])
                 .arg(&out))?;

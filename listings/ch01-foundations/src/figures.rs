@@ -1,5 +1,5 @@
 //! The chapter's figures, generated from the chapter's own code (`cargo xtask figures`,
-//! or `cargo run -p ch01-foundations --example figures -- DIR`).
+//! or `cargo run -p ch01-foundations --example ch01_figures -- DIR`).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};

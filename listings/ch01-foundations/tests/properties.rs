@@ -73,3 +73,44 @@ proptest! {
         prop_assert!(kl_divergence(&p, &p).abs() < 1e-6);
     }
 }
+
+#[test]
+fn fast_exp_matches_f64_exp_and_keeps_nan_and_infinities() {
+    use ch01_foundations::softmax::exp;
+    let mut worst = 0.0f64;
+    let (lo, hi, steps) = (-87.0f64, 88.7f64, 400_000);
+    for i in 0..=steps {
+        let x = (lo + (hi - lo) * i as f64 / steps as f64) as f32;
+        let want = (x as f64).exp();
+        worst = worst.max((exp(x) as f64 - want).abs() / want);
+    }
+    assert!(worst < 5e-7, "relative error {worst:.2e} on [-87, 88.7]");
+    assert_eq!(exp(0.0), 1.0);
+    assert_eq!(exp(-87.5), 0.0, "below -87 underflows to 0");
+    assert_eq!(exp(f32::NEG_INFINITY), 0.0, "a masked score gets weight 0");
+    assert_eq!(exp(88.8), f32::INFINITY, "above 88.7 overflows to +inf");
+    assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+    assert!(
+        exp(f32::NAN).is_nan(),
+        "NaN must propagate, not become a number"
+    );
+}
+
+#[test]
+fn a_nan_logit_makes_its_lane_nan() {
+    use ndarray::array;
+    let z = array![
+        [1.0, f32::NAN, 3.0],
+        [1.0, 2.0, 3.0],
+        [f32::NAN, f32::NAN, f32::NAN]
+    ];
+    let p = softmax(&z, Axis(1));
+    assert!(p.row(0).iter().all(|v| v.is_nan()), "{p:?}");
+    assert!((p.row(1).sum() - 1.0).abs() < 1e-6);
+    assert!(
+        p.row(2).iter().all(|v| v.is_nan()),
+        "an all-NaN lane is NaN, not 0"
+    );
+    let lse = logsumexp(&z, Axis(1));
+    assert!(lse[0].is_nan() && lse[2].is_nan() && lse[1].is_finite());
+}

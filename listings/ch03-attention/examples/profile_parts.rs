@@ -78,7 +78,7 @@ fn main() {
         row.fill(0.5);
         best("exp over 4.2M", || {
             row.iter_mut()
-                .for_each(|v| *v = ch03_attention::sdpa::exp(*v - 1.0));
+                .for_each(|v| *v = ch01_foundations::softmax::exp(*v - 1.0));
         });
     });
 }

@@ -4,6 +4,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 
+use ch01_foundations::softmax::{exp, nan_max};
+
 use crate::mask::Mask;
 
 // ANCHOR: masked_softmax
@@ -11,7 +13,7 @@ use crate::mask::Mask;
 /// A hidden key gets weight exactly 0; a row with every key hidden becomes all zeros
 /// (as Chapter 1's softmax does for an all -inf lane), never 0/0 = NaN.
 // s: [Tq, Tk] scores -> [Tq, Tk] weights, each row sums to 1 (or is all 0)
-pub fn masked_softmax_(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) {
+pub fn masked_softmax_in_place(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) {
     let (tq, tk) = s.dim();
     if let Some(bias) = mask.bias {
         *s += &bias;
@@ -49,50 +51,22 @@ pub fn masked_softmax_(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) {
 }
 // ANCHOR_END: masked_softmax
 
-// ANCHOR: exp
-/// e^x for x ≤ 0 (softmax after subtracting the max), written so the compiler turns a
-/// loop over it into SIMD code; `f32::exp` is a library call per element, and there
-/// are B·h·T² scores. Cephes' expf: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a
-/// polynomial, 2^n by writing n into the float's exponent bits. Relative error below
-/// 5e-7 (tested); e^x is exactly 0 below -87, which is also where masked (-inf) scores
-/// land.
-#[inline(always)]
-pub fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
-    let xc = x.max(-87.0);
-    let t = xc * LOG2E + ROUND;
-    let n = t - ROUND;
-    let r = xc - n * 0.693_359_4 - n * -2.121_944_4e-4; // x - n·ln 2 in two parts
-    let p = 1.987_569_1e-4_f32;
-    let p = p * r + 1.398_199_9e-3;
-    let p = p * r + 8.333_452e-3;
-    let p = p * r + 4.166_579_6e-2;
-    let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 0.5;
-    let e_r = p * r * r + r + 1.0;
-    let two_n = f32::from_bits(
-        ((t.to_bits() as i32 - ROUND.to_bits() as i32 + 127) << 23) as u32,
-    );
-    if x < -87.0 { 0.0 } else { e_r * two_n }
-}
-// ANCHOR_END: exp
-
-/// max of xs (-inf if empty) in eight interleaved lanes: one running maximum is a chain
-/// of dependent instructions, eight are independent and vectorise.
+/// max of xs (-inf if empty, NaN if any is NaN) in eight interleaved lanes: one running
+/// maximum is a chain of dependent instructions, eight are independent and vectorise.
+/// `f32::max` would skip a NaN; here it sticks, so a NaN score makes its row NaN.
 pub fn max(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
     let tail = chunks
         .remainder()
         .iter()
-        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        .fold(f32::NEG_INFINITY, |m, &x| nan_max(m, x));
     for c in chunks {
         for (a, &x) in acc.iter_mut().zip(c) {
-            *a = if x > *a { x } else { *a };
+            *a = nan_max(*a, x);
         }
     }
-    acc.iter().fold(tail, |m, &x| m.max(x))
+    acc.iter().fold(tail, |m, &x| nan_max(m, x))
 }
 
 /// Σ xs in eight interleaved partial sums (SIMD-friendly, and a fixed order: the same
@@ -125,7 +99,7 @@ pub fn attention_into(
     let d_k = q.ncols();
     let scale = 1.0 / (d_k as f32).sqrt();
     general_mat_mul(scale, &q, &k.t(), 0.0, &mut p); // S = Q Kᵀ / √d_k
-    masked_softmax_(&mut p, mask); // P = softmax(S + M)
+    masked_softmax_in_place(&mut p, mask); // P = softmax(S + M)
     general_mat_mul(1.0, &p, &v, 0.0, &mut out); // O = P V
 }
 // ANCHOR_END: forward

@@ -238,19 +238,46 @@ proptest! {
 }
 
 #[test]
-fn fast_exp_matches_std_exp() {
-    use ch03_attention::sdpa::exp;
-    let mut worst = 0.0f32;
-    for i in 0..=200_000 {
-        let x = -90.0 * i as f32 / 200_000.0;
-        let (ours, std) = (exp(x), x.exp());
-        if x >= -87.0 {
-            worst = worst.max((ours - std).abs() / std);
-        } else {
-            assert_eq!(ours, 0.0, "exp({x}) should underflow to 0");
-        }
+fn a_nan_score_makes_its_row_nan_and_leaves_other_rows_alone() {
+    // A diverged run must show up as NaN in the output, never as a weight of 0.
+    let q = Array2::from_shape_fn((3, 4), |(i, j)| 0.1 * (i + j) as f32);
+    let k = Array2::from_shape_fn((5, 4), |(i, j)| 0.2 * i as f32 - 0.1 * j as f32);
+    let v = Array2::from_shape_fn((5, 2), |(i, j)| (i * 2 + j) as f32);
+    let mut k_nan = k.clone();
+    k_nan[[2, 1]] = f32::NAN; // poisons the score of key 2 for every query
+    let a = sdpa(q.view(), k_nan.view(), v.view(), &Mask::default());
+    assert!(
+        a.p.iter().all(|w| w.is_nan()),
+        "every weight is NaN: {:?}",
+        a.p
+    );
+    assert!(a.out.iter().all(|o| o.is_nan()), "every output is NaN");
+    // One NaN query poisons only its own row.
+    let mut q_nan = q.clone();
+    q_nan[[1, 0]] = f32::NAN;
+    let a = sdpa(q_nan.view(), k.view(), v.view(), &Mask::default());
+    assert!(a.p.row(1).iter().all(|w| w.is_nan()));
+    for i in [0, 2] {
+        let sum: f32 = a.p.row(i).sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-6,
+            "row {i} still sums to 1, got {sum}"
+        );
     }
-    assert!(worst < 5e-7, "relative error {worst:.2e}");
-    assert_eq!(exp(f32::NEG_INFINITY), 0.0);
-    assert_eq!(exp(0.0), 1.0);
+    // A NaN in a masked-out (causal) position is never read.
+    let mut k_late = k.clone();
+    k_late[[4, 0]] = f32::NAN;
+    let a = sdpa(
+        q.view(),
+        k_late.view(),
+        v.view(),
+        &Mask {
+            causal: true,
+            ..Mask::default()
+        },
+    );
+    assert!(
+        a.p.row(0).iter().all(|w| !w.is_nan()),
+        "row 0 sees only keys 0..=2"
+    );
 }

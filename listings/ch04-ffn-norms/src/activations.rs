@@ -2,6 +2,7 @@
 //! (section "Activations"). Every derivative is computed from the cached pre-activation
 //! x, so a layer stores one array for its backward pass.
 
+use ch01_foundations::softmax::exp;
 use ndarray::{Array2, Zip};
 
 // ANCHOR: erf
@@ -31,28 +32,6 @@ pub fn erf(x: f32) -> f32 {
     x * p / q
 }
 // ANCHOR_END: erf
-
-/// e^x in f32 without a library call, so that loops over it vectorise: x = n·ln2 + r
-/// with |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n written into the exponent bits.
-/// Relative error below 1e-6 on [-87, 88] (tested); below -87 it returns e^-87, which
-/// is 0 for every purpose here.
-#[inline(always)]
-pub fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    // Adding then subtracting 1.5·2²³ rounds to the nearest integer in plain SSE2
-    // (`f32::round` is a library call on baseline x86-64 and blocks vectorisation).
-    const ROUND: f32 = 12_582_912.0;
-    let k = x * std::f32::consts::LOG2_E + ROUND; // n sits in k's low mantissa bits
-    let n = k - ROUND;
-    let r = n * -0.693_145_75 + x; // ln 2 split in two for an exact reduction
-    let r = n * -1.428_606_8e-6 + r;
-    let mut p = r * (1.0 / 720.0) + 1.0 / 120.0;
-    for c in [1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = r * p + c;
-    }
-    // 2^n: n + 127 into the exponent field; the shift drops ROUND's own bits.
-    p * f32::from_bits((k.to_bits() + 127) << 23)
-}
 
 // ANCHOR: gelu
 const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;

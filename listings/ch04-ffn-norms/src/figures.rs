@@ -1,5 +1,5 @@
 //! The chapter's figures, generated from the chapter's own code (`cargo xtask figures`,
-//! or `cargo run --release -p ch04-ffn-norms --example figures -- DIR`).
+//! or `cargo run --release -p ch04-ffn-norms --example ch04_figures -- DIR`).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};

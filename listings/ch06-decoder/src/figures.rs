@@ -1,5 +1,5 @@
 //! The chapter's figures, generated from the chapter's own code (`cargo xtask figures`,
-//! or `cargo run --release -p ch06-decoder --example figures -- DIR`).
+//! or `cargo run --release -p ch06-decoder --example ch06_figures -- DIR`).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! One training step of the `translate` example, timed:
-//! `cargo run --release -p ch07-transformer --example bench -- --threads 2`
+//! `cargo run --release -p ch07-transformer --example train_step_bench -- --threads 2`
 //!
 //! The model is the example's (d_model 64, 4 heads, d_ff 256, 3 + 3 Post-LN layers,
 //! tied output) and the batch is the first one of its run (seed 7, at most 1600 padded

@@ -1,5 +1,5 @@
 //! Regenerates every figure of Chapter 2 (`cargo xtask figures` runs this):
-//! `cargo run --release -p ch02-input --example figures -- src/figures/ch02`
+//! `cargo run --release -p ch02-input --example ch02_figures -- src/figures/ch02`
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

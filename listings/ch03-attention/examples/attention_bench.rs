@@ -3,7 +3,7 @@
 //! several runs after warm-up, excluding process start. `tools/golden/bench_ch03.py`
 //! runs this next to PyTorch and writes `src/figures/ch03/mha-speed.txt`.
 //!
-//! `cargo run --release -p ch03-attention --example bench -- --threads 1`
+//! `cargo run --release -p ch03-attention --example attention_bench -- --threads 1`
 use std::time::Instant;
 
 use ch01_foundations::init::{normal, seeded_rng};

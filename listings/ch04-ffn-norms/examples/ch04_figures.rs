@@ -1,5 +1,5 @@
 //! Regenerates the chapter's figures:
-//! `cargo run --release -p ch04-ffn-norms --example figures -- src/figures/ch04`
+//! `cargo run --release -p ch04-ffn-norms --example ch04_figures -- src/figures/ch04`
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

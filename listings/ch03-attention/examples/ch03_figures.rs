@@ -1,5 +1,5 @@
 //! Regenerates the chapter's deterministic figures:
-//! `cargo run --release -p ch03-attention --example figures -- src/figures/ch03`
+//! `cargo run --release -p ch03-attention --example ch03_figures -- src/figures/ch03`
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,5 +1,5 @@
 //! One FFN layer (Linear C → 4C, GELU, Linear 4C → C) forward + backward, timed:
-//! `cargo run --release -p ch04-ffn-norms --example bench -- --threads 2`
+//! `cargo run --release -p ch04-ffn-norms --example ffn_bench -- --threads 2`
 //! Prints `best_ms=...` (the best of --repeat runs after warm-up, process start
 //! excluded) and the time of each part. tools/golden/bench_ch04.py runs it next to
 //! PyTorch and writes src/figures/ch04/ffn-speed.txt.

@@ -1,5 +1,5 @@
 //! Regenerates the chapter's figures:
-//! `cargo run --release -p ch01-foundations --example figures -- src/figures/ch01`
+//! `cargo run --release -p ch01-foundations --example ch01_figures -- src/figures/ch01`
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,4 +1,0 @@
-//! Prints what the chapter shows: `cargo run --release -p ch05-encoder --example block`
-fn main() {
-    print!("{}", ch05_encoder::report::block_demo());
-}
