@@ -13,7 +13,6 @@
 pub mod calculus;
 pub mod exercises;
 pub mod figures;
-pub mod golden;
 pub mod gradcheck;
 pub mod init;
 pub mod linalg;

@@ -5,7 +5,12 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayRef2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{
+    Array, Array2, Array3, ArrayRef1, ArrayRef2, ArrayRef3, ArrayView2, ArrayViewMut2,
+    Axis, Dimension, IntoDimension, Ix1, Ix2,
+};
+
+use crate::module::Param;
 use rayon::prelude::*;
 
 // ANCHOR: naive_matmul
@@ -203,3 +208,103 @@ pub fn par_matmul_into(
     }
 }
 // ANCHOR_END: par_matmul
+
+// ANCHOR: linear
+/// y = x W + b, with the bias broadcast into y first so the matmul adds onto it
+/// (beta = 1). Every projection of the book goes through this one function.
+// x: [N, C_in], w: [C_in, C_out], b: [C_out] -> [N, C_out]
+pub fn linear(x: &ArrayRef2<f32>, w: &ArrayRef2<f32>, b: &ArrayRef1<f32>) -> Array2<f32> {
+    assert!(
+        x.ncols() == w.nrows() && w.ncols() == b.len(),
+        "linear: x is {:?}, w is {:?}, b is {:?}",
+        x.shape(),
+        w.shape(),
+        b.shape()
+    );
+    let mut y = b.broadcast((x.nrows(), b.len())).unwrap().to_owned();
+    par_matmul_into(1.0, x.view(), w.view(), 1.0, y.view_mut());
+    y
+}
+
+/// Backward of [`linear`]: dW += xᵀ dy, db += Σ_rows dy, and dx = dy Wᵀ written into
+/// `dx` (overwritten). Each sum over rows runs inside one block in a fixed order,
+/// whatever the thread count.
+// x: [N, C_in], dy: [N, C_out] -> dx: [N, C_in]
+pub fn linear_backward_into(
+    x: ArrayView2<'_, f32>,
+    dy: ArrayView2<'_, f32>,
+    w: &mut Param<Ix2>,
+    b: &mut Param<Ix1>,
+    dx: ArrayViewMut2<'_, f32>,
+) {
+    assert!(
+        dy.dim() == (x.nrows(), w.value.ncols()) && dx.dim() == x.dim(),
+        "linear backward: x is {:?}, dy is {:?}, dx is {:?} but w is {:?}",
+        x.shape(),
+        dy.shape(),
+        dx.shape(),
+        w.value.shape()
+    );
+    par_matmul_into(1.0, x.t(), dy, 1.0, w.grad.view_mut());
+    b.grad += &dy.sum_axis(Axis(0));
+    // A contiguous copy of Wᵀ packs faster than the strided view.
+    let w_t = w.value.t().as_standard_layout().into_owned();
+    par_matmul_into(1.0, dy, w_t.view(), 0.0, dx);
+}
+// ANCHOR_END: linear
+
+/// [`linear_backward_into`] into a fresh dx.
+// x: [N, C_in], dy: [N, C_out] -> dx: [N, C_in]
+pub fn linear_backward(
+    x: ArrayView2<'_, f32>,
+    dy: ArrayView2<'_, f32>,
+    w: &mut Param<Ix2>,
+    b: &mut Param<Ix1>,
+) -> Array2<f32> {
+    let mut dx = Array2::zeros(x.raw_dim());
+    linear_backward_into(x, dy, w, b, dx.view_mut());
+    dx
+}
+
+// ANCHOR: rows
+/// [B, T, C] -> [B·T, C]: every token of the batch as one row, so a layer that works on
+/// rows (a projection, a norm) handles the whole batch in one call. Copies only if `x`
+/// is not already row-major.
+pub fn rows(x: &ArrayRef3<f32>) -> Array2<f32> {
+    let (b, t, c) = x.dim();
+    x.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((b * t, c))
+        .expect("standard layout")
+}
+
+/// [B·T, C] -> [B, T, C], the inverse of [`rows`]; moves the data, copies nothing when
+/// `x` is row-major.
+pub fn unrows(x: Array2<f32>, b: usize, t: usize, c: usize) -> Array3<f32> {
+    assert!(
+        x.dim() == (b * t, c),
+        "unrows: x is {:?} but [B, T, C] = [{b}, {t}, {c}] needs [{}, {c}]",
+        x.shape(),
+        b * t
+    );
+    x.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((b, t, c))
+        .expect("standard layout")
+}
+// ANCHOR_END: rows
+
+/// Makes `buf` an array of shape `dim`, allocating only when the shape changes; its
+/// contents are then stale and the caller overwrites them. Large buffers (attention's
+/// [B, h, T, T] weights, an FFN's hidden activations) are kept from one call to the
+/// next, because touching fresh memory on every call costs page faults.
+pub fn reuse<D: Dimension>(
+    buf: &mut Array<f32, D>,
+    dim: impl IntoDimension<Dim = D>,
+) -> &mut Array<f32, D> {
+    let dim = dim.into_dimension();
+    if buf.raw_dim() != dim {
+        *buf = Array::zeros(dim);
+    }
+    buf
+}

@@ -82,6 +82,23 @@ pub trait Module {
 }
 // ANCHOR_END: module
 
+// ANCHOR: grad_norm
+/// ‖g‖: the L2 norm of all of a module's gradients taken together, the number that
+/// gradient clipping compares with its threshold and depth experiments plot per layer.
+/// The sum runs in f64, in the visitor's fixed order, so it is the same on every run.
+pub fn grad_norm(m: &dyn Module) -> f32 {
+    let mut sum_sq = 0.0f64;
+    m.visit_params(&mut |_, p| {
+        sum_sq += p
+            .grad
+            .iter()
+            .map(|&g| f64::from(g) * f64::from(g))
+            .sum::<f64>();
+    });
+    sum_sq.sqrt() as f32
+}
+// ANCHOR_END: grad_norm
+
 // ANCHOR: nesting
 /// Visits `child`'s parameters as `prefix.name`: how a model names the parameters of the
 /// layers it is built from.

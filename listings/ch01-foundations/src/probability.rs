@@ -30,6 +30,18 @@ pub fn sample_categorical(p: &ArrayRef1<f32>, rng: &mut impl Rng) -> usize {
 }
 // ANCHOR_END: sample_categorical
 
+/// Index of the largest value, the first one on ties: the greedy choice, which sampling
+/// at temperature T → 0 approaches. Classification accuracy and greedy decoding use it.
+pub fn argmax(values: impl IntoIterator<Item = f32>) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, v) in values.into_iter().enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}
+
 // ANCHOR: information
 /// Entropy H(p) = -Σ p_i ln p_i in nats, with 0 · ln 0 = 0: the average surprise of a
 /// draw from p, and the fewest nats per symbol any code for p can use.

@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Normal};
 use crate::calculus::{matmul_backward, softmax_cross_entropy};
 use crate::init::{seeded_rng, xavier_uniform};
 use crate::module::{Module, Param, ParamView, ParamViewMut};
+use crate::probability::argmax;
 
 // ANCHOR: model
 /// logits = x W + b: the smallest model with the shape of every layer in the book, owning
@@ -127,15 +128,4 @@ pub fn accuracy(logits: &ArrayRef2<f32>, labels: &[usize]) -> f32 {
         .filter(|(row, label)| argmax(row.iter().copied()) == **label)
         .count();
     correct as f32 / labels.len() as f32
-}
-
-/// Index of the largest value; the first one on ties.
-pub fn argmax(values: impl IntoIterator<Item = f32>) -> usize {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, v) in values.into_iter().enumerate() {
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best.0
 }

@@ -2,9 +2,9 @@
 //! tools/golden/ch01_foundations.py; CI only reads them).
 
 use ch01_foundations::calculus::{matmul_backward, softmax_cross_entropy};
-use ch01_foundations::golden::{Fixture, max_abs_diff};
 use ch01_foundations::probability::{cross_entropy, entropy, kl_divergence};
 use ch01_foundations::softmax::{log_softmax, logsumexp, softmax};
+use golden::{Fixture, max_abs_diff};
 use ndarray::{Axis, Ix1, Ix2};
 
 fn fixture() -> Fixture {

@@ -2,12 +2,12 @@
 //! tools/golden/ch02_positions.py; CI only reads it). Each check prints its largest
 //! difference: `cargo test -p ch02-input --test positions_golden -- --nocapture`.
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
 use ch01_foundations::softmax::softmax;
 use ch02_input::embedding::Embedding;
 use ch02_input::positions::alibi::{alibi_bias, alibi_slopes};
 use ch02_input::positions::rope::{Rope, RopeStyle};
 use ch02_input::positions::sinusoidal::sinusoidal;
+use golden::{Fixture, max_abs_diff};
 use ndarray::{Array1, Axis, Ix2, Ix3};
 
 fn fixture() -> Fixture {

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::linear;
 use ch03_attention::heads::{heads_backward, heads_forward};
-use ch03_attention::mha::linear;
 use ndarray::{Array1, Array2, s};
 
 fn best(label: &str, mut f: impl FnMut()) {

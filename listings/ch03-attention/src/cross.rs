@@ -7,9 +7,9 @@ use ndarray::{Array1, Array2, Array3, Array4, Ix1, Ix2, s};
 use rand::Rng;
 
 use crate::heads::{heads_backward, heads_forward};
-use crate::mha::{
-    check_grad, check_input, linear, linear_backward, padding_rows, reuse, to_rows,
-};
+use ch01_foundations::linalg::{linear, linear_backward, reuse, rows};
+
+use crate::mha::{check_grad, check_input, padding_rows};
 
 // ANCHOR: struct
 /// Multi-head cross-attention: Q = x W_q + b_q from the sequence being built (a
@@ -81,11 +81,12 @@ impl CrossAttention {
             m.shape()
         );
         let pad = key_padding.map(|mask| padding_rows("CrossAttention", mask, b, tk));
-        let (x, m) = (to_rows(x), to_rows(m));
+        let (x, m) = (rows(x), rows(m));
         let q = linear(&x, &self.w_q.value, &self.b_q.value); // [B·Tq, C]
         let kv = linear(&m, &self.w_kv.value, &self.b_kv.value); // [B·Tk, 2C]
         let (k, v) = (kv.slice(s![.., ..c]), kv.slice(s![.., c..]));
-        let mut p = reuse(self.cache.take().map(|c| c.p), (b, self.n_heads, tq, tk));
+        let mut p = self.cache.take().map(|c| c.p).unwrap_or_default();
+        reuse(&mut p, (b, self.n_heads, tq, tk));
         let merged = heads_forward((q.view(), k, v), false, pad.as_deref(), &mut p);
         let y = linear(&merged, &self.w_o.value, &self.b_o.value);
         self.cache = Some(Cache {
@@ -115,7 +116,7 @@ impl CrossAttention {
         check_grad("CrossAttention", dy.shape(), n, c);
         let d_merged = linear_backward(
             cache.merged.view(),
-            to_rows(dy).view(),
+            rows(dy).view(),
             &mut self.w_o,
             &mut self.b_o,
         );

@@ -2,9 +2,9 @@
 //! attention").
 
 use ch01_foundations::init::xavier_uniform;
-use ch01_foundations::linalg::par_matmul_into;
+use ch01_foundations::linalg::{linear, linear_backward, reuse, rows};
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
-use ndarray::{Array1, Array2, Array3, Array4, ArrayView2, Axis, Ix1, Ix2, s};
+use ndarray::{Array1, Array2, Array3, Array4, Ix1, Ix2, s};
 use rand::Rng;
 
 use crate::heads::{heads_backward, heads_forward};
@@ -76,7 +76,7 @@ impl MultiHeadAttention {
         let (b, t, c) = x.dim();
         check_input("MultiHeadAttention", "x", x.shape(), c, self.d_model());
         let pad = key_padding.map(|m| padding_rows("MultiHeadAttention", m, b, t));
-        let x = to_rows(x);
+        let x = rows(x);
         let qkv = linear(&x, &self.w_qkv.value, &self.b_qkv.value); // [B·T, 3C]
         let (q, k, v) = (
             qkv.slice(s![.., ..c]),
@@ -84,7 +84,8 @@ impl MultiHeadAttention {
             qkv.slice(s![.., 2 * c..]),
         );
         // The weights buffer of the previous call is reused when the shape matches.
-        let mut p = reuse(self.cache.take().map(|c| c.p), (b, self.n_heads, t, t));
+        let mut p = self.cache.take().map(|c| c.p).unwrap_or_default();
+        reuse(&mut p, (b, self.n_heads, t, t));
         let merged = heads_forward((q, k, v), self.causal, pad.as_deref(), &mut p);
         let y = linear(&merged, &self.w_o.value, &self.b_o.value);
         self.cache = Some(Cache { x, qkv, merged, p });
@@ -133,35 +134,6 @@ impl MultiHeadAttention {
 }
 // ANCHOR_END: backward
 
-// ANCHOR: linear
-/// y = x W + b, with the bias broadcast into y first so the matmul adds onto it.
-// x: [N, C_in], w: [C_in, C_out], b: [C_out] -> [N, C_out]
-pub fn linear(x: &Array2<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array2<f32> {
-    let mut y = b
-        .broadcast((x.nrows(), b.len()))
-        .expect("bias width")
-        .to_owned();
-    par_matmul_into(1.0, x.view(), w.view(), 1.0, y.view_mut());
-    y
-}
-
-/// Backward of [`linear`]: dW += xᵀ dy, db += Σ_rows dy, returns dx = dy Wᵀ. Each sum
-/// over tokens runs inside one block in a fixed order, whatever the thread count.
-// x: [N, C_in], dy: [N, C_out] -> dx: [N, C_in]
-pub fn linear_backward(
-    x: ArrayView2<'_, f32>,
-    dy: ArrayView2<'_, f32>,
-    w: &mut Param<Ix2>,
-    b: &mut Param<Ix1>,
-) -> Array2<f32> {
-    par_matmul_into(1.0, x.t(), dy, 1.0, w.grad.view_mut());
-    b.grad += &dy.sum_axis(Axis(0));
-    let mut dx = Array2::zeros((dy.nrows(), w.value.nrows()));
-    par_matmul_into(1.0, dy, w.value.t(), 0.0, dx.view_mut());
-    dx
-}
-// ANCHOR_END: linear
-
 impl Module for MultiHeadAttention {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
         f("w_qkv", self.w_qkv.view());
@@ -176,15 +148,6 @@ impl Module for MultiHeadAttention {
         f("w_o", self.w_o.view_mut());
         f("b_o", self.b_o.view_mut());
     }
-}
-
-/// [B, T, C] -> [B·T, C], copying only if `x` is not already row-major.
-pub(crate) fn to_rows(x: &Array3<f32>) -> Array2<f32> {
-    let (b, t, c) = x.dim();
-    x.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((b * t, c))
-        .expect("standard layout")
 }
 
 pub(crate) fn check_input(
@@ -221,17 +184,4 @@ pub(crate) fn padding_rows(
         [b, t]
     );
     m.iter().copied().collect()
-}
-
-/// `old` if it has shape `dim` (its contents are overwritten), else a fresh zero array:
-/// the [B, h, T, T] weights are the largest buffer, and reusing it saves the page
-/// faults of touching fresh memory on every call.
-pub(crate) fn reuse(
-    old: Option<Array4<f32>>,
-    dim: (usize, usize, usize, usize),
-) -> Array4<f32> {
-    match old {
-        Some(p) if p.dim() == dim => p,
-        _ => Array4::zeros(dim),
-    }
 }

@@ -3,12 +3,12 @@
 //! Tolerance: max |ours - PyTorch| ≤ 1e-5 for outputs, weights and gradients (float32
 //! rounding in a different summation order; the observed errors are ~1e-6).
 
-use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch03_attention::cross::CrossAttention;
 use ch03_attention::mask::{Mask, causal_mask, causal_mask_top_left};
 use ch03_attention::mha::MultiHeadAttention;
 use ch03_attention::sdpa::{sdpa, sdpa_backward};
+use golden::{Fixture, assert_close};
 use ndarray::{Array2, ArrayD, Ix1, Ix2, Ix3};
 
 const TOL: f32 = 1e-5;

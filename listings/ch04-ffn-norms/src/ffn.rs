@@ -11,7 +11,7 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::activations::{Activation, bias_act_row, grad_act_row};
-use ch01_foundations::linalg::{block_len, par_matmul_into};
+use ch01_foundations::linalg::{block_len, par_matmul_into, reuse};
 
 use crate::linear::Linear;
 
@@ -122,14 +122,6 @@ impl Ffn {
     }
 }
 // ANCHOR_END: ffn_backward
-
-/// Resizes a cached buffer only when the shape changes (no allocation per call).
-fn reuse(buf: &mut Array2<f32>, dim: (usize, usize)) -> &mut Array2<f32> {
-    if buf.dim() != dim {
-        *buf = Array2::zeros(dim);
-    }
-    buf
-}
 
 /// Runs `f` on matching row blocks of two same-shape arrays in parallel, one row at a
 /// time; the blocks are fixed by the shape, so the result is thread-count independent.

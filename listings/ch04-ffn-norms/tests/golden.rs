@@ -2,13 +2,13 @@
 //! outputs, input gradients and parameter gradients for a fixed upstream gradient.
 //! Each test states its tolerance (max absolute difference).
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
 use ch01_foundations::module::Module;
 use ch04_ffn_norms::activations::{Activation, erf};
 use ch04_ffn_norms::ffn::Ffn;
 use ch04_ffn_norms::linear::Linear;
 use ch04_ffn_norms::norms::{LayerNorm, RmsNorm};
 use ch04_ffn_norms::swiglu::SwiGlu;
+use golden::{Fixture, max_abs_diff};
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
 
 fn fixture() -> Fixture {

@@ -1,6 +1,7 @@
 //! The encoder block (section "The encoder block"): self-attention and an FFN, each a
 //! residual sub-layer with a LayerNorm, in either of the two wirings.
 
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
     Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
@@ -127,28 +128,3 @@ pub fn padding_mask(lens: &[usize], t: usize) -> Array2<bool> {
     Array2::from_shape_fn((lens.len(), t), |(b, j)| j >= lens[b])
 }
 // ANCHOR_END: padding_mask
-
-/// The token-wise layers (LayerNorm, FFN) see a batch as one [B·T, C] matrix.
-// x: [B, T, C] -> [B·T, C]
-pub fn rows(x: &Array3<f32>) -> Array2<f32> {
-    let (b, t, c) = x.dim();
-    x.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((b * t, c))
-        .expect("standard layout")
-}
-
-/// The inverse of [`rows`].
-// x: [B·T, C] -> [B, T, C]
-pub fn unrows(x: Array2<f32>, b: usize, t: usize, c: usize) -> Array3<f32> {
-    assert!(
-        x.dim() == (b * t, c),
-        "unrows: x is {:?} but [B, T, C] = {:?}",
-        x.shape(),
-        [b, t, c]
-    );
-    x.as_standard_layout()
-        .into_owned()
-        .into_shape_with_order((b, t, c))
-        .expect("standard layout")
-}

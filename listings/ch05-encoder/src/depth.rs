@@ -4,7 +4,7 @@
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Module, ParamView, ParamViewMut, grad_norm, visit_child, visit_child_mut,
 };
 use ch01_foundations::regression::sgd_step;
 use ch01_foundations::softmax::log_softmax;
@@ -13,8 +13,9 @@ use ndarray::{Array2, Axis};
 use rand::{Rng, RngExt};
 use rayon::prelude::*;
 
-use crate::block::{Wiring, rows};
+use crate::block::Wiring;
 use crate::encoder::{Encoder, EncoderConfig};
+use ch01_foundations::linalg::rows;
 
 // ANCHOR: task
 /// The histogram task (Weiss et al., 2021): every position predicts how many times its
@@ -124,15 +125,6 @@ impl Module for Tagger {
         visit_child_mut("encoder", &mut self.encoder, f);
         visit_child_mut("head", &mut self.head, f);
     }
-}
-
-/// The norm of all of a module's parameter gradients together.
-pub fn grad_norm(m: &dyn Module) -> f32 {
-    let mut sum = 0.0f64;
-    m.visit_params(&mut |_, p| {
-        sum += p.grad.iter().map(|&g| (g as f64).powi(2)).sum::<f64>()
-    });
-    sum.sqrt() as f32
 }
 
 // ANCHOR: layer_grad_norms

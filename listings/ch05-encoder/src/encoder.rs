@@ -9,8 +9,9 @@ use ch02_input::positions::sinusoidal::sinusoidal;
 use ndarray::{Array2, Array3, s};
 use rand::Rng;
 
-use crate::block::{Wiring, rows, unrows};
+use crate::block::Wiring;
 use crate::stack::EncoderStack;
+use ch01_foundations::linalg::{rows, unrows};
 
 /// The encoder's sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

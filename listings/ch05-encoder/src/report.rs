@@ -9,11 +9,12 @@ use ch01_foundations::module::Module;
 use ch01_foundations::report::round;
 use ndarray::{Array2, Array3, Axis, s};
 
-use crate::block::{EncoderBlock, Wiring, padding_mask, rows};
+use crate::block::{EncoderBlock, Wiring, padding_mask};
 use crate::depth::{
     GRAD_DEPTHS, OTHER_RUNS, SETUP, STEPS, TRAIN_DEPTHS, WIRINGS, mean, results,
 };
 use crate::encoder::{Encoder, EncoderConfig, embed_with_positions};
+use ch01_foundations::linalg::rows;
 
 // Writing into a String cannot fail, so `writeln!(...).expect(...)` never panics.
 macro_rules! out {

@@ -8,7 +8,8 @@ use ch04_ffn_norms::norms::LayerNorm;
 use ndarray::{Array2, Array3};
 use rand::Rng;
 
-use crate::block::{EncoderBlock, Wiring, rows, unrows};
+use crate::block::{EncoderBlock, Wiring};
+use ch01_foundations::linalg::{rows, unrows};
 
 // ANCHOR: stack
 /// N encoder blocks. A Pre-LN stack never normalises its residual stream inside the

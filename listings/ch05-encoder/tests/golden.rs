@@ -4,11 +4,11 @@
 //! both wirings (`norm_first` False = Post-LN, True = Pre-LN). For one layer: the output,
 //! ∂L/∂x and every parameter's gradient; for the stack: the output and ∂L/∂x.
 
-use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::block::padding_mask;
 use ch05_encoder::{EncoderBlock, EncoderStack, Wiring};
+use golden::{Fixture, assert_close};
 use ndarray::{Array2, ArrayD, Ix3};
 
 /// Max absolute difference allowed. Values are O(1) (LayerNorm outputs, gradients of an

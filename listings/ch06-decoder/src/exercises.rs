@@ -1,7 +1,7 @@
 //! Solutions to the chapter's exercises (page "Exercises"), tested in tests/exercises.rs.
 
+use ch01_foundations::probability::argmax;
 use ch01_foundations::probability::sample_categorical;
-use ch01_foundations::regression::argmax;
 use ch01_foundations::softmax::softmax;
 use ndarray::{Array3, Axis, s};
 use rand::Rng;

@@ -1,6 +1,6 @@
 //! The autoregressive generation loop (section "The generation loop").
 
-use ch01_foundations::regression::argmax;
+use ch01_foundations::probability::argmax;
 use thiserror::Error;
 
 use crate::lm::DecoderLm;

@@ -3,6 +3,7 @@
 //! the output layer.
 
 use ch01_foundations::calculus::softmax_cross_entropy;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
     Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
@@ -11,7 +12,6 @@ use ch02_input::positions::sinusoidal::sinusoidal;
 use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::norms::LayerNorm;
 use ch05_encoder::Wiring;
-use ch05_encoder::block::{rows, unrows};
 use ch05_encoder::encoder::{embed_backward, embed_with_positions};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::Rng;

@@ -2,11 +2,11 @@
 //! mask (fixtures from tools/golden/ch06_decoder.py), both wirings, with and without key
 //! padding: output, input gradient and all twelve parameter gradients.
 
-use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch05_encoder::Wiring;
 use ch06_decoder::DecoderBlock;
+use golden::{Fixture, assert_close};
 use ndarray::{Array2, ArrayD, Ix2, Ix3};
 
 /// Max absolute difference allowed, for values and gradients of size ~1 in f32: the

@@ -3,7 +3,7 @@
 
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
-use ch01_foundations::regression::argmax;
+use ch01_foundations::probability::argmax;
 use ch04_ffn_norms::activations::Activation;
 use ch05_encoder::{EncoderBlock, Wiring};
 use ch06_decoder::train::{TRAIN, TrainConfig, train};

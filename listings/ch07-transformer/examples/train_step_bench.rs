@@ -11,8 +11,8 @@
 use std::time::Instant;
 
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
-use ch05_encoder::block::{rows, unrows};
 use ch07_transformer::Transformer;
 use ch07_transformer::data::{Batch, PAD, Task};
 use ch07_transformer::loss::label_smoothed_cross_entropy;

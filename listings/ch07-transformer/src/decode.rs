@@ -4,7 +4,7 @@
 //! step recomputes every earlier position's keys and values, O(T²) decoder work for T
 //! tokens. Chapter 12 caches them.
 
-use ch01_foundations::regression::argmax;
+use ch01_foundations::probability::argmax;
 use ch01_foundations::softmax::log_softmax;
 use ndarray::{Array2, Array3, Axis, s};
 

@@ -2,6 +2,7 @@
 //! self-attention, cross-attention to the encoder's output, and an FFN, each a residual
 //! sub-layer with its LayerNorm.
 
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
     Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
@@ -10,7 +11,7 @@ use ch03_attention::mha::MultiHeadAttention;
 use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::ffn::Ffn;
 use ch04_ffn_norms::norms::LayerNorm;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ndarray::{Array2, Array3};
 use rand::Rng;
 

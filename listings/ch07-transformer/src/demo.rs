@@ -5,9 +5,10 @@
 use std::fmt::Write;
 
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
 use ch01_foundations::report::round;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ch05_encoder::encoder::embed_with_positions;
 use ndarray::{Array2, array};
 

@@ -2,13 +2,14 @@
 //! encoder stack of Chapter 5, the decoder stack with cross-attention, and an output
 //! projection, optionally tied to the target embedding.
 
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
     Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
 use ch02_input::positions::sinusoidal::sinusoidal;
 use ch04_ffn_norms::linear::Linear;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ch05_encoder::encoder::{embed_backward, embed_with_positions};
 use ch05_encoder::stack::EncoderStack;
 use ndarray::{Array2, Array3};

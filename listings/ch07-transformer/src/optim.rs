@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ch01_foundations::module::Module;
+use ch01_foundations::module::{Module, grad_norm};
 use ndarray::{ArrayD, Zip};
 
 // ANCHOR: adam
@@ -85,18 +85,9 @@ pub fn noam_lr(step: usize, d_model: usize, warmup: usize, scale: f32) -> f32 {
 // ANCHOR: clip
 /// Scales every gradient by max_norm / ‖g‖ when the global L2 norm ‖g‖ over all
 /// parameters exceeds `max_norm`; returns ‖g‖ before clipping (worth logging: spikes show
-/// up here first). The sum runs in f64 in the visitor's fixed order, so it is the same
-/// on every run.
+/// up here first). ‖g‖ is Chapter 1's `grad_norm`.
 pub fn clip_grad_norm(model: &mut dyn Module, max_norm: f32) -> f32 {
-    let mut sum_sq = 0.0f64;
-    model.visit_params(&mut |_, p| {
-        sum_sq += p
-            .grad
-            .iter()
-            .map(|&g| f64::from(g) * f64::from(g))
-            .sum::<f64>();
-    });
-    let norm = sum_sq.sqrt() as f32;
+    let norm = grad_norm(&*model);
     if norm > max_norm {
         let k = max_norm / (norm + 1e-6); // PyTorch's clip_grad_norm_ adds the same 1e-6
         model.visit_params_mut(&mut |_, mut p| p.grad.mapv_inplace(|g| g * k));

@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ndarray::{Array2, Axis};
 
 use crate::data::{BOS, Batch, DataError, EOS, Example, PAD, Task, pad_rows};

@@ -7,12 +7,13 @@
 //! The fixtures store every parameter under the book's dotted name and in its layout, so
 //! loading is one pass of `visit_params_mut` (Chapter 1's `Fixture::load_params`).
 
-use ch01_foundations::golden::{Fixture, assert_close};
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ch07_transformer::loss::label_smoothed_cross_entropy;
 use ch07_transformer::{Config, DecoderLayer, Padding, Transformer};
+use golden::{Fixture, assert_close};
 use ndarray::{Array2, Ix3};
 
 /// One layer: float32 rounding in another summation order, through three sub-layers and

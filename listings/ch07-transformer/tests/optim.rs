@@ -1,9 +1,9 @@
 //! Adam, the Noam schedule and gradient clipping: properties, and a golden run against
 //! torch.optim.Adam + LambdaLR + clip_grad_norm_ (tools/golden/ch07_optim.py).
 
-use ch01_foundations::golden::{Fixture, max_abs_diff};
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
 use ch07_transformer::optim::{Adam, clip_grad_norm, noam_lr};
+use golden::{Fixture, max_abs_diff};
 use ndarray::{Array1, Array2, Ix1, Ix2, array};
 
 /// Two parameters of different ranks, named like a real model's.

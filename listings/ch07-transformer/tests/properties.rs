@@ -2,8 +2,9 @@
 //! shift, thread-count determinism, and the parameter-count arithmetic of the text.
 
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
-use ch05_encoder::block::{Wiring, rows, unrows};
+use ch05_encoder::block::Wiring;
 use ch07_transformer::count::param_count;
 use ch07_transformer::decode::greedy;
 use ch07_transformer::demo::{demo_batch, demo_config, visit_count};

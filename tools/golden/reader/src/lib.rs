@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array, ArrayD, Dimension, IxDyn};
 
-use crate::module::Module;
+use ch01_foundations::module::Module;
 use serde_json::Value;
 
 /// A fixture file: `{"cases": {case: {field: value}}}`, tensors as `{"shape", "data"}`.
