@@ -209,6 +209,18 @@ pub fn par_matmul_into(
 }
 // ANCHOR_END: par_matmul
 
+/// Runs `f` on a rayon pool of exactly `threads` threads. The tests run the same
+/// computation in pools of different sizes and compare the bits, which is how the book
+/// shows that a result does not depend on the thread count; benchmarks use it to pin
+/// the thread count they report.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("building a rayon thread pool")
+        .install(f)
+}
+
 // ANCHOR: linear
 /// y = x W + b, with the bias broadcast into y first so the matmul adds onto it
 /// (beta = 1). Every projection of the book goes through this one function.

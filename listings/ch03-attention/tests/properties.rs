@@ -3,20 +3,13 @@
 
 use ch01_foundations::gradcheck::random_upstream;
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch03_attention::cross::CrossAttention;
 use ch03_attention::mask::{Mask, causal_mask};
 use ch03_attention::mha::MultiHeadAttention;
 use ch03_attention::sdpa::{sdpa, sdpa_backward};
 use ndarray::{Array2, Array3, ArrayD, Ix3};
 use proptest::prelude::*;
-
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
 
 /// Forward + backward of an MHA layer; returns the output, dx and every parameter grad.
 fn mha_run(causal: bool) -> Vec<ArrayD<f32>> {

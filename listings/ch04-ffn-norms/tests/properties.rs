@@ -3,6 +3,7 @@
 
 use ch01_foundations::gradcheck::{GradCheck, random_upstream};
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::module::Module;
 use ch04_ffn_norms::activations::{Activation, erf};
 use ch04_ffn_norms::dropout::Dropout;
@@ -13,14 +14,6 @@ use ch04_ffn_norms::residual::{Wiring, grad_norms};
 use ch04_ffn_norms::swiglu::{SwiGlu, swiglu_hidden};
 use ndarray::{Array2, Axis, Ix2};
 use proptest::prelude::*;
-
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
 
 /// Output, input gradient and every parameter gradient, as raw bits.
 fn run_ffn(threads: usize) -> Vec<Vec<u32>> {

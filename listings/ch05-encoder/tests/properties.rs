@@ -2,20 +2,13 @@
 //! determinism, and shape errors named with both shapes.
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::module::Module;
 use ch05_encoder::block::padding_mask;
 use ch05_encoder::encoder::EncoderConfig;
 use ch05_encoder::report::DEMO;
 use ch05_encoder::{Encoder, EncoderStack, Wiring};
 use ndarray::{Array2, Array3, s};
-
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
 
 fn bits<'a>(xs: impl Iterator<Item = &'a f32>) -> Vec<u32> {
     xs.map(|x| x.to_bits()).collect()

@@ -2,6 +2,7 @@
 //! thread-count determinism.
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::module::Module;
 use ch01_foundations::probability::argmax;
 use ch04_ffn_norms::activations::Activation;
@@ -174,11 +175,7 @@ fn each_generated_token_is_the_argmax_of_the_full_forward() {
 
 /// A short training run and a generation from it, as raw bits.
 fn short_run(threads: usize) -> (Vec<u32>, Vec<usize>) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| {
+    in_pool(threads, || {
         let cfg = TrainConfig { steps: 15, ..TRAIN };
         let mut run = train(&cfg);
         let mut bits: Vec<u32> = run.losses.iter().map(|l| l.to_bits()).collect();

@@ -2,6 +2,7 @@
 //! shift, thread-count determinism, and the parameter-count arithmetic of the text.
 
 use ch01_foundations::init::seeded_rng;
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::Module;
 use ch05_encoder::block::Wiring;
@@ -141,14 +142,6 @@ fn shift_right_feeds_the_previous_target() {
             );
         }
     }
-}
-
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 /// Logits, every gradient and a greedy decode, as raw bits.

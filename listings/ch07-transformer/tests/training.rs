@@ -1,6 +1,7 @@
 //! Tier 4: a small seeded run learns the date task in seconds, and the same seed gives
 //! the same losses on 1 and 2 threads.
 
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::report::round;
 use ch07_transformer::data::Task;
 use ch07_transformer::train::{TrainConfig, evaluate, model_config, train};
@@ -59,11 +60,7 @@ fn same_seed_same_losses_on_any_thread_count() {
         ..small()
     };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        in_pool(threads, || {
             let (_, log) = train(&task, model_config(&task, 32, 1), &cfg, |_, _| {});
             log.losses.iter().map(|l| l.to_bits()).collect::<Vec<_>>()
         })
