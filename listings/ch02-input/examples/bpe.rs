@@ -14,7 +14,6 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use ch02_input::bpe::lines::{decode_lines, encode_lines};
@@ -55,7 +54,7 @@ enum Command {
     },
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train {
             vocab_size,
@@ -98,12 +97,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+// anyhow prints the error and its causes and exits non-zero.
+fn main() -> anyhow::Result<()> {
+    run(Cli::parse())
 }

@@ -10,7 +10,6 @@
 //! ```
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use ch02_input::bpe::reference::train_naive;
@@ -69,7 +68,7 @@ fn best_of<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (best, out.expect("at least one run"))
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train {
             vocab_size,
@@ -107,12 +106,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+// anyhow prints the error and its causes and exits non-zero.
+fn main() -> anyhow::Result<()> {
+    run(Cli::parse())
 }

@@ -12,8 +12,8 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use anyhow::Context;
 use ch02_input::wordpiece::{WordPiece, report, train};
 use clap::{Parser, Subcommand};
 
@@ -44,14 +44,14 @@ enum Command {
     Demo,
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Encode { vocab } => {
             let wp = WordPiece::load(&vocab)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             for (i, line) in std::io::stdin().lock().lines().enumerate() {
-                let line = line.map_err(|e| format!("stdin: line {}: {e}", i + 1))?;
+                let line = line.with_context(|| format!("stdin: line {}", i + 1))?;
                 let ids: Vec<String> =
                     wp.encode(&line).iter().map(u32::to_string).collect();
                 writeln!(out, "{}", ids.join(" "))?;
@@ -63,12 +63,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             input,
             output,
         } => {
-            let corpus = std::fs::read_to_string(&input).map_err(|e| {
-                format!("{}: cannot read corpus as UTF-8: {e}", input.display())
+            let corpus = std::fs::read_to_string(&input).with_context(|| {
+                format!("{}: cannot read corpus as UTF-8", input.display())
             })?;
             let trained = train(&corpus, vocab_size)?;
             std::fs::write(&output, trained.vocab_text())
-                .map_err(|e| format!("{}: cannot write: {e}", output.display()))?;
+                .with_context(|| format!("{}: cannot write", output.display()))?;
             eprintln!(
                 "{}: {} tokens ({} merges)",
                 output.display(),
@@ -95,12 +95,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+// anyhow prints the error and its causes and exits non-zero.
+fn main() -> anyhow::Result<()> {
+    run(Cli::parse())
 }

@@ -7,7 +7,9 @@
 use std::time::Instant;
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch03_attention::mha::MultiHeadAttention;
+use clap::Parser;
 use ndarray::Array3;
 
 const B: usize = 8;
@@ -15,24 +17,21 @@ const T: usize = 256;
 const C: usize = 256;
 const HEADS: usize = 8;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let threads = match args.iter().position(|a| a == "--threads") {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or("--threads needs a number")?
-            .parse::<usize>()?,
-        None => 1,
-    };
+#[derive(Parser)]
+struct Args {
+    /// Size of the rayon pool the layer runs on.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+fn main() {
+    let Args { threads } = Args::parse();
     let runs = 20;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
     let mut layer = MultiHeadAttention::new(C, HEADS, false, &mut seeded_rng(0));
     let x: Array3<f32> = normal((B, T, C), 1.0, &mut seeded_rng(1));
     let dy: Array3<f32> = normal((B, T, C), 1.0, &mut seeded_rng(2));
     let (mut best, mut best_fwd, mut best_bwd) = (f64::MAX, f64::MAX, f64::MAX);
-    pool.install(|| {
+    in_pool(threads, || {
         for run in 0..runs + 3 {
             let t0 = Instant::now();
             let y = layer.forward(&x, None);
@@ -53,5 +52,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          fwd+bwd {best:.2} ms (fwd {best_fwd:.2} ms, bwd {best_bwd:.2} ms)"
     );
     println!("BEST_MS {best:.3}");
-    Ok(())
 }

@@ -6,33 +6,41 @@
 use std::time::Instant;
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::linalg::in_pool;
 use ch01_foundations::module::Module;
 use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::ffn::Ffn;
+use clap::Parser;
 use ndarray::Array2;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
+#[derive(Parser)]
+struct Args {
+    /// Size of the rayon pool the layer runs on.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed runs to take the best of (after 3 warm-up runs).
+    #[arg(long, default_value_t = 20)]
+    repeat: usize,
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    #[arg(long, default_value_t = 256)]
+    tokens: usize,
 }
 
 fn main() {
-    let threads = arg("--threads", 1);
-    let repeat = arg("--repeat", 20);
-    let (b, t, c, d_ff) = (arg("--batch", 8), arg("--tokens", 256), 256, 1024);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let Args {
+        threads,
+        repeat,
+        batch: b,
+        tokens: t,
+    } = Args::parse();
+    let (c, d_ff) = (256, 1024);
     let mut rng = seeded_rng(0);
     let mut ffn = Ffn::new(c, d_ff, Activation::Gelu, &mut rng);
     let x: Array2<f32> = normal((b * t, c), 1.0, &mut rng);
     let dy: Array2<f32> = normal((b * t, c), 1.0, &mut rng);
     let (mut best, mut best_fwd) = (f64::INFINITY, f64::INFINITY);
-    pool.install(|| {
+    in_pool(threads, || {
         for _ in 0..repeat + 3 {
             ffn.zero_grad(); // outside the timing, like optimizer.zero_grad()
             let start = Instant::now();

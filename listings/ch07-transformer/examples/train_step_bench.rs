@@ -11,29 +11,27 @@
 use std::time::Instant;
 
 use ch01_foundations::init::seeded_rng;
-use ch01_foundations::linalg::{rows, unrows};
+use ch01_foundations::linalg::{in_pool, rows, unrows};
 use ch01_foundations::module::Module;
 use ch07_transformer::Transformer;
 use ch07_transformer::data::{Batch, PAD, Task};
 use ch07_transformer::loss::label_smoothed_cross_entropy;
 use ch07_transformer::optim::{Adam, clip_grad_norm};
 use ch07_transformer::train::{TrainConfig, model_config, train_step};
+use clap::Parser;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
+#[derive(Parser)]
+struct Args {
+    /// Size of the rayon pool the step runs on.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed steps to take the best of (after 3 warm-up steps).
+    #[arg(long, default_value_t = 20)]
+    repeat: usize,
 }
 
 fn main() {
-    let threads = arg("--threads", 1);
-    let repeat = arg("--repeat", 20);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let Args { threads, repeat } = Args::parse();
     let task = Task::default();
     let cfg = TrainConfig::full();
     // The same draws as `train`: weights from `seed`, held-out set and batches from
@@ -47,7 +45,7 @@ fn main() {
 
     let mut best = f64::INFINITY;
     let mut parts = [f64::INFINITY; 3]; // forward + loss, backward, clip + Adam
-    pool.install(|| {
+    in_pool(threads, || {
         for _ in 0..repeat + 3 {
             let start = Instant::now();
             std::hint::black_box(train_step(&mut model, &mut adam, &batch, &cfg));
