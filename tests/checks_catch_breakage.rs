@@ -323,6 +323,111 @@ fn broken_include_inside_an_included_fragment_is_located_in_the_fragment() {
     );
 }
 
+// ---------------------------------------------------------------- excerpt length
+
+/// A listing whose anchor `body` shows `n` lines, its start line reading `start`.
+fn long_listing(start: &str, n: usize) -> String {
+    let body: String = (0..n).map(|i| format!("    let x{i} = {i};\n")).collect();
+    format!("//! Long.\n\n{start}\npub fn f() {{\n{body}}}\n// ANCHOR_END: body\n")
+}
+
+/// The base book whose chapter includes anchor `body` of `listings/ch01/src/long.rs`.
+fn book_with_long(source: &str) -> Book {
+    let book = Book::with_chapter(
+        "```rust\n{{#include ../../listings/ch01/src/long.rs:body}}\n```",
+    );
+    book.write("listings/ch01/src/long.rs", source);
+    book
+}
+
+#[test]
+fn excerpt_over_forty_lines_is_reported_at_the_include() {
+    // 39 body lines + `pub fn f() {` + `}` = 41 shown lines.
+    let book = book_with_long(&long_listing("// ANCHOR: body", 39));
+    assert_one(
+        &check_includes(book.root()),
+        INDEX,
+        6,
+        "anchor `body` (line 3 of `listings/ch01/src/long.rs`) shows 41 lines, more than the 40",
+    );
+}
+
+#[test]
+fn excerpt_of_forty_lines_passes() {
+    let book = book_with_long(&long_listing("// ANCHOR: body", 38));
+    assert_clean(&check_includes(book.root()));
+}
+
+#[test]
+fn long_excerpt_with_a_reasoned_marker_passes() {
+    let start = "// ANCHOR: body (long: a table of cases, one a line)";
+    let book = book_with_long(&long_listing(start, 60));
+    assert_clean(&check_all(book.root()));
+}
+
+#[test]
+fn long_marker_with_an_empty_reason_is_reported() {
+    let book = book_with_long(&long_listing("// ANCHOR: body (long: )", 60));
+    assert_one(&check_includes(book.root()), INDEX, 6, "gives no reason");
+}
+
+#[test]
+fn malformed_long_marker_is_reported() {
+    let book = book_with_long(&long_listing("// ANCHOR: body (long because)", 60));
+    assert_one(
+        &check_includes(book.root()),
+        INDEX,
+        6,
+        "`(long because)` after the anchor name is not a length marker",
+    );
+}
+
+#[test]
+fn long_marker_on_a_short_excerpt_is_reported() {
+    let book = book_with_long(&long_listing("// ANCHOR: body (long: why not)", 3));
+    assert_one(
+        &check_includes(book.root()),
+        INDEX,
+        6,
+        "remove its `(long: …)` marker",
+    );
+}
+
+#[test]
+fn long_line_range_is_reported() {
+    let book = Book::with_chapter(
+        "```rust\n{{#include ../../listings/ch01/src/long.rs:3:50}}\n```",
+    );
+    book.write(
+        "listings/ch01/src/long.rs",
+        &long_listing("// ANCHOR: body", 60),
+    );
+    assert_one(
+        &check_includes(book.root()),
+        INDEX,
+        6,
+        "shows 48 lines of `listings/ch01/src/long.rs`",
+    );
+}
+
+#[test]
+fn rustdoc_include_counts_only_the_lines_it_shows() {
+    let book = Book::with_chapter(
+        "```rust\n{{#rustdoc_include ../../listings/ch01/src/long.rs:body}}\n```",
+    );
+    let mut source = long_listing("// ANCHOR: body", 3);
+    source.push_str(&"// hidden behind `# `\n".repeat(60));
+    book.write("listings/ch01/src/long.rs", &source);
+    assert_clean(&check_includes(book.root()));
+}
+
+#[test]
+fn long_markdown_fragment_is_prose_not_an_excerpt() {
+    let book = Book::with_chapter("{{#include part.md}}");
+    book.write("src/ch01/part.md", &"A line of prose.\n".repeat(60));
+    assert_clean(&check_includes(book.root()));
+}
+
 // ---------------------------------------------------------------- listings
 
 #[test]

@@ -338,7 +338,60 @@ fn selection_problems(
 ) -> Vec<String> {
     let mut problems = range_problems(text, sel, rustdoc, file);
     problems.extend(snapshot_header_problem(text, sel, rustdoc, file));
+    problems.extend(length_problem(text, sel, rustdoc, file));
     problems
+}
+
+/// An excerpt longer than [`links::MAX_EXCERPT_LINES`] shown lines (the
+/// `rustdoc_include` lines hidden behind `# ` do not count), unless its
+/// `ANCHOR:` line carries a `(long: <reason>)` marker; a marker with an empty or
+/// malformed reason, or on an excerpt short enough not to need one. Included
+/// markdown is prose spliced into the page, not a listing, and is not counted.
+fn length_problem(
+    text: &str,
+    sel: &Selection,
+    rustdoc: bool,
+    file: &str,
+) -> Option<String> {
+    if file.ends_with(".md") {
+        return None;
+    }
+    let max = links::MAX_EXCERPT_LINES;
+    let shown = links::take(text, sel, rustdoc)
+        .iter()
+        .filter(|t| !t.hidden)
+        .count();
+    let how_to = "split it into named units that each explain one idea, or show the key part and name the file for the rest";
+    let Selection::Anchor(anchor) = sel else {
+        return (shown > max).then(|| {
+            format!(
+                "shows {shown} lines of `{file}`, more than the {max} an excerpt may show: {how_to} (a deliberate exception must be an anchor whose line reads `ANCHOR: name (long: <reason>)`)"
+            )
+        });
+    };
+    let (Some(start), Some(_)) = links::anchor_lines(text, anchor) else {
+        return None; // reported by `range_problems`
+    };
+    let line = links::line_ranges(text)
+        .get(start)
+        .map_or("", |r| &text[r.clone()]);
+    let at = format!("anchor `{anchor}` (line {} of `{file}`)", start + 1);
+    match links::long_marker(line) {
+        links::LongMarker::Malformed(rest) => Some(format!(
+            "{at}: `{rest}` after the anchor name is not a length marker; write `(long: <reason>)`"
+        )),
+        links::LongMarker::Reason(reason) if reason.is_empty() => Some(format!(
+            "{at}: the `(long: …)` marker gives no reason; say why this excerpt must show {shown} lines"
+        )),
+        links::LongMarker::Reason(_) if shown <= max => Some(format!(
+            "{at} shows {shown} lines, within the limit of {max}: remove its `(long: …)` marker"
+        )),
+        links::LongMarker::Reason(_) => None,
+        links::LongMarker::Absent if shown > max => Some(format!(
+            "{at} shows {shown} lines, more than the {max} an excerpt may show: {how_to}; a deliberate exception needs `ANCHOR: {anchor} (long: <reason>)`"
+        )),
+        links::LongMarker::Absent => None,
+    }
 }
 
 /// The book shows program output by including insta snapshots (`*.snap`), whose first

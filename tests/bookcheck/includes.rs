@@ -13,7 +13,9 @@ use crate::{Problem, finish};
 /// in every markdown file under `src/` (and in what they include, to any
 /// depth), parsed as mdBook 0.5.4 parses them: the file exists; a named anchor
 /// has both its `ANCHOR:` and `ANCHOR_END:` lines and selects at least one
-/// non-blank line; a line range lies within the file and is not empty. Unknown
+/// non-blank line; a line range lies within the file and is not empty; an
+/// excerpt shows at most 40 lines unless its `ANCHOR:` line says why not,
+/// `ANCHOR: name (long: <reason>)` (included markdown is not counted). Unknown
 /// helpers such as `{{#inlcude ...}}`, which mdBook would print verbatim, are
 /// reported too. Each problem is located at the helper.
 pub fn check_includes(root: &Path) -> Vec<Problem> {

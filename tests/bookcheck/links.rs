@@ -283,6 +283,47 @@ pub(crate) fn anchor_lines(text: &str, anchor: &str) -> (Option<usize>, Option<u
     (start, end)
 }
 
+/// An excerpt may show at most this many lines (DESIGN.md: "under ~40 lines").
+pub(crate) const MAX_EXCERPT_LINES: usize = 40;
+
+/// What an `ANCHOR:` line says after the anchor's name about the length limit.
+///
+/// A deliberate exception is written on the start line itself,
+/// `// ANCHOR: name (long: <reason>)`: mdBook drops every line its `ANCHOR_START`
+/// regex matches from an anchored include, and that regex stops at the name, so the
+/// marker never reaches the rendered listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LongMarker {
+    /// Nothing about length after the name.
+    Absent,
+    /// `(long: <reason>)`; the reason runs to the last `)` on the line, trimmed,
+    /// and may be empty (which the checks report).
+    Reason(String),
+    /// Text that starts like a marker but does not read `(long: <reason>)`.
+    Malformed(String),
+}
+
+static LONG_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\(long:(?P<reason>.*)\)").expect("regex compiles"));
+
+/// The length marker on `line`, an `ANCHOR:` line.
+pub(crate) fn long_marker(line: &str) -> LongMarker {
+    let Some(name) = ANCHOR_START
+        .captures(line)
+        .and_then(|c| c.name("anchor_name"))
+    else {
+        return LongMarker::Absent;
+    };
+    let rest = line[name.end()..].trim();
+    if !rest.starts_with("(long") {
+        return LongMarker::Absent;
+    }
+    match LONG_MARKER.captures(rest) {
+        Some(cap) => LongMarker::Reason(cap["reason"].trim().to_string()),
+        None => LongMarker::Malformed(rest.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +365,29 @@ mod tests {
             .map(|t| t.index)
             .collect();
         assert_eq!(taken, vec![2, 4]);
+    }
+
+    #[test]
+    fn long_marker_follows_the_name() {
+        use LongMarker::*;
+        assert_eq!(long_marker("// ANCHOR: x"), Absent);
+        assert_eq!(
+            long_marker("// ANCHOR: x (long: a table)"),
+            Reason("a table".into())
+        );
+        assert_eq!(
+            long_marker("<!-- ANCHOR: x (long: one (row) a case) -->"),
+            Reason("one (row) a case".into())
+        );
+        assert_eq!(long_marker("# ANCHOR: x (long:  )"), Reason(String::new()));
+        assert_eq!(
+            long_marker("// ANCHOR: x (long)"),
+            Malformed("(long)".into())
+        );
+        assert_eq!(
+            long_marker("// ANCHOR: x (longer) text"),
+            Malformed("(longer) text".into())
+        );
+        assert_eq!(long_marker("no marker (long: x)"), Absent);
     }
 }

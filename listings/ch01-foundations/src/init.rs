@@ -14,7 +14,7 @@ pub fn seeded_rng(seed: u64) -> ChaCha8Rng {
 }
 // ANCHOR_END: seeded_rng
 
-// ANCHOR: init
+// ANCHOR: samplers
 /// Every element from N(0, std²), filled in row-major order (so the result depends only
 /// on the seed, never on the memory layout or thread count).
 // shape: any -> Array of that shape
@@ -36,6 +36,9 @@ where
     let dist = Uniform::new_inclusive(-bound, bound).expect("bound must be finite");
     Array::from_shape_simple_fn(shape, || dist.sample(rng))
 }
+// ANCHOR_END: samplers
+
+// ANCHOR: init
 
 /// Xavier/Glorot uniform: Var(w) = 2 / (d_in + d_out), which keeps the variance of both
 /// activations (forward) and gradients (backward) roughly constant through a linear

@@ -159,14 +159,16 @@ fn fma_chains_avx2(iters: usize) -> f32 {
         .sum()
 }
 
-// ANCHOR: par_matmul
+// ANCHOR: block_len
 /// How many rows (or columns) of an output of `len` rows (or columns) one rayon task
 /// computes: 4 tasks of at least 64. The split depends only on the shape, never on the
 /// thread count.
 pub fn block_len(len: usize) -> usize {
     len.div_ceil(4).max(64)
 }
+// ANCHOR_END: block_len
 
+// ANCHOR: par_matmul
 /// c = alpha·a·b + beta·c, with blocks of `c` computed in parallel by rayon. Blocks run
 /// along c's longer side, so the operand each task re-packs is the smaller one. Every
 /// element is summed over k inside one `general_mat_mul` call, in one order: 1 thread and
@@ -186,9 +188,7 @@ pub fn par_matmul_into(
         b.shape(),
         c.shape()
     );
-    let gemm = |a: ArrayView2<'_, f32>,
-                b: ArrayView2<'_, f32>,
-                mut c: ArrayViewMut2<'_, f32>| {
+    let gemm = |a: ArrayView2<f32>, b: ArrayView2<f32>, mut c: ArrayViewMut2<f32>| {
         general_mat_mul(alpha, &a, &b, beta, &mut c)
     };
     if c.nrows() >= c.ncols() {
@@ -237,6 +237,9 @@ pub fn linear(x: &ArrayRef2<f32>, w: &ArrayRef2<f32>, b: &ArrayRef1<f32>) -> Arr
     par_matmul_into(1.0, x.view(), w.view(), 1.0, y.view_mut());
     y
 }
+// ANCHOR_END: linear
+
+// ANCHOR: linear_backward
 
 /// Backward of [`linear`]: dW += xᵀ dy, db += Σ_rows dy, and dx = dy Wᵀ written into
 /// `dx` (overwritten). Each sum over rows runs inside one block in a fixed order,
@@ -263,7 +266,7 @@ pub fn linear_backward_into(
     let w_t = w.value.t().as_standard_layout().into_owned();
     par_matmul_into(1.0, dy, w_t.view(), 0.0, dx);
 }
-// ANCHOR_END: linear
+// ANCHOR_END: linear_backward
 
 /// [`linear_backward_into`] into a fresh dx.
 // x: [N, C_in], dy: [N, C_out] -> dx: [N, C_in]

@@ -19,7 +19,11 @@ impl<D: Dimension> Param<D> {
         let grad = Array::zeros(value.raw_dim());
         Param { value, grad }
     }
+}
+// ANCHOR_END: param
 
+// ANCHOR: param_view
+impl<D: Dimension> Param<D> {
     /// Shape-erased read-only view, for visitors.
     pub fn view(&self) -> ParamView<'_> {
         ParamView {
@@ -48,7 +52,7 @@ pub struct ParamViewMut<'a> {
     pub value: ArrayViewMutD<'a, f32>,
     pub grad: ArrayViewMutD<'a, f32>,
 }
-// ANCHOR_END: param
+// ANCHOR_END: param_view
 
 // ANCHOR: module
 /// Anything that owns parameters. Implement the two visitors; everything else follows.

@@ -42,7 +42,7 @@ pub fn argmax(values: impl IntoIterator<Item = f32>) -> usize {
     best.0
 }
 
-// ANCHOR: information
+// ANCHOR: entropy
 /// Entropy H(p) = -Σ p_i ln p_i in nats, with 0 · ln 0 = 0: the average surprise of a
 /// draw from p, and the fewest nats per symbol any code for p can use.
 // p: [n] -> scalar
@@ -70,7 +70,9 @@ pub fn cross_entropy(p: &ArrayRef1<f32>, q: &ArrayRef1<f32>) -> f32 {
         .map(|(&pi, &qi)| pi * qi.ln())
         .sum::<f32>()
 }
+// ANCHOR_END: entropy
 
+// ANCHOR: kl_divergence
 /// Kullback–Leibler divergence KL(p ‖ q) = Σ p_i ln(p_i / q_i) = H(p, q) - H(p) ≥ 0:
 /// the extra nats paid for modelling p with q. Zero exactly when q = p.
 // p, q: [n] -> scalar
@@ -88,7 +90,7 @@ pub fn kl_divergence(p: &ArrayRef1<f32>, q: &ArrayRef1<f32>) -> f32 {
         .map(|(&pi, &qi)| pi * (pi / qi).ln())
         .sum()
 }
-// ANCHOR_END: information
+// ANCHOR_END: kl_divergence
 
 /// Expectation E_p[f] = Σ p_i f(i).
 // p: [n] -> scalar

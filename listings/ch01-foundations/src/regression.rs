@@ -42,7 +42,9 @@ impl SoftmaxRegression {
         dx
     }
 }
+// ANCHOR_END: model
 
+// ANCHOR: model_module
 impl Module for SoftmaxRegression {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
         f("w", self.w.view());
@@ -54,7 +56,7 @@ impl Module for SoftmaxRegression {
         f("b", self.b.view_mut());
     }
 }
-// ANCHOR_END: model
+// ANCHOR_END: model_module
 
 // ANCHOR: sgd_step
 /// θ ← θ - lr · ∂L/∂θ for every parameter of any module: written once, against the trait.

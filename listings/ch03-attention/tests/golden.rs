@@ -86,12 +86,12 @@ fn sdpa_additive_mask() {
     );
 }
 
-// ANCHOR: alignment_test
+// ANCHOR: alignment_matches
 /// PyTorch's `is_causal=True` aligns the mask top-left; ours aligns it bottom-right.
-/// With Tq = 3, Tk = 5 our top-left mask reproduces PyTorch's is_causal, our causal
-/// flag reproduces PyTorch's `causal_lower_right`, and the two outputs differ.
+/// With Tq = 3, Tk = 5 our top-left mask reproduces PyTorch's is_causal, and our causal
+/// flag reproduces PyTorch's `causal_lower_right`.
 #[test]
-fn causal_alignment_with_tq_ne_tk() {
+fn causal_alignment_with_tq_ne_tk_matches_pytorch() {
     let top_left = causal_mask_top_left(3, 5);
     sdpa_case(
         "sdpa_causal_rect",
@@ -107,6 +107,14 @@ fn causal_alignment_with_tq_ne_tk() {
             ..Mask::default()
         },
     );
+}
+// ANCHOR_END: alignment_matches
+
+// ANCHOR: alignment_differs
+/// With Tq = 3, Tk = 5 the two alignments give different outputs; with Tq = Tk they
+/// are the same mask.
+#[test]
+fn causal_alignments_differ_when_tq_ne_tk() {
     let f = fixture();
     let (q, k, v) = (
         t2(&f, "sdpa_causal_rect", "q"),
@@ -132,11 +140,13 @@ fn causal_alignment_with_tq_ne_tk() {
         );
     }
     // The masks differ by exactly the Tk - Tq = 2 extra diagonals; equal when Tq = Tk.
-    let extra = (&causal_mask(3, 5) ^ &top_left).mapv(u8::from).sum();
+    let extra = (&causal_mask(3, 5) ^ &causal_mask_top_left(3, 5))
+        .mapv(u8::from)
+        .sum();
     assert_eq!(extra, 2 * 3);
     assert_eq!(causal_mask(5, 5), causal_mask_top_left(5, 5));
 }
-// ANCHOR_END: alignment_test
+// ANCHOR_END: alignment_differs
 
 #[test]
 fn sdpa_causal_square_agrees_with_both_alignments() {

@@ -84,7 +84,11 @@ impl Tagger {
         let head = Linear::new(setup.d_model, setup.t, &mut rng);
         Tagger { encoder, head }
     }
+}
+// ANCHOR_END: tagger
 
+// ANCHOR: tagger_loss
+impl Tagger {
     /// Mean cross-entropy over all B·T positions; fills every gradient.
     // ids: [B, T], targets: [B, T] -> loss
     pub fn loss_and_backward(
@@ -113,7 +117,7 @@ impl Tagger {
         loss
     }
 }
-// ANCHOR_END: tagger
+// ANCHOR_END: tagger_loss
 
 impl Module for Tagger {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

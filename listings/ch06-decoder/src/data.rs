@@ -37,7 +37,11 @@ impl Pattern {
             }
         }
     }
+}
+// ANCHOR_END: pattern
 
+// ANCHOR: pattern_batch
+impl Pattern {
     /// The key repeated to `len` tokens.
     // key: [period] -> [len]
     pub fn continue_key(&self, key: &[usize]) -> Vec<usize> {
@@ -65,7 +69,7 @@ impl Pattern {
         (ids, targets)
     }
 }
-// ANCHOR_END: pattern
+// ANCHOR_END: pattern_batch
 
 /// Tokens as letters, for printing: 0 -> a, 1 -> b, ...
 pub fn letters(ids: &[usize]) -> String {

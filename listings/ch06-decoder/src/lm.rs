@@ -97,7 +97,11 @@ impl DecoderLm {
         let h = self.hidden(ids, key_padding);
         unrows(self.embed.unembed(&h), b, t, self.cfg.vocab)
     }
+}
+// ANCHOR_END: lm_forward
 
+// ANCHOR: lm_backward
+impl DecoderLm {
     /// Accumulates every parameter's gradient; E receives two: from the output layer
     /// and from the lookup.
     // dlogits: [B, T, vocab] -> nothing: the input was integers
@@ -115,7 +119,7 @@ impl DecoderLm {
         embed_backward(&mut self.embed, &dx);
     }
 }
-// ANCHOR_END: lm_forward
+// ANCHOR_END: lm_backward
 
 // ANCHOR: next_token_logits
 impl DecoderLm {

@@ -58,7 +58,7 @@ pub enum CheckpointError {
 
 const FORMAT: &str = "transformers-deep-dive/ch07-transformer";
 
-// ANCHOR: save
+// ANCHOR: to_bytes
 /// The model's parameters, config and vocabularies as safetensors bytes.
 pub fn to_bytes(model: &Transformer, task: &Task) -> Result<Vec<u8>, SafeTensorError> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -77,6 +77,7 @@ pub fn to_bytes(model: &Transformer, task: &Task) -> Result<Vec<u8>, SafeTensorE
         .collect::<Result<Vec<_>, SafeTensorError>>()?;
     safetensors::serialize(views, Some(metadata(&model.cfg, task)))
 }
+// ANCHOR_END: to_bytes
 
 /// Writes [`to_bytes`] to `path`, creating its folder.
 pub fn save(
@@ -98,6 +99,7 @@ pub fn save(
     std::fs::write(path, bytes).map_err(io)
 }
 
+// ANCHOR: metadata
 fn metadata(cfg: &Config, task: &Task) -> HashMap<String, String> {
     let wiring = match cfg.wiring {
         Wiring::PostLn => "post_ln",
@@ -121,7 +123,7 @@ fn metadata(cfg: &Config, task: &Task) -> HashMap<String, String> {
     ];
     fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
-// ANCHOR_END: save
+// ANCHOR_END: metadata
 
 // ANCHOR: load
 /// Reads a checkpoint written by [`save`]: the model and the task's vocabularies.
@@ -146,7 +148,21 @@ pub fn from_bytes(
     let file = SafeTensors::deserialize(bytes).map_err(format)?;
     let meta = header.metadata().clone().unwrap_or_default();
     let (cfg, task) = parse_metadata(&meta, path)?;
-    let (needed, held) = (min_params(&cfg), bytes.len() as u128 / 4);
+    check_size(&cfg, bytes.len(), path)?;
+    // The initial values are overwritten; the seed only fixes what a bug would leave.
+    let mut model = Transformer::new(cfg, &mut seeded_rng(0));
+    read_params(&mut model, &file, path)?;
+    reject_extra_tensors(&model, &file, path)?;
+    Ok((model, task))
+}
+// ANCHOR_END: load
+
+// ANCHOR: check_size
+/// A file of `len` bytes is too small for `cfg` if it cannot hold `cfg`'s weight
+/// matrices as f32: checked before `Transformer::new` allocates them, so that a
+/// corrupt `d_model` is an error, not an attempt to allocate terabytes.
+fn check_size(cfg: &Config, len: usize, path: &Path) -> Result<(), CheckpointError> {
+    let (needed, held) = (min_params(cfg), len as u128 / 4);
     if needed > held {
         return Err(CheckpointError::Metadata {
             path: path.to_owned(),
@@ -156,36 +172,10 @@ pub fn from_bytes(
             ),
         });
     }
-    // The initial values are overwritten; the seed only fixes what a bug would leave.
-    let mut model = Transformer::new(cfg, &mut seeded_rng(0));
-    let mut first_error = None;
-    model.visit_params_mut(&mut |name, mut p| {
-        if first_error.is_none() {
-            match read_tensor(&file, name, p.value.shape(), path) {
-                Ok(values) => p.value.iter_mut().zip(values).for_each(|(x, v)| *x = v),
-                Err(e) => first_error = Some(e),
-            }
-        }
-    });
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    let names = model.param_names();
-    if let Some(extra) = file
-        .names()
-        .into_iter()
-        .find(|n| !names.iter().any(|m| m == n))
-    {
-        return Err(CheckpointError::Unexpected {
-            path: path.to_owned(),
-            name: extra.to_owned(),
-        });
-    }
-    Ok((model, task))
+    Ok(())
 }
 
-/// A lower bound on the parameter count of `cfg` (weight matrices only): checked against
-/// the file's size before anything is allocated.
+/// A lower bound on the parameter count of `cfg` (weight matrices only).
 fn min_params(cfg: &Config) -> u128 {
     let [v_s, v_t, d, d_ff, n_enc, n_dec] = [
         cfg.src_vocab,
@@ -200,7 +190,50 @@ fn min_params(cfg: &Config) -> u128 {
         + n_enc * (4 * d * d + 2 * d * d_ff)
         + n_dec * (8 * d * d + 2 * d * d_ff)
 }
+// ANCHOR_END: check_size
 
+// ANCHOR: read_params
+/// Overwrites every parameter of `model` with the file's tensor of the same name,
+/// stopping at the first that is missing or does not fit.
+fn read_params(
+    model: &mut Transformer,
+    file: &SafeTensors<'_>,
+    path: &Path,
+) -> Result<(), CheckpointError> {
+    let mut first_error = None;
+    model.visit_params_mut(&mut |name, mut p| {
+        if first_error.is_none() {
+            match read_tensor(file, name, p.value.shape(), path) {
+                Ok(values) => p.value.iter_mut().zip(values).for_each(|(x, v)| *x = v),
+                Err(e) => first_error = Some(e),
+            }
+        }
+    });
+    first_error.map_or(Ok(()), Err)
+}
+
+/// A tensor the model does not have means the file was written by another model.
+fn reject_extra_tensors(
+    model: &Transformer,
+    file: &SafeTensors<'_>,
+    path: &Path,
+) -> Result<(), CheckpointError> {
+    let names = model.param_names();
+    match file
+        .names()
+        .into_iter()
+        .find(|n| !names.iter().any(|m| m == n))
+    {
+        Some(extra) => Err(CheckpointError::Unexpected {
+            path: path.to_owned(),
+            name: extra.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+// ANCHOR_END: read_params
+
+// ANCHOR: read_tensor
 /// One tensor's values, after checking that it exists, is f32 and has `shape`.
 fn read_tensor(
     file: &SafeTensors<'_>,
@@ -237,7 +270,7 @@ fn read_tensor(
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect())
 }
-// ANCHOR_END: load
+// ANCHOR_END: read_tensor
 
 /// The config and vocabularies back from the metadata strings, each field checked: a
 /// checkpoint is user input, and a bad one must fail here, not in an `assert!` of

@@ -56,7 +56,11 @@ impl Vocab {
             .collect();
         Vocab { words, index }
     }
+}
+// ANCHOR_END: vocab
 
+/// Lookups both ways.
+impl Vocab {
     pub fn len(&self) -> usize {
         self.words.len()
     }
@@ -76,7 +80,10 @@ impl Vocab {
     pub fn word(&self, id: usize) -> &str {
         &self.words[id]
     }
+}
 
+// ANCHOR: encode
+impl Vocab {
     /// Splits on whitespace, lower-cases, and maps every word to its id; an unknown word
     /// is an error that names it, never a silent `<unk>`: a date with a word dropped is a
     /// different date.
@@ -108,7 +115,7 @@ impl Vocab {
         words.join(sep)
     }
 }
-// ANCHOR_END: vocab
+// ANCHOR_END: encode
 
 const UNITS: [&str; 20] = [
     "",
@@ -222,7 +229,9 @@ pub enum Style {
     DayFirst,   // "the twenty third of march two thousand and four"
     MonthFirst, // "march the twenty third two thousand and four"
 }
+// ANCHOR_END: date
 
+// ANCHOR: date_impl
 pub fn days_in_month(year: u32, month: u32) -> u32 {
     let leap =
         year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
@@ -259,7 +268,7 @@ impl Date {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }
-// ANCHOR_END: date
+// ANCHOR_END: date_impl
 
 /// Every word any date can use, in a fixed order.
 fn source_words() -> Vec<String> {
@@ -309,7 +318,9 @@ impl Default for Task {
         }
     }
 }
+// ANCHOR_END: task
 
+// ANCHOR: example
 impl Task {
     /// The longest source sentence, in words: "september the twenty seventh nineteen
     /// seventy seven" and friends.
@@ -337,7 +348,11 @@ impl Task {
         };
         self.example(date, style)
     }
+}
+// ANCHOR_END: example
 
+// ANCHOR: split
+impl Task {
     /// `n` distinct held-out examples, and a training stream that never yields one of
     /// them: the test measures translation of sentences never seen, not recall.
     pub fn split(
@@ -366,7 +381,9 @@ pub struct Stream<'a> {
     task: &'a Task,
     excluded: HashSet<(Date, Style)>,
 }
+// ANCHOR_END: split
 
+// ANCHOR: stream
 impl Stream<'_> {
     pub fn next(&self, rng: &mut impl Rng) -> Example {
         loop {
@@ -397,7 +414,7 @@ impl Stream<'_> {
         }
     }
 }
-// ANCHOR_END: task
+// ANCHOR_END: stream
 
 /// "2004-03-23" -> "2 0 0 4 - 0 3 - 2 3": one target token per character.
 pub fn spaced(text: &str) -> String {

@@ -154,14 +154,7 @@ pub fn beam_search_with(
         let log_p = step(&prefixes); // [k, V]
         assert_eq!(log_p.nrows(), live.len(), "beam_search: one row per beam");
         live = expand(&live, &log_p, (eos, beam, alpha), &mut finished);
-        // Extending a beam only lowers its sum, and no penalty exceeds lp(max_len).
-        let bound = |b: &Beam| b.1 / length_penalty(max_len, alpha);
-        let best_live = live.iter().map(bound).fold(f32::NEG_INFINITY, f32::max);
-        let best = finished
-            .iter()
-            .map(|h| h.score)
-            .fold(f32::NEG_INFINITY, f32::max);
-        if best >= best_live {
+        if search_is_over(&live, &finished, max_len, alpha) {
             return best_of(finished);
         }
     }
@@ -171,6 +164,26 @@ pub fn beam_search_with(
         .map(|(p, sum)| Hypothesis::new(p, *sum, p.len() - 1, alpha));
     best_of(finished.into_iter().chain(ended).collect())
 }
+// ANCHOR_END: beam_search_with
+
+// ANCHOR: search_is_over
+/// Whether no live beam can still overtake the best finished hypothesis: extending a
+/// beam only lowers its sum, and no length penalty exceeds lp(max_len), so a beam's
+/// best possible score is its sum over lp(max_len).
+fn search_is_over(
+    live: &[Beam],
+    finished: &[Hypothesis],
+    max_len: usize,
+    alpha: f32,
+) -> bool {
+    let bound = |b: &Beam| b.1 / length_penalty(max_len, alpha);
+    let best_live = live.iter().map(bound).fold(f32::NEG_INFINITY, f32::max);
+    let best = finished
+        .iter()
+        .map(|h| h.score)
+        .fold(f32::NEG_INFINITY, f32::max);
+    best >= best_live
+}
 
 /// The highest score; the earliest found on a tie.
 fn best_of(hypotheses: Vec<Hypothesis>) -> Hypothesis {
@@ -179,7 +192,7 @@ fn best_of(hypotheses: Vec<Hypothesis>) -> Hypothesis {
         .reduce(|best, h| if h.score > best.score { h } else { best })
         .expect("beam_search: no hypothesis: every continuation had probability 0")
 }
-// ANCHOR_END: beam_search_with
+// ANCHOR_END: search_is_over
 
 fn append(prefix: &[usize], token: usize) -> Vec<usize> {
     let mut p = prefix.to_vec();

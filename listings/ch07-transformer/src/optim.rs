@@ -37,7 +37,11 @@ impl Adam {
             moments,
         }
     }
+}
+// ANCHOR_END: adam
 
+// ANCHOR: adam_step
+impl Adam {
     /// One update of every parameter of `model` from its accumulated gradient.
     pub fn step(&mut self, model: &mut dyn Module, lr: f32) {
         self.t += 1;
@@ -62,13 +66,15 @@ impl Adam {
                 });
         });
     }
+}
+// ANCHOR_END: adam_step
 
+impl Adam {
     /// The moments (m, v) of a parameter, for tests and inspection.
     pub fn moment(&self, name: &str) -> Option<(&ArrayD<f32>, &ArrayD<f32>)> {
         self.moments.get(name).map(|(m, v)| (m, v))
     }
 }
-// ANCHOR_END: adam
 
 // ANCHOR: noam
 /// The learning rate of Vaswani et al. (2017), times `scale`:

@@ -29,22 +29,7 @@ pub fn parse_tiktoken(text: &[u8], file: &str) -> Result<Vec<(Vec<u8>, Rank)>, B
         if line.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split(' ').collect();
-        let [token, rank] = fields[..] else {
-            return Err(err(format!(
-                "expected 2 fields `base64 rank`, found {}",
-                fields.len()
-            )));
-        };
-        let token = STANDARD
-            .decode(token)
-            .map_err(|e| err(format!("bad base64 {token:?}: {e}")))?;
-        let rank: Rank = rank
-            .parse()
-            .map_err(|_| err(format!("rank {rank:?} is not an integer in 0..2^32")))?;
-        if token.is_empty() {
-            return Err(err("empty token".into()));
-        }
+        let (token, rank) = parse_line(line).map_err(err)?;
         if !seen_tokens.insert(token.clone()) {
             return Err(err(format!("duplicate token {:?}", show(&token))));
         }
@@ -56,6 +41,29 @@ pub fn parse_tiktoken(text: &[u8], file: &str) -> Result<Vec<(Vec<u8>, Rank)>, B
     Ok(ranks)
 }
 // ANCHOR_END: parse
+
+// ANCHOR: parse_line
+/// One line, `base64 rank`. The error is what is wrong; the caller adds where.
+fn parse_line(line: &str) -> Result<(Vec<u8>, Rank), String> {
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [token, rank] = fields[..] else {
+        return Err(format!(
+            "expected 2 fields `base64 rank`, found {}",
+            fields.len()
+        ));
+    };
+    let token = STANDARD
+        .decode(token)
+        .map_err(|e| format!("bad base64 {token:?}: {e}"))?;
+    let rank: Rank = rank
+        .parse()
+        .map_err(|_| format!("rank {rank:?} is not an integer in 0..2^32"))?;
+    if token.is_empty() {
+        return Err("empty token".into());
+    }
+    Ok((token, rank))
+}
+// ANCHOR_END: parse_line
 
 /// Reads a rank file.
 pub fn read_tiktoken(path: &Path) -> Result<Vec<(Vec<u8>, Rank)>, BpeError> {

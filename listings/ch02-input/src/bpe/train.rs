@@ -154,20 +154,8 @@ pub fn train(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
             continue;
         }
         let c = merged_id(&mut t.vocab, &mut ids, pair.0, pair.1);
-        let mut todo = where_.remove(&pair).unwrap_or_default();
-        todo.sort_unstable();
-        todo.dedup();
-        let (mut new_pairs, mut removed) = (Vec::new(), 0);
-        for w in todo {
-            let before = new_pairs.len();
-            let (word, f) = (&mut words[w as usize], freqs[w as usize]);
-            removed += f * merge_word(word, pair, c, f, &mut counts, &mut new_pairs);
-            for &p in &new_pairs[before..] {
-                where_.entry(p).or_default().push(w);
-            }
-        }
-        new_pairs.sort_unstable();
-        new_pairs.dedup();
+        let (new_pairs, removed) =
+            merge_everywhere((pair, c), &mut words, &freqs, &mut counts, &mut where_);
         let fresh = new_pairs.into_iter().map(|p| (counts[&p], Reverse(p)));
         heap.extend(fresh.filter(|&(n, _)| n > 0));
         t.record(pair, c, removed);
@@ -175,6 +163,35 @@ pub fn train(corpus: &[u8], vocab_size: usize) -> Result<Trained, BpeError> {
     Ok(t)
 }
 // ANCHOR_END: train
+
+// ANCHOR: merge_everywhere
+/// Merges `pair` into `c` in every word it occurs in (`where_` knows which), keeping
+/// `counts` and `where_` up to date. Returns the pairs the merge created, each once, and
+/// the number of tokens it removed from the corpus (occurrences times word counts).
+fn merge_everywhere(
+    (pair, c): (Pair, Rank),
+    words: &mut [Vec<Rank>],
+    freqs: &[i64],
+    counts: &mut FxHashMap<Pair, i64>,
+    where_: &mut FxHashMap<Pair, Vec<u32>>,
+) -> (Vec<Pair>, i64) {
+    let mut todo = where_.remove(&pair).unwrap_or_default();
+    todo.sort_unstable();
+    todo.dedup();
+    let (mut new_pairs, mut removed) = (Vec::new(), 0);
+    for w in todo {
+        let before = new_pairs.len();
+        let (word, f) = (&mut words[w as usize], freqs[w as usize]);
+        removed += f * merge_word(word, pair, c, f, counts, &mut new_pairs);
+        for &p in &new_pairs[before..] {
+            where_.entry(p).or_default().push(w);
+        }
+    }
+    new_pairs.sort_unstable();
+    new_pairs.dedup();
+    (new_pairs, removed)
+}
+// ANCHOR_END: merge_everywhere
 
 /// Every adjacent pair's count (weighted by word count) and the words it occurs in.
 #[allow(clippy::type_complexity)]

@@ -94,28 +94,21 @@ impl Rope {
 
     // x: [T, d_head] -> [T, d_head]
     pub fn forward(&self, x: &ArrayRef2<f32>) -> Array2<f32> {
-        let mut y = Array2::zeros(x.raw_dim());
-        rotate(
-            x.view(),
-            y.view_mut(),
-            (&self.cos, &self.sin),
-            self.style,
-            1.0,
-        );
-        y
+        self.rotated(x, 1.0)
     }
 
     // dy: [T, d_head] -> dx = R(-mθ) dy: [T, d_head]
     pub fn backward(&self, dy: &ArrayRef2<f32>) -> Array2<f32> {
-        let mut dx = Array2::zeros(dy.raw_dim());
-        rotate(
-            dy.view(),
-            dx.view_mut(),
-            (&self.cos, &self.sin),
-            self.style,
-            -1.0,
-        );
-        dx
+        self.rotated(dy, -1.0)
+    }
+
+    /// Each row rotated by its angles, forwards (`sign` = 1) or backwards (-1).
+    // x: [T, d_head] -> [T, d_head]
+    fn rotated(&self, x: &ArrayRef2<f32>, sign: f32) -> Array2<f32> {
+        let mut y = Array2::zeros(x.raw_dim());
+        let angles = (&self.cos, &self.sin);
+        rotate(x.view(), y.view_mut(), angles, self.style, sign);
+        y
     }
 }
 // ANCHOR_END: rope

@@ -35,6 +35,22 @@ pub enum Rule {
 /// Exercise 2: the first `n` merges under either rule, recounting everything each
 /// step (slow but short). Ties go to the more frequent pair, then the smaller strings.
 pub fn first_merges_by_rule(corpus: &str, rule: Rule, n: usize) -> Vec<String> {
+    let mut words = char_pieces(corpus);
+    let mut merges = Vec::new();
+    for _ in 0..n {
+        let Some((a, b)) = best_pair(&words, rule) else {
+            break;
+        };
+        let merged = format!("{a}{}", b.trim_start_matches(CONTINUATION));
+        words = apply_merge(words, (&a, &b), &merged);
+        merges.push(merged);
+    }
+    merges
+}
+
+/// Each word of `corpus` as single characters, `##`-marked after the first, with its
+/// count.
+fn char_pieces(corpus: &str) -> FxHashMap<Vec<String>, u64> {
     let mut words: FxHashMap<Vec<String>, u64> = FxHashMap::default();
     for w in BasicTokenizer::default().words(corpus) {
         let seq = w.chars().enumerate().map(|(i, c)| {
@@ -46,44 +62,56 @@ pub fn first_merges_by_rule(corpus: &str, rule: Rule, n: usize) -> Vec<String> {
         });
         *words.entry(seq.collect()).or_insert(0) += 1;
     }
-    let mut merges = Vec::new();
-    for _ in 0..n {
-        let (mut unit, mut pairs) = (FxHashMap::default(), FxHashMap::default());
-        for (seq, &f) in &words {
-            seq.iter()
-                .for_each(|t| *unit.entry(t.clone()).or_insert(0) += f);
-            for p in seq.windows(2) {
-                *pairs.entry((p[0].clone(), p[1].clone())).or_insert(0u64) += f;
-            }
-        }
-        let value = |(a, b): &(String, String), ab: u64| match rule {
-            Rule::Frequency => ab as f64,
-            Rule::Score => ab as f64 / (unit[a] as f64 * unit[b] as f64),
-        };
-        let best = pairs.iter().max_by(|&(p, &x), &(q, &y)| {
-            value(p, x)
-                .total_cmp(&value(q, y))
-                .then(x.cmp(&y))
-                .then_with(|| q.cmp(p))
-        });
-        let Some(((a, b), _)) = best else { break };
-        let merged = format!("{a}{}", b.trim_start_matches(CONTINUATION));
-        words = words
-            .into_iter()
-            .fold(FxHashMap::default(), |mut acc, (seq, f)| {
-                let mut out: Vec<String> = Vec::with_capacity(seq.len());
-                for t in seq {
-                    if out.last() == Some(a) && &t == b {
-                        *out.last_mut().expect("non-empty") = merged.clone();
-                    } else {
-                        out.push(t);
-                    }
-                }
-                *acc.entry(out).or_insert(0) += f;
-                acc
-            });
-        merges.push(merged);
-    }
-    merges
+    words
 }
 // ANCHOR_END: first_merges_by_rule
+
+// ANCHOR: best_pair
+/// The adjacent pair `rule` prefers, counted over the words with their frequencies.
+fn best_pair(
+    words: &FxHashMap<Vec<String>, u64>,
+    rule: Rule,
+) -> Option<(String, String)> {
+    let (mut unit, mut pairs) = (FxHashMap::default(), FxHashMap::default());
+    for (seq, &f) in words {
+        seq.iter()
+            .for_each(|t| *unit.entry(t.clone()).or_insert(0) += f);
+        for p in seq.windows(2) {
+            *pairs.entry((p[0].clone(), p[1].clone())).or_insert(0u64) += f;
+        }
+    }
+    let value = |(a, b): &(String, String), ab: u64| match rule {
+        Rule::Frequency => ab as f64,
+        Rule::Score => ab as f64 / (unit[a] as f64 * unit[b] as f64),
+    };
+    let best = pairs.iter().max_by(|&(p, &x), &(q, &y)| {
+        value(p, x)
+            .total_cmp(&value(q, y))
+            .then(x.cmp(&y))
+            .then_with(|| q.cmp(p))
+    });
+    best.map(|(pair, _)| pair.clone())
+}
+// ANCHOR_END: best_pair
+
+/// Every adjacent `a b` in the words replaced by `merged`.
+fn apply_merge(
+    words: FxHashMap<Vec<String>, u64>,
+    (a, b): (&str, &str),
+    merged: &str,
+) -> FxHashMap<Vec<String>, u64> {
+    words
+        .into_iter()
+        .fold(FxHashMap::default(), |mut acc, (seq, f)| {
+            let mut out: Vec<String> = Vec::with_capacity(seq.len());
+            for t in seq {
+                if out.last().is_some_and(|l| l == a) && t == b {
+                    *out.last_mut().expect("non-empty") = merged.to_owned();
+                } else {
+                    out.push(t);
+                }
+            }
+            *acc.entry(out).or_insert(0) += f;
+            acc
+        })
+}

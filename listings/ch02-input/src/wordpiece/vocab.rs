@@ -80,6 +80,30 @@ pub struct SpecialIds {
     pub mask: u32,
 }
 
+impl SpecialIds {
+    /// The ids of the five special tokens, each of which `vocab.txt` must hold.
+    fn find(
+        source_name: &str,
+        ids: &FxHashMap<String, u32>,
+    ) -> Result<SpecialIds, WordPieceError> {
+        let id = |token: &'static str| {
+            let source_name = source_name.to_owned();
+            ids.get(token)
+                .copied()
+                .ok_or(WordPieceError::MissingSpecial { source_name, token })
+        };
+        let (pad, unk, cls) = (id("[PAD]")?, id("[UNK]")?, id("[CLS]")?);
+        let (sep, mask) = (id("[SEP]")?, id("[MASK]")?);
+        Ok(SpecialIds {
+            pad,
+            unk,
+            cls,
+            sep,
+            mask,
+        })
+    }
+}
+
 /// A WordPiece vocabulary: token strings by id, and ids by token.
 #[derive(Clone, Debug)]
 pub struct Vocab {
@@ -110,21 +134,7 @@ impl Vocab {
             ids.insert(token.to_owned(), tokens.len() as u32);
             tokens.push(token.to_owned());
         }
-        let id = |token: &'static str| {
-            let source_name = source_name.to_owned();
-            ids.get(token)
-                .copied()
-                .ok_or(WordPieceError::MissingSpecial { source_name, token })
-        };
-        let (pad, unk, cls) = (id("[PAD]")?, id("[UNK]")?, id("[CLS]")?);
-        let (sep, mask) = (id("[SEP]")?, id("[MASK]")?);
-        let special = SpecialIds {
-            pad,
-            unk,
-            cls,
-            sep,
-            mask,
-        };
+        let special = SpecialIds::find(source_name, &ids)?;
         Ok(Vocab {
             tokens,
             ids,
