@@ -73,16 +73,26 @@ impl AttentionDropout {
 
 impl AttentionDropout {
     pub fn new(p: f32) -> Self {
-        assert!(
-            (0.0..1.0).contains(&p),
-            "AttentionDropout: p = {p} must be in [0, 1)"
-        );
+        check_p(p);
         AttentionDropout {
             p,
             training: true,
             rng: None,
         }
     }
+
+    /// Changes p, keeping the mode and the generator.
+    pub fn set_p(&mut self, p: f32) {
+        check_p(p);
+        self.p = p;
+    }
+}
+
+fn check_p(p: f32) {
+    assert!(
+        (0.0..1.0).contains(&p),
+        "AttentionDropout: p = {p} must be in [0, 1)"
+    );
 }
 
 /// No parameters: a layer passes its mode down to it.
