@@ -3,8 +3,8 @@
 //! "Parameters").
 
 use ndarray::{Array, ArrayViewD, ArrayViewMutD, Dimension};
-use rand_chacha::ChaCha8Rng;
 use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 // ANCHOR: param
 /// A trainable tensor and the gradient accumulated into it: layers own their parameters,
