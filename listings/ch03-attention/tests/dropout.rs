@@ -65,7 +65,7 @@ fn cross_attention_weight_dropout_gradients_with_a_fixed_mask() {
     let r = random_upstream(&[b, tq, c], 7)
         .into_dimensionality::<Ix3>()
         .unwrap();
-    let mut run = |l: &mut CrossAttention, x: &Array3<f32>, m: &Array3<f32>| {
+    let run = |l: &mut CrossAttention, x: &Array3<f32>, m: &Array3<f32>| {
         train(l, 8);
         (l.forward(x, m, Some(&pad)) * &r).sum()
     };
