@@ -25,7 +25,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 4] = [
+const MEASUREMENTS: [(&str, &str, Output); 5] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -46,6 +46,12 @@ const MEASUREMENTS: [(&str, &str, Output); 4] = [
         "ch07-transformer",
         "translate",
         Output::Args(&["train", "--out", "src/figures/ch07"]),
+    ),
+    // Seven short training runs: figures and numbers deterministic, no wall time.
+    (
+        "ch07-transformer",
+        "dropout_overfit",
+        Output::Dir("src/figures/ch07"),
     ),
 ];
 

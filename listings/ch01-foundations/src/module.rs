@@ -3,6 +3,8 @@
 //! "Parameters").
 
 use ndarray::{Array, ArrayViewD, ArrayViewMutD, Dimension};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 // ANCHOR: param
 /// A trainable tensor and the gradient accumulated into it: layers own their parameters,
@@ -83,8 +85,32 @@ pub trait Module {
     fn zero_grad(&mut self) {
         self.visit_params_mut(&mut |_, mut p| p.grad.fill(0.0));
     }
+
+    /// Switches every dropout inside to training or evaluation (see [`Mode`]). Layers
+    /// without dropout keep this default; a model passes `mode` to its children in order.
+    fn set_mode(&mut self, _mode: &mut Mode<'_>) {}
 }
 // ANCHOR_END: module
+
+// ANCHOR: mode
+/// What a forward pass is for. Training drops units at random, evaluation uses them all.
+/// The randomness comes only from the generator given here: each dropout in a model
+/// forks its own generator from it, in visiting order, so one seed fixes every mask.
+pub enum Mode<'a> {
+    Train(&'a mut ChaCha8Rng),
+    Eval,
+}
+
+impl Mode<'_> {
+    /// A generator of its own for one dropout, or `None` in evaluation.
+    pub fn fork(&mut self) -> Option<ChaCha8Rng> {
+        match self {
+            Mode::Train(rng) => Some(ChaCha8Rng::from_rng(&mut **rng)),
+            Mode::Eval => None,
+        }
+    }
+}
+// ANCHOR_END: mode
 
 // ANCHOR: grad_norm
 /// ‖g‖: the L2 norm of all of a module's gradients taken together, the number that
@@ -135,6 +161,10 @@ impl<M: Module> Module for Vec<M> {
         for (i, layer) in self.iter_mut().enumerate() {
             visit_child_mut(&i.to_string(), layer, f);
         }
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.iter_mut().for_each(|layer| layer.set_mode(mode));
     }
 }
 // ANCHOR_END: nesting

@@ -39,14 +39,14 @@ fn main() {
         );
         let mut p = ndarray::Array4::zeros((b, h, t, t));
         best("heads forward (64 heads)", || {
-            std::hint::black_box(heads_forward((q, k, v), false, None, &mut p));
+            std::hint::black_box(heads_forward((q, k, v), false, None, &mut p, None));
         });
-        let merged = heads_forward((q, k, v), false, None, &mut p);
+        let merged = heads_forward((q, k, v), false, None, &mut p, None);
         let mut dqkv = Array2::zeros((b * t, 3 * c));
         best("heads backward (64 heads)", || {
             let (dq, dk, dv) =
                 dqkv.multi_slice_mut((s![.., ..c], s![.., c..2 * c], s![.., 2 * c..]));
-            heads_backward((q, k, v), &p, merged.view(), (dq, dk, dv));
+            heads_backward((q, k, v), &p, None, merged.view(), (dq, dk, dv));
         });
         best("zeros [8,8,256,256]", || {
             std::hint::black_box(ndarray::Array4::<f32>::zeros((8, 8, 256, 256)));

@@ -3,11 +3,11 @@
 
 use ch01_foundations::init::xavier_uniform;
 use ch01_foundations::linalg::{linear, linear_backward, reuse, rows};
-use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
+use ch01_foundations::module::{Mode, Module, Param, ParamView, ParamViewMut};
 use ndarray::{Array1, Array2, Array3, Array4, Ix1, Ix2, s};
 use rand::Rng;
 
-use crate::heads::{heads_backward, heads_forward};
+use crate::heads::{AttentionDropout, heads_backward, heads_forward};
 
 // ANCHOR: struct
 /// Multi-head self-attention: one fused projection x W_qkv + b_qkv gives Q, K and V for
@@ -21,15 +21,17 @@ pub struct MultiHeadAttention {
     pub b_qkv: Param<Ix1>, // [3C]
     pub w_o: Param<Ix2>,   // [C, C]
     pub b_o: Param<Ix1>,   // [C]
+    pub dropout: AttentionDropout, // on the weights P; p = 0 unless set
     cache: Option<Cache>,
 }
 
 /// What backward needs from forward.
 struct Cache {
-    x: Array2<f32>,      // [B·T, C]
-    qkv: Array2<f32>,    // [B·T, 3C]
-    merged: Array2<f32>, // [B·T, C]
-    p: Array4<f32>,      // [B, h, T, T]
+    x: Array2<f32>,            // [B·T, C]
+    qkv: Array2<f32>,          // [B·T, 3C]
+    merged: Array2<f32>,       // [B·T, C]
+    p: Array4<f32>,            // [B, h, T, T]
+    keep: Option<Array4<f32>>, // [B, h, T, T]: the dropout mask, in training
 }
 // ANCHOR_END: struct
 
@@ -48,6 +50,7 @@ impl MultiHeadAttention {
             b_qkv: Param::new(Array1::zeros(3 * d_model)),
             w_o: Param::new(xavier_uniform(d_model, d_model, rng)),
             b_o: Param::new(Array1::zeros(d_model)),
+            dropout: AttentionDropout::new(0.0),
             cache: None,
         }
     }
@@ -83,12 +86,21 @@ impl MultiHeadAttention {
             qkv.slice(s![.., c..2 * c]),
             qkv.slice(s![.., 2 * c..]),
         );
-        // The weights buffer of the previous call is reused when the shape matches.
-        let mut p = self.cache.take().map(|c| c.p).unwrap_or_default();
+        // The buffers of the previous call are reused when the shape matches.
+        let (mut p, mut keep) = self.cache.take().map(Cache::buffers).unwrap_or_default();
         reuse(&mut p, (b, self.n_heads, t, t));
-        let merged = heads_forward((q, k, v), self.causal, pad.as_deref(), &mut p);
+        let drop = self.dropout.pass(&mut keep, p.dim());
+        let dropped = drop.is_some();
+        let merged = heads_forward((q, k, v), self.causal, pad.as_deref(), &mut p, drop);
         let y = linear(&merged, &self.w_o.value, &self.b_o.value);
-        self.cache = Some(Cache { x, qkv, merged, p });
+        let keep = dropped.then_some(keep);
+        self.cache = Some(Cache {
+            x,
+            qkv,
+            merged,
+            p,
+            keep,
+        });
         y.into_shape_with_order((b, t, c)).expect("standard layout")
     }
 }
@@ -120,7 +132,8 @@ impl MultiHeadAttention {
         let mut dqkv = Array2::zeros((n, 3 * c)); // [B·T, 3C], heads write in place
         let (dq, dk, dv) =
             dqkv.multi_slice_mut((s![.., ..c], s![.., c..2 * c], s![.., 2 * c..]));
-        heads_backward((q, k, v), &cache.p, d_merged.view(), (dq, dk, dv));
+        let keep = cache.keep.as_ref();
+        heads_backward((q, k, v), &cache.p, keep, d_merged.view(), (dq, dk, dv));
         let dx = linear_backward(
             cache.x.view(),
             dqkv.view(),
@@ -147,6 +160,17 @@ impl Module for MultiHeadAttention {
         f("b_qkv", self.b_qkv.view_mut());
         f("w_o", self.w_o.view_mut());
         f("b_o", self.b_o.view_mut());
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.dropout.set_mode(mode);
+    }
+}
+
+impl Cache {
+    /// The weights and mask buffers, for the next pass to reuse.
+    fn buffers(self) -> (Array4<f32>, Array4<f32>) {
+        (self.p, self.keep.unwrap_or_default())
     }
 }
 

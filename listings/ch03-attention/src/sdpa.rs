@@ -3,6 +3,8 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 use ch01_foundations::softmax::{exp, nan_max};
 
@@ -104,12 +106,45 @@ pub fn attention_into(
 }
 // ANCHOR_END: forward
 
+// ANCHOR: weight_dropout
+/// [`attention_into`] with attention-weight dropout (BERT, GPT-2): O = (P ⊙ M) V, where
+/// M holds 0 (with probability `p_drop`) or 1/(1 - p_drop) for each weight, drawn
+/// row-major from `rng` into `keep`. P itself stays undropped in `p`: backward and the
+/// heat maps read it, and backward reads M from `keep`.
+// q: [Tq, d_k], k: [Tk, d_k], v: [Tk, d_v] -> p, keep: [Tq, Tk], out: [Tq, d_v]
+#[allow(clippy::too_many_arguments)]
+pub fn attention_dropout_into(
+    q: ArrayView2<'_, f32>,
+    k: ArrayView2<'_, f32>,
+    v: ArrayView2<'_, f32>,
+    mask: &Mask<'_>,
+    p_drop: f32,
+    rng: &mut ChaCha8Rng,
+    mut p: ArrayViewMut2<'_, f32>,
+    mut keep: ArrayViewMut2<'_, f32>,
+    mut out: ArrayViewMut2<'_, f32>,
+) {
+    let scale = 1.0 / (q.ncols() as f32).sqrt();
+    general_mat_mul(scale, &q, &k.t(), 0.0, &mut p); // S = Q Kᵀ / √d_k
+    masked_softmax_in_place(&mut p, mask); // P = softmax(S + M)
+    let kept = 1.0 / (1.0 - p_drop);
+    keep.iter_mut().for_each(|m| {
+        *m = if rng.random::<f32>() < p_drop {
+            0.0
+        } else {
+            kept
+        };
+    });
+    general_mat_mul(1.0, &(&p * &keep), &v, 0.0, &mut out); // O = (P ⊙ M) V
+}
+// ANCHOR_END: weight_dropout
+
 // ANCHOR: backward
 /// The backward pass of one head, given the forward's weights P and ∂L/∂O:
 /// dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP - rowsum(dP ⊙ P)), dQ = dS K / √d_k,
-/// dK = dSᵀ Q / √d_k. Masked keys have P = 0, so dS = 0 there: the mask needs no
-/// backward of its own, and a fully masked row passes no gradient.
-// q: [Tq, d_k], k: [Tk, d_k], v: [Tk, d_v], p: [Tq, Tk], d_out: [Tq, d_v]
+/// dK = dSᵀ Q / √d_k. With weight dropout (`keep` = M), the forward used P ⊙ M: then
+/// dV = (P ⊙ M)ᵀ dO, and dP = (dO Vᵀ) ⊙ M goes through the mask before the softmax.
+// q: [Tq, d_k], k: [Tk, d_k], v: [Tk, d_v], p, keep: [Tq, Tk], d_out: [Tq, d_v]
 //   -> dq: [Tq, d_k], dk: [Tk, d_k], dv: [Tk, d_v] (overwritten); ds: [Tq, Tk] scratch
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward_into(
@@ -117,6 +152,7 @@ pub fn attention_backward_into(
     k: ArrayView2<'_, f32>,
     v: ArrayView2<'_, f32>,
     p: ArrayView2<'_, f32>,
+    keep: Option<ArrayView2<'_, f32>>,
     d_out: ArrayView2<'_, f32>,
     mut dq: ArrayViewMut2<'_, f32>,
     mut dk: ArrayViewMut2<'_, f32>,
@@ -124,18 +160,34 @@ pub fn attention_backward_into(
     ds: &mut Array2<f32>,
 ) {
     let scale = 1.0 / (q.ncols() as f32).sqrt();
-    general_mat_mul(1.0, &p.t(), &d_out, 0.0, &mut dv);
-    general_mat_mul(1.0, &d_out, &v.t(), 0.0, ds); // dP
+    match keep {
+        None => general_mat_mul(1.0, &p.t(), &d_out, 0.0, &mut dv),
+        Some(m) => general_mat_mul(1.0, &(&p * &m).t(), &d_out, 0.0, &mut dv),
+    }
+    general_mat_mul(1.0, &d_out, &v.t(), 0.0, ds); // dP (of the weights V saw)
+    if let Some(m) = keep {
+        *ds *= &m; // back through the mask to P
+    }
+    softmax_backward_in_place(ds, p);
+    general_mat_mul(scale, ds, &k, 0.0, &mut dq);
+    general_mat_mul(scale, &ds.t(), &q, 0.0, &mut dk);
+}
+// ANCHOR_END: backward
+
+// ANCHOR: softmax_backward
+/// dS = P ⊙ (dP - rowsum(dP ⊙ P)), row by row, overwriting dP. Masked keys have P = 0,
+/// so dS = 0 there: the mask needs no backward of its own, and a fully masked row passes
+/// no gradient.
+// ds: [Tq, Tk] holding dP -> dS; p: [Tq, Tk]
+pub fn softmax_backward_in_place(ds: &mut Array2<f32>, p: ArrayView2<'_, f32>) {
     for (mut ds_row, p_row) in ds.rows_mut().into_iter().zip(p.rows()) {
         let dot = ds_row.dot(&p_row); // Σ_j dP_ij P_ij
         Zip::from(&mut ds_row)
             .and(&p_row)
             .for_each(|d, &p| *d = p * (*d - dot));
     }
-    general_mat_mul(scale, ds, &k, 0.0, &mut dq);
-    general_mat_mul(scale, &ds.t(), &q, 0.0, &mut dk);
 }
-// ANCHOR_END: backward
+// ANCHOR_END: softmax_backward
 
 /// One head's result: the output and the attention weights.
 pub struct Attention {
@@ -161,7 +213,9 @@ pub fn sdpa(
     attention_into(q, k, v, mask, p.view_mut(), out.view_mut());
     Attention { out, p }
 }
+// ANCHOR_END: sdpa
 
+// ANCHOR: sdpa_backward
 /// Gradients of [`sdpa`] given ∂L/∂out and the forward's weights.
 // q: [Tq, d_k], k: [Tk, d_k], v: [Tk, d_v], p: [Tq, Tk], d_out: [Tq, d_v] -> dq, dk, dv
 pub fn sdpa_backward(
@@ -187,6 +241,7 @@ pub fn sdpa_backward(
         k,
         v,
         p,
+        None,
         d_out,
         dq.view_mut(),
         dk.view_mut(),
@@ -195,7 +250,7 @@ pub fn sdpa_backward(
     );
     (dq, dk, dv)
 }
-// ANCHOR_END: sdpa
+// ANCHOR_END: sdpa_backward
 
 fn check_shapes(
     q: ArrayView2<'_, f32>,

@@ -3,27 +3,55 @@
 
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch03_attention::mha::MultiHeadAttention;
 use ch04_ffn_norms::activations::Activation;
+use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::ffn::Ffn;
 use ch04_ffn_norms::norms::LayerNorm;
 pub use ch04_ffn_norms::residual::Wiring;
 use ndarray::{Array2, Array3};
 use rand::Rng;
 
+// ANCHOR: dropout_config
+/// Where a transformer drops units, and how often. The 2017 recipe drops P_drop = 0.1 of
+/// every sub-layer's output before its residual add and of the embeddings plus
+/// positions; BERT and GPT-2 also drop attention weights. The default, 0 everywhere, is
+/// what the book's models train with unless a section says otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DropoutConfig {
+    pub residual: f32,  // each sub-layer's output, before the add
+    pub embedding: f32, // E·√C + PE, before the first block
+    pub attention: f32, // the attention weights P, inside every attention layer
+}
+
+impl DropoutConfig {
+    /// Vaswani et al.'s placement: `p` on sub-layers and embeddings, none on weights.
+    pub fn vaswani(p: f32) -> Self {
+        DropoutConfig {
+            residual: p,
+            embedding: p,
+            attention: 0.0,
+        }
+    }
+}
+// ANCHOR_END: dropout_config
+
 // ANCHOR: struct
 /// One encoder block. Post-LN (Vaswani et al., 2017):
 ///   h = LN₁(x + MHA(x)),      y = LN₂(h + FFN(h)).
 /// Pre-LN (Xiong et al., 2020; GPT-2 and every large model since):
 ///   h = x + MHA(LN₁(x)),      y = h + FFN(LN₂(h)).
+/// In training, `drop1` and `drop2` drop units of MHA's and FFN's outputs before the add.
 pub struct EncoderBlock {
     pub attn: MultiHeadAttention,
     pub norm1: LayerNorm,
     pub ffn: Ffn,
     pub norm2: LayerNorm,
     pub wiring: Wiring,
+    pub drop1: Dropout, // p = 0 unless set_dropout says otherwise
+    pub drop2: Dropout,
 }
 
 impl EncoderBlock {
@@ -41,10 +69,21 @@ impl EncoderBlock {
             ffn: Ffn::new(d_model, d_ff, Activation::Relu, rng),
             norm2: LayerNorm::new(d_model, 1e-5),
             wiring,
+            drop1: Dropout::new(0.0),
+            drop2: Dropout::new(0.0),
         }
     }
 }
 // ANCHOR_END: struct
+
+impl EncoderBlock {
+    /// Sets the residual and attention-weight dropout; keeps the mode.
+    pub fn set_dropout(&mut self, d: DropoutConfig) {
+        self.drop1.set_p(d.residual);
+        self.drop2.set_p(d.residual);
+        self.attn.dropout.set_p(d.attention);
+    }
+}
 
 // ANCHOR: forward
 impl EncoderBlock {
@@ -58,16 +97,17 @@ impl EncoderBlock {
         let (b, t, c) = x.dim();
         match self.wiring {
             Wiring::PostLn => {
-                let a = self.attn.forward(x, key_padding);
+                let a = self.drop1.apply(self.attn.forward(x, key_padding));
                 let h = self.norm1.forward(&rows(&(x + &a))); // [B·T, C]
-                let y = self.norm2.forward(&(&h + &self.ffn.forward(&h)));
-                unrows(y, b, t, c)
+                let f = self.drop2.apply(self.ffn.forward(&h));
+                unrows(self.norm2.forward(&(&h + &f)), b, t, c)
             }
             Wiring::PreLn => {
                 let z = unrows(self.norm1.forward(&rows(x)), b, t, c);
-                let h = rows(&(x + &self.attn.forward(&z, key_padding))); // [B·T, C]
-                let y = &h + &self.ffn.forward(&self.norm2.forward(&h));
-                unrows(y, b, t, c)
+                let a = self.drop1.apply(self.attn.forward(&z, key_padding));
+                let h = rows(&(x + &a)); // [B·T, C]
+                let f = self.drop2.apply(self.ffn.forward(&self.norm2.forward(&h)));
+                unrows(&h + &f, b, t, c)
             }
         }
     }
@@ -84,15 +124,15 @@ impl EncoderBlock {
         match self.wiring {
             Wiring::PostLn => {
                 let dz = self.norm2.backward(&rows(dy)); // into h + FFN(h)
-                let dh = &dz + &self.ffn.backward(&dz);
+                let dh = &dz + &self.ffn.backward(&self.drop2.backward(&dz));
                 let ds = unrows(self.norm1.backward(&dh), b, t, c); // into x + MHA(x)
-                &ds + &self.attn.backward(&ds)
+                &ds + &self.attn.backward(&self.drop1.backward(&ds))
             }
             Wiring::PreLn => {
                 let dy = rows(dy);
-                let dh = &dy + &self.norm2.backward(&self.ffn.backward(&dy));
-                let dh = unrows(dh, b, t, c);
-                let dz = rows(&self.attn.backward(&dh));
+                let df = self.ffn.backward(&self.drop2.backward(&dy));
+                let dh = unrows(&dy + &self.norm2.backward(&df), b, t, c);
+                let dz = rows(&self.attn.backward(&self.drop1.backward(&dh)));
                 &dh + &unrows(self.norm1.backward(&dz), b, t, c)
             }
         }
@@ -113,6 +153,12 @@ impl Module for EncoderBlock {
         visit_child_mut("norm1", &mut self.norm1, f);
         visit_child_mut("ffn", &mut self.ffn, f);
         visit_child_mut("norm2", &mut self.norm2, f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.attn.set_mode(mode);
+        self.drop1.set_mode(mode);
+        self.drop2.set_mode(mode);
     }
 }
 

@@ -2,14 +2,15 @@
 //! positions, through the stack.
 
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
 use ch02_input::positions::sinusoidal::sinusoidal;
+use ch04_ffn_norms::dropout::Dropout;
 use ndarray::{Array2, Array3, s};
 use rand::Rng;
 
-use crate::block::Wiring;
+use crate::block::{DropoutConfig, Wiring};
 use crate::stack::EncoderStack;
 use ch01_foundations::linalg::{rows, unrows};
 
@@ -28,8 +29,9 @@ pub struct EncoderConfig {
 // ANCHOR: encoder
 /// Embeddings + positions + N blocks (+ a final norm for Pre-LN).
 pub struct Encoder {
-    pub embed: Embedding, // [vocab, C]
-    pub pe: Array2<f32>,  // [max_len, C], fixed: not a parameter
+    pub embed: Embedding,    // [vocab, C]
+    pub pe: Array2<f32>,     // [max_len, C], fixed: not a parameter
+    pub drop_embed: Dropout, // on E·√C + PE, in training; p = 0 unless set
     pub stack: EncoderStack,
 }
 
@@ -50,10 +52,15 @@ impl Encoder {
         Encoder {
             embed,
             pe: sinusoidal(max_len, d_model),
+            drop_embed: Dropout::new(0.0),
             stack,
         }
     }
+}
+// ANCHOR_END: encoder
 
+// ANCHOR: encoder_forward
+impl Encoder {
     // ids: [B, T], key_padding: [B, T] -> [B, T, C]
     pub fn forward(
         &mut self,
@@ -61,17 +68,23 @@ impl Encoder {
         key_padding: Option<&Array2<bool>>,
     ) -> Array3<f32> {
         let x = embed_with_positions(&mut self.embed, &self.pe, ids);
-        self.stack.forward(&x, key_padding)
+        self.stack.forward(&self.drop_embed.apply(x), key_padding)
     }
 
     /// Accumulates every gradient, down to the embedding table.
     // dy: [B, T, C] -> nothing: the input was integers
     pub fn backward(&mut self, dy: &Array3<f32>) {
-        let dx = self.stack.backward(dy);
+        let dx = self.drop_embed.backward(&self.stack.backward(dy));
         embed_backward(&mut self.embed, &dx);
     }
+
+    /// Embedding dropout here, the rest in every block.
+    pub fn set_dropout(&mut self, d: DropoutConfig) {
+        self.drop_embed.set_p(d.embedding);
+        self.stack.set_dropout(d);
+    }
 }
-// ANCHOR_END: encoder
+// ANCHOR_END: encoder_forward
 
 // ANCHOR: embed_with_positions
 /// x[b, t] = E[ids[b, t]] · √C + PE[t]: the √C puts the embedding on the scale of the
@@ -113,5 +126,10 @@ impl Module for Encoder {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
         visit_child_mut("embed", &mut self.embed, f);
         self.stack.visit_params_mut(f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.drop_embed.set_mode(mode);
+        self.stack.set_mode(mode);
     }
 }

@@ -11,6 +11,6 @@ pub mod figures;
 pub mod report;
 pub mod stack;
 
-pub use block::{EncoderBlock, Wiring};
+pub use block::{DropoutConfig, EncoderBlock, Wiring};
 pub use encoder::Encoder;
 pub use stack::EncoderStack;

@@ -2,13 +2,13 @@
 //! LayerNorm.
 
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch04_ffn_norms::norms::LayerNorm;
 use ndarray::{Array2, Array3};
 use rand::Rng;
 
-use crate::block::{EncoderBlock, Wiring};
+use crate::block::{DropoutConfig, EncoderBlock, Wiring};
 use ch01_foundations::linalg::{rows, unrows};
 
 // ANCHOR: stack
@@ -35,7 +35,11 @@ impl EncoderStack {
         let final_norm = (wiring == Wiring::PreLn).then(|| LayerNorm::new(d_model, 1e-5));
         EncoderStack { blocks, final_norm }
     }
+}
+// ANCHOR_END: stack
 
+// ANCHOR: stack_forward
+impl EncoderStack {
     // x: [B, T, C], key_padding: [B, T] -> [B, T, C]
     pub fn forward(
         &mut self,
@@ -68,7 +72,16 @@ impl EncoderStack {
         dh
     }
 }
-// ANCHOR_END: stack
+// ANCHOR_END: stack_forward
+
+impl EncoderStack {
+    /// The same dropout in every block.
+    pub fn set_dropout(&mut self, d: DropoutConfig) {
+        self.blocks
+            .iter_mut()
+            .for_each(|block| block.set_dropout(d));
+    }
+}
 
 impl Module for EncoderStack {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
@@ -83,5 +96,9 @@ impl Module for EncoderStack {
         if let Some(norm) = &mut self.final_norm {
             visit_child_mut("final_norm", norm, f);
         }
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.blocks.set_mode(mode);
     }
 }

@@ -1,7 +1,7 @@
 //! The decoder block (section "The block and the causal mask"): Chapter 5's encoder
 //! block with one flag switched on.
 
-use ch01_foundations::module::{Module, ParamView, ParamViewMut};
+use ch01_foundations::module::{Mode, Module, ParamView, ParamViewMut};
 use ch05_encoder::{EncoderBlock, Wiring};
 use ndarray::{Array2, Array3};
 use rand::Rng;
@@ -52,5 +52,9 @@ impl Module for DecoderBlock {
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
         self.block.visit_params_mut(f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.block.set_mode(mode);
     }
 }

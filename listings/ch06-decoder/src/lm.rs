@@ -5,14 +5,15 @@
 use ch01_foundations::calculus::softmax_cross_entropy;
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
 use ch02_input::positions::sinusoidal::sinusoidal;
 use ch04_ffn_norms::activations::Activation;
+use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::norms::LayerNorm;
-use ch05_encoder::Wiring;
 use ch05_encoder::encoder::{embed_backward, embed_with_positions};
+use ch05_encoder::{DropoutConfig, Wiring};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::Rng;
 
@@ -37,8 +38,9 @@ pub struct LmConfig {
 /// input embedding and the output layer (weight tying, Press & Wolf 2017).
 pub struct DecoderLm {
     pub cfg: LmConfig,
-    pub embed: Embedding, // [vocab, C]
-    pub pe: Array2<f32>,  // [max_len, C], fixed
+    pub embed: Embedding,    // [vocab, C]
+    pub pe: Array2<f32>,     // [max_len, C], fixed
+    pub drop_embed: Dropout, // on E·√C + PE in training (GPT-2's embd_pdrop); p = 0 unless set
     pub blocks: Vec<DecoderBlock>,
     /// Pre-LN only: the residual stream is never normalised inside the blocks.
     pub final_norm: Option<LayerNorm>,
@@ -60,6 +62,7 @@ impl DecoderLm {
             cfg,
             embed,
             pe: sinusoidal(cfg.max_len, c),
+            drop_embed: Dropout::new(0.0),
             blocks,
             final_norm,
         }
@@ -76,7 +79,8 @@ impl DecoderLm {
         ids: &Array2<usize>,
         key_padding: Option<&Array2<bool>>,
     ) -> Array2<f32> {
-        let mut x = embed_with_positions(&mut self.embed, &self.pe, ids);
+        let x = embed_with_positions(&mut self.embed, &self.pe, ids);
+        let mut x = self.drop_embed.apply(x);
         for block in &mut self.blocks {
             x = block.forward(&x, key_padding);
         }
@@ -116,7 +120,7 @@ impl DecoderLm {
         for block in self.blocks.iter_mut().rev() {
             dx = block.backward(&dx);
         }
-        embed_backward(&mut self.embed, &dx);
+        embed_backward(&mut self.embed, &self.drop_embed.backward(&dx));
     }
 }
 // ANCHOR_END: lm_backward
@@ -167,6 +171,16 @@ pub fn lm_loss(
 }
 // ANCHOR_END: lm_loss
 
+impl DecoderLm {
+    /// Embedding dropout here; residual and attention-weight dropout in every block.
+    pub fn set_dropout(&mut self, d: DropoutConfig) {
+        self.drop_embed.set_p(d.embedding);
+        for block in &mut self.blocks {
+            block.block.set_dropout(d);
+        }
+    }
+}
+
 impl Module for DecoderLm {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
         visit_child("embed", &self.embed, f);
@@ -182,5 +196,10 @@ impl Module for DecoderLm {
         if let Some(norm) = &mut self.final_norm {
             visit_child_mut("final_norm", norm, f);
         }
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.drop_embed.set_mode(mode);
+        self.blocks.set_mode(mode);
     }
 }

@@ -4,12 +4,13 @@
 
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
 use ch02_input::positions::sinusoidal::sinusoidal;
+use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::linear::Linear;
-use ch05_encoder::block::Wiring;
+use ch05_encoder::block::{DropoutConfig, Wiring};
 use ch05_encoder::encoder::{embed_backward, embed_with_positions};
 use ch05_encoder::stack::EncoderStack;
 use ndarray::{Array2, Array3};
@@ -45,12 +46,9 @@ pub struct Transformer {
     pub encoder: EncoderStack,
     pub decoder: DecoderStack,
     pub out: Option<Linear>, // [C, tgt_vocab]; None when tied to tgt_embed
-}
-
-/// What the decoder reads from the encoder: its output and the source padding.
-pub struct Memory {
-    pub m: Array3<f32>,        // [B, S, C]
-    pub src_pad: Array2<bool>, // [B, S], true = padding
+    pub dropout: DropoutConfig, // 0 everywhere unless set_dropout says otherwise
+    pub drop_src: Dropout,   // on each side's E·√C + PE, in training
+    pub drop_tgt: Dropout,
 }
 
 impl Transformer {
@@ -71,12 +69,35 @@ impl Transformer {
             decoder: DecoderStack::new(cfg.n_dec, c, h, d_ff, wiring, rng),
             out: (!cfg.tie_output).then(|| Linear::new(c, cfg.tgt_vocab, rng)),
             cfg,
+            dropout: DropoutConfig::default(),
+            drop_src: Dropout::new(0.0),
+            drop_tgt: Dropout::new(0.0),
         }
     }
 }
 // ANCHOR_END: model
 
+// ANCHOR: set_dropout
+impl Transformer {
+    /// Where and how much to drop (the 2017 recipe: `DropoutConfig::vaswani(0.1)`). It
+    /// acts only in training mode: `set_mode(&mut Mode::Train(&mut rng))`.
+    pub fn set_dropout(&mut self, d: DropoutConfig) {
+        self.dropout = d;
+        self.drop_src.set_p(d.embedding);
+        self.drop_tgt.set_p(d.embedding);
+        self.encoder.set_dropout(d);
+        self.decoder.set_dropout(d);
+    }
+}
+// ANCHOR_END: set_dropout
+
 // ANCHOR: forward
+/// What the decoder reads from the encoder: its output and the source padding.
+pub struct Memory {
+    pub m: Array3<f32>,        // [B, S, C]
+    pub src_pad: Array2<bool>, // [B, S], true = padding
+}
+
 impl Transformer {
     /// Teacher forcing: the decoder reads the whole shifted-right target at once and
     /// predicts every next token in one pass.
@@ -94,14 +115,20 @@ impl Transformer {
     pub fn encode(&mut self, src: &Array2<usize>) -> Memory {
         let src_pad = src.mapv(|id| id == self.cfg.pad);
         let x = embed_with_positions(&mut self.src_embed, &self.pe, src);
+        let x = self.drop_src.apply(x); // [B, S, C]
         let m = self.encoder.forward(&x, Some(&src_pad));
         Memory { m, src_pad }
     }
+}
+// ANCHOR_END: forward
 
+// ANCHOR: decode
+impl Transformer {
     // memory: [B, S, C], tgt_in: [B, T] -> logits: [B, T, tgt_vocab]
     pub fn decode(&mut self, memory: &Memory, tgt_in: &Array2<usize>) -> Array3<f32> {
         let tgt_pad = tgt_in.mapv(|id| id == self.cfg.pad);
         let y = embed_with_positions(&mut self.tgt_embed, &self.pe, tgt_in);
+        let y = self.drop_tgt.apply(y); // [B, T, C]
         let pad = Padding {
             src: Some(&memory.src_pad),
             tgt: Some(&tgt_pad),
@@ -115,7 +142,7 @@ impl Transformer {
         unrows(logits, b, t, self.cfg.tgt_vocab)
     }
 }
-// ANCHOR_END: forward
+// ANCHOR_END: decode
 
 // ANCHOR: backward
 impl Transformer {
@@ -130,9 +157,9 @@ impl Transformer {
             None => self.tgt_embed.unembed_backward(&rows(dlogits)),
         };
         let (dy, dm) = self.decoder.backward(&unrows(dh, b, t, c));
-        embed_backward(&mut self.tgt_embed, &dy);
+        embed_backward(&mut self.tgt_embed, &self.drop_tgt.backward(&dy));
         let dx = self.encoder.backward(&dm);
-        embed_backward(&mut self.src_embed, &dx);
+        embed_backward(&mut self.src_embed, &self.drop_src.backward(&dx));
     }
 }
 // ANCHOR_END: backward
@@ -156,6 +183,13 @@ impl Module for Transformer {
         if let Some(out) = &mut self.out {
             visit_child_mut("out", out, f);
         }
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.drop_src.set_mode(mode);
+        self.drop_tgt.set_mode(mode);
+        self.encoder.set_mode(mode);
+        self.decoder.set_mode(mode);
     }
 }
 
