@@ -63,7 +63,11 @@ impl Dropout {
         self.mask = Some(mask.into_dyn());
         y
     }
+}
+// ANCHOR_END: dropout_forward
 
+// ANCHOR: dropout_backward
+impl Dropout {
     /// dx = dy ⊙ mask: the same elements are dropped and scaled on the way back.
     // dy: y's shape -> dx: x's shape
     pub fn backward<D: Dimension>(&self, dy: &Array<f32, D>) -> Array<f32, D> {
@@ -83,7 +87,7 @@ impl Dropout {
         }
     }
 }
-// ANCHOR_END: dropout_forward
+// ANCHOR_END: dropout_backward
 
 // ANCHOR: dropout_in_a_model
 impl Dropout {
