@@ -13,6 +13,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod browser;
 mod config;
 mod expand;
 mod files;
@@ -24,6 +25,10 @@ mod mermaid;
 mod scan;
 mod summary;
 
+pub use browser::{
+    BrowserReport, CHROMIUM_FLAGS, INSTALL_CHROMIUM, check_in_browser, find_chromium,
+    pages_to_open,
+};
 pub use html::check_built_html;
 pub use includes::{check_includes, check_listings_included};
 pub use math::check_math;
