@@ -284,7 +284,10 @@ struct Probe {
 
 #[derive(Debug, Deserialize)]
 struct Image {
+    /// As written in the page.
     src: String,
+    /// As the browser resolved it.
+    url: String,
     loaded: bool,
 }
 
@@ -357,14 +360,10 @@ impl Logged {
                 if matches!(e.params.entry.level, LogEntryLevel::Error) =>
             {
                 let entry = &e.params.entry;
-                let text = match &entry.url {
-                    Some(url) => format!("{} ({url})", entry.text),
-                    None => entry.text.clone(),
-                };
                 Some(Logged {
                     what: "console error",
-                    text,
-                    url: None,
+                    text: entry.text.clone(),
+                    url: entry.url.clone(),
                     line: None,
                 })
             }
@@ -379,6 +378,14 @@ fn remote_text(arg: &RemoteObject) -> String {
         Some(other) => other.to_string(),
         None => arg.description.clone().unwrap_or_default(),
     }
+}
+
+/// A URL on the loopback server as a path from the book's root: the port changes from
+/// run to run and says nothing.
+fn short(url: &str) -> &str {
+    url.strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(url)
 }
 
 fn first_line(s: &str) -> &str {
@@ -445,16 +452,23 @@ impl Seen {
 
     fn logged_problems(&self, out: &mut Vec<(Option<Needle>, String)>) {
         for logged in &self.logged {
-            // A line number only points into the page when the page itself raised it.
-            let needle = match (&logged.url, logged.line) {
-                (Some(url), Some(line)) if *url == self.url => Some(Needle::Line(line)),
-                _ => None,
-            };
-            let place = match (&logged.url, logged.line) {
-                (Some(url), Some(line)) if !url.is_empty() && *url != self.url => {
-                    format!(" (at {url}:{line})")
+            let url = logged.url.as_deref().unwrap_or("");
+            let broken_image =
+                self.probe.images.iter().any(|i| !i.loaded && i.url == url);
+            if broken_image && logged.line.is_none() {
+                // Its 404 is the image problem, which says where the image is.
+                continue;
+            }
+            // A line number only points into the HTML when the page itself raised it.
+            let (needle, place) = match logged.line {
+                Some(line) if url == self.url => {
+                    (Some(Needle::Line(line)), String::new())
                 }
-                _ => String::new(),
+                Some(line) if !url.is_empty() => {
+                    (None, format!(" (at {}:{line})", short(url)))
+                }
+                None if !url.is_empty() => (None, format!(" ({})", short(url))),
+                _ => (None, String::new()),
             };
             out.push((needle, format!("{}: {}{place}", logged.what, logged.text)));
         }

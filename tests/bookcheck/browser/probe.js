@@ -11,6 +11,7 @@
   }
   const images = Array.from(document.images, (img) => ({
     src: img.getAttribute('src') || '',
+    url: img.src,
     complete: img.complete,
     loaded: img.complete && img.naturalWidth > 0,
   }));
@@ -23,11 +24,11 @@
     const svg = el.querySelector('svg');
     const error = svg !== null && (svg.getAttribute('aria-roledescription') === 'error'
       || /Syntax error in text/.test(svg.textContent));
-    return {
-      svg: svg !== null,
-      error,
-      text: (error ? svg.textContent : el.textContent).replace(/\s+/g, ' ').trim().slice(0, 120),
-    };
+    // The error diagram's words are in its <text> elements; its textContent starts
+    // with its stylesheet.
+    const words = error ? Array.from(svg.querySelectorAll('text'), (t) => t.textContent).join(' ')
+      : el.textContent;
+    return { svg: svg !== null, error, text: words.replace(/\s+/g, ' ').trim().slice(0, 120) };
   });
 
   const katexErrors = Array.from(document.querySelectorAll('.katex-error'), (el) => ({
