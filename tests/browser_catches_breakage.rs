@@ -69,7 +69,7 @@ const FROM_THE_BOOK: &[&str] = &[
 fn browser_check_reports_each_broken_page_and_passes_the_good_one() {
     let chromium = find_chromium().unwrap_or_else(|| {
         panic!(
-            "Chromium is not installed: run `cargo xtask test` (it installs it) or `sudo sh -c '{}'`",
+            "Chromium is not installed (or $CHROME names no file): run `cargo xtask test` (it installs it) or `sudo sh -c '{}'`",
             book_checks::INSTALL_CHROMIUM
         )
     });

@@ -53,7 +53,8 @@ const PROBE: &str = include_str!("browser/probe.js");
 /// The command that installs Chromium on Debian and Ubuntu, for messages.
 pub const INSTALL_CHROMIUM: &str = "apt-get update && apt-get install -y chromium";
 
-/// The Chromium (or Chrome) to run: `$CHROME` when set, else the first of `chromium`,
+/// The Chromium (or Chrome) to run: `$CHROME` when set (None when it names no file, so
+/// that a wrong setting is not silently replaced), else the first of `chromium`,
 /// `chromium-browser`, `google-chrome-stable` and `google-chrome` on `PATH`.
 pub fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROME").map(PathBuf::from) {

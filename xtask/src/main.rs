@@ -198,6 +198,13 @@ fn ensure_chromium() -> Result<PathBuf> {
     if let Some(path) = book_checks::find_chromium() {
         return Ok(path);
     }
+    if let Some(chrome) = env::var_os("CHROME") {
+        bail!(
+            "CHROME is set to {}, which is not a file: point it at a Chrome or Chromium binary, \
+             or unset it to use (or install) Debian's chromium",
+            Path::new(&chrome).display()
+        );
+    }
     let sudo: &[&str] = if is_root() {
         &[]
     } else if Command::new("sudo")
