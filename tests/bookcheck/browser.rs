@@ -239,7 +239,8 @@ impl Session {
         let probe = loop {
             let probe = self.probe();
             match probe {
-                Ok(p) if p.settled => break Ok(p),
+                // Until the new page has replaced the old one, the probe may see the old.
+                Ok(p) if p.settled && p.href == url => break Ok(p),
                 _ if started.elapsed() > PAGE_TIMEOUT => break probe,
                 _ => std::thread::sleep(POLL),
             }
@@ -272,6 +273,7 @@ impl Session {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Probe {
+    href: String,
     settled: bool,
     ready: bool,
     mermaid_loaded: bool,
@@ -434,12 +436,12 @@ impl Seen {
             ));
         }
         if self.timed_out {
-            let waiting =
-                match (self.probe.ready, self.probe.diagrams.iter().any(|d| !d.svg)) {
-                    (false, _) => "the page to finish loading",
-                    (true, true) => "mermaid to draw every diagram",
-                    (true, false) => "every image to finish loading",
-                };
+            let ready = self.probe.ready && self.probe.href == self.url;
+            let waiting = match (ready, self.probe.diagrams.iter().any(|d| !d.svg)) {
+                (false, _) => "the page to finish loading",
+                (true, true) => "mermaid to draw every diagram",
+                (true, false) => "every image to finish loading",
+            };
             out.push((
                 None,
                 format!(

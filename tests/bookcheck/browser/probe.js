@@ -59,6 +59,7 @@
   const diagramsDone = !mermaidLoaded || diagrams.every((d) => d.svg);
   const settled = ready && diagramsDone && images.every((i) => i.complete);
   return JSON.stringify({
+    href: location.href,
     settled, ready, mermaidLoaded, images, diagrams, formulas, katexErrors, katexStyled, rawTex,
   });
 })()
