@@ -19,6 +19,7 @@ const SUMMARY: &str = "\
 
 - [Good](good.md)
 - [Bad diagram](bad-diagram.md)
+- [Undrawn diagram](undrawn-diagram.md)
 - [Bad formula](bad-formula.md)
 - [KaTeX error](katex-error.md)
 - [Missing image](missing-image.md)
@@ -44,6 +45,10 @@ graph LR
 /// Mermaid draws its \"Syntax error\" diagram for this instead of throwing.
 const BAD_DIAGRAM: &str =
     "# Bad diagram\n\n```mermaid\ngraph LR\n    A[tokens] -->\n```\n";
+/// Mermaid skips a block it believes it has drawn already, so this one stays text: the
+/// check waits its bounded time for it (15 s), then reports it.
+const UNDRAWN_DIAGRAM: &str = "# Undrawn diagram\n\n<pre class=\"mermaid\" data-processed=\"true\">\
+graph LR\n    A --> B\n</pre>\n";
 /// mdbook-katex leaves a formula KaTeX cannot parse as raw TeX (and only warns).
 const BAD_FORMULA: &str = "# Bad formula\n\n$$\\frac{1}{2$$\n";
 /// What mdbook-katex writes instead when configured with `throw-on-error = false`.
@@ -77,6 +82,8 @@ fn browser_check_reports_each_broken_page_and_passes_the_good_one() {
     write_book(dir.path());
     build(dir.path());
     let report = check_in_browser(&dir.path().join("book"), &chromium);
+    // Shown with --nocapture: what a reader of `cargo xtask test`'s output would see.
+    eprintln!("{}", listing(&report.problems));
 
     let html = dir.path().join("book");
     for good in ["good.html", "index.html"] {
@@ -96,6 +103,11 @@ fn browser_check_reports_each_broken_page_and_passes_the_good_one() {
         &report,
         &html.join("bad-diagram.html"),
         "Syntax error in text",
+    );
+    expect(
+        &report,
+        &html.join("undrawn-diagram.html"),
+        "mermaid diagram 1 did not become an SVG",
     );
     expect(
         &report,
@@ -119,6 +131,9 @@ fn browser_check_reports_each_broken_page_and_passes_the_good_one() {
     );
     expect(&report, &html.join("exception.html"), "uncaught exception");
     expect(&report, &html.join("exception.html"), "notDefinedAnywhere");
+    // Where the HTML holds it, a problem names the line.
+    expect_line(&report, &html.join("bad-diagram.html"), "class=\"mermaid\"");
+    expect_line(&report, &html.join("console-error.html"), "console.error(");
     let reported: BTreeSet<&Path> =
         report.problems.iter().map(|p| p.file.as_path()).collect();
     let broken: BTreeSet<PathBuf> = SUMMARY
@@ -171,6 +186,7 @@ fn write_book(root: &Path) {
         ("SUMMARY.md", SUMMARY),
         ("good.md", GOOD),
         ("bad-diagram.md", BAD_DIAGRAM),
+        ("undrawn-diagram.md", UNDRAWN_DIAGRAM),
         ("bad-formula.md", BAD_FORMULA),
         ("katex-error.md", KATEX_ERROR),
         ("missing-image.md", MISSING_IMAGE),
@@ -253,6 +269,23 @@ fn expect(report: &BrowserReport, page: &Path, words: &str) {
         "expected a problem on {} containing {words:?}; all problems:\n{}",
         page.display(),
         listing(&report.problems)
+    );
+}
+
+/// The page's (first) problem is on the line of its HTML that holds `needle`.
+#[track_caller]
+fn expect_line(report: &BrowserReport, page: &Path, needle: &str) {
+    let html = fs::read_to_string(page).expect("read built page");
+    let line = 1 + html
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{} has no {needle:?}", page.display()));
+    let found = on_page(report, page);
+    assert!(
+        found.first().is_some_and(|p| p.line == line),
+        "expected the problem on {} at line {line}, got:\n{}",
+        page.display(),
+        listing(found)
     );
 }
 

@@ -435,17 +435,14 @@ impl Seen {
                 format!("image did not load: {}", image.src),
             ));
         }
-        if self.timed_out {
-            let ready = self.probe.ready && self.probe.href == self.url;
-            let waiting = match (ready, self.probe.diagrams.iter().any(|d| !d.svg)) {
-                (false, _) => "the page to finish loading",
-                (true, true) => "mermaid to draw every diagram",
-                (true, false) => "every image to finish loading",
-            };
+        // A diagram or image that never finished is reported above; only a page that
+        // never finished loading needs saying here.
+        let loaded = self.probe.ready && self.probe.href == self.url;
+        if self.timed_out && !loaded {
             out.push((
                 None,
                 format!(
-                    "gave up after {} s waiting for {waiting}",
+                    "gave up after {} s waiting for the page to finish loading",
                     PAGE_TIMEOUT.as_secs()
                 ),
             ));
@@ -498,8 +495,9 @@ impl Seen {
                 )
             } else if !d.svg {
                 format!(
-                    "mermaid diagram {} did not become an SVG: `{}`",
+                    "mermaid diagram {} did not become an SVG within {} s: `{}`",
                     n + 1,
+                    PAGE_TIMEOUT.as_secs(),
                     d.text
                 )
             } else {
@@ -512,7 +510,7 @@ impl Seen {
     fn math_problems(&self, out: &mut Vec<(Option<Needle>, String)>) {
         for (n, e) in self.probe.katex_errors.iter().enumerate() {
             out.push((
-                Some(Needle::Nth("katex-error", n)),
+                Some(Needle::Nth("class=\"katex-error\"", n)),
                 format!("KaTeX error: `{}`: {}", e.tex, e.why),
             ));
         }
