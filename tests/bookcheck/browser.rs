@@ -187,20 +187,43 @@ struct Session {
     _browser: Browser,
     tab: Arc<Tab>,
     errors: Arc<Mutex<Vec<Logged>>>,
-    // Chromium's profile, removed when the session ends.
-    _profile: tempfile::TempDir,
+    // Last, so that it is removed after Chromium has been told to end.
+    _profile: Profile,
+}
+
+/// Chromium's fresh profile directory, removed when dropped. Chromium's helper processes
+/// outlive the browser process by a moment and may still write into it, so removal is
+/// retried for a while rather than tried once.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new() -> std::io::Result<Profile> {
+        let dir = tempfile::Builder::new()
+            .prefix("book-checks-chromium-")
+            .tempdir()?;
+        Ok(Profile(dir.keep()))
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        for _ in 0..40 {
+            if std::fs::remove_dir_all(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Session {
     fn start(chromium: &Path) -> anyhow::Result<Session> {
-        let profile = tempfile::Builder::new()
-            .prefix("book-checks-chromium-")
-            .tempdir()?;
+        let profile = Profile::new()?;
         let options = LaunchOptions {
             path: Some(chromium.to_path_buf()),
             headless: true,
             sandbox: false,
-            user_data_dir: Some(profile.path().to_path_buf()),
+            user_data_dir: Some(profile.0.clone()),
             // Ours instead of the crate's defaults, so that this file says every flag.
             disable_default_args: true,
             args: CHROMIUM_FLAGS.iter().map(std::ffi::OsStr::new).collect(),
