@@ -24,10 +24,10 @@ use walkdir::WalkDir;
 use crate::{Problem, finish};
 use server::Server;
 
-/// Flags Chromium starts with. This machine, like CI, may have no network: without the
-/// flags that stop background networking, QUIC, component updates and sync, Chromium
-/// keeps opening connections that are refused. A fresh `--user-data-dir` (added by
-/// [`check_in_browser`]) keeps any profile out of it.
+/// Flags Chromium starts with. The machines the book is checked on may have no network:
+/// without the flags that stop background networking, QUIC, component updates and sync,
+/// Chromium keeps opening connections that are refused. A fresh `--user-data-dir` (added
+/// by [`check_in_browser`]) keeps any profile out of it.
 pub const CHROMIUM_FLAGS: &[&str] = &[
     "--headless",
     "--no-sandbox",
@@ -37,6 +37,13 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-extensions",
+    // Even with the flags above, Chromium 156 still looked up content-autofill, accounts
+    // and update hosts at Google and its default search engine: about 500 DNS queries
+    // for the book. The book is served from 127.0.0.1 by address and must read offline,
+    // so no host name needs resolving; a page that asks for one (a CDN) gets an error.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--disable-features=AutofillServerCommunication,OptimizationHints,Translate,MediaRouter",
     // Containers often have a small /dev/shm, which crashes tabs.
     "--disable-dev-shm-usage",
 ];
