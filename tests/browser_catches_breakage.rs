@@ -25,6 +25,7 @@ const SUMMARY: &str = "\
 - [Missing image](missing-image.md)
 - [Console error](console-error.md)
 - [Exception](exception.md)
+- [Online only](online-only.md)
 ";
 
 const GOOD: &str = "\
@@ -56,6 +57,9 @@ const KATEX_ERROR: &str = "# KaTeX error\n\n<span class=\"katex-error\" \
 title=\"ParseError: KaTeX parse error: Undefined control sequence: \\nope\">\\nope</span>\n";
 const MISSING_IMAGE: &str = "# Missing image\n\n![gone](figures/missing.svg)\n";
 const CONSOLE_ERROR: &str = "# Console error\n\n<script>console.error('logged by the console-error page');</script>\n";
+/// The book must read offline: a script from a CDN is an error even where there is network.
+const ONLINE_ONLY: &str =
+    "# Online only\n\n<script src=\"https://cdn.example.com/lib.js\"></script>\n";
 const EXCEPTION: &str = "# Exception\n\n<script>notDefinedAnywhere();</script>\n";
 
 const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"40\" height=\"20\" \
@@ -131,6 +135,11 @@ fn browser_check_reports_each_broken_page_and_passes_the_good_one() {
     );
     expect(&report, &html.join("exception.html"), "uncaught exception");
     expect(&report, &html.join("exception.html"), "notDefinedAnywhere");
+    expect(
+        &report,
+        &html.join("online-only.html"),
+        "https://cdn.example.com/lib.js",
+    );
     // Where the HTML holds it, a problem names the line.
     expect_line(&report, &html.join("bad-diagram.html"), "class=\"mermaid\"");
     expect_line(&report, &html.join("console-error.html"), "console.error(");
@@ -192,6 +201,7 @@ fn write_book(root: &Path) {
         ("missing-image.md", MISSING_IMAGE),
         ("console-error.md", CONSOLE_ERROR),
         ("exception.md", EXCEPTION),
+        ("online-only.md", ONLINE_ONLY),
         ("figures/ok.svg", SVG),
     ];
     for (rel, text) in pages {

@@ -105,7 +105,9 @@ pub fn pages_to_open(html_dir: &Path) -> Vec<PathBuf> {
 /// and reports, naming the page (`html_dir` joined with its path) and where possible the
 /// line of its HTML:
 ///
-/// - a console error or an uncaught exception (including a failed resource load);
+/// - a console error or an uncaught exception, including a resource that failed to load;
+///   Chromium resolves no host name, so anything not on the book's own server fails (the
+///   book must read offline);
 /// - a KaTeX error (class `katex-error`), TeX left unrendered in the text, or formulas
 ///   shown without KaTeX's stylesheet;
 /// - a mermaid block that did not become an SVG, or became mermaid's error diagram;
@@ -497,7 +499,11 @@ impl Seen {
                 Some(line) if !url.is_empty() => {
                     (None, format!(" (at {}:{line})", short(url)))
                 }
-                None if !url.is_empty() => (None, format!(" ({})", short(url))),
+                // A resource written out in full in the HTML (another host) is found there.
+                None if !url.is_empty() => (
+                    Some(Needle::First(url.to_string())),
+                    format!(" ({})", short(url)),
+                ),
                 _ => (None, String::new()),
             };
             out.push((needle, format!("{}: {}{place}", logged.what, logged.text)));
