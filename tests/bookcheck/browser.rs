@@ -22,7 +22,7 @@ use serde::Deserialize;
 use walkdir::WalkDir;
 
 use crate::{Problem, finish};
-use server::Server;
+use server::{Server, same_url};
 
 /// Flags Chromium starts with. The machines the book is checked on may have no network:
 /// without the flags that stop background networking, QUIC, component updates and sync,
@@ -272,15 +272,14 @@ impl Session {
             let probe = self.probe();
             match probe {
                 // Until the new page has replaced the old one, the probe may see the old.
-                Ok(p) if p.settled && p.href == url => break Ok(p),
+                Ok(p) if p.settled && same_url(&p.href, url) => break Ok(p),
                 _ if started.elapsed() > PAGE_TIMEOUT => break probe,
                 _ => std::thread::sleep(POLL),
             }
         };
-        let mut probe = probe?;
         // A page that never settled still reports what it shows, and says so.
-        let timed_out = !probe.settled;
-        probe.settled = true;
+        let probe = probe?;
+        let timed_out = !(probe.settled && same_url(&probe.href, url));
         let logged =
             std::mem::take(&mut *self.errors.lock().unwrap_or_else(|e| e.into_inner()));
         Ok(Seen {
@@ -345,8 +344,10 @@ struct KatexError {
 struct Logged {
     what: &'static str,
     text: String,
-    /// Where it was raised, when that was the page itself (an inline script): 1-based.
+    /// The script that raised it (the page itself for an inline script), or the resource
+    /// that failed to load.
     url: Option<String>,
+    /// The 1-based line in that script; None for a resource.
     line: Option<usize>,
 }
 
@@ -469,7 +470,7 @@ impl Seen {
         }
         // A diagram or image that never finished is reported above; only a page that
         // never finished loading needs saying here.
-        let loaded = self.probe.ready && self.probe.href == self.url;
+        let loaded = self.probe.ready && same_url(&self.probe.href, &self.url);
         if self.timed_out && !loaded {
             out.push((
                 None,

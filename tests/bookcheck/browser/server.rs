@@ -125,6 +125,12 @@ fn file_for(root: &Path, target: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
+/// Whether two URLs name the same file: Chromium may percent-encode a URL differently from
+/// [`Server::url`].
+pub(crate) fn same_url(a: &str, b: &str) -> bool {
+    a == b || percent_decode(a).is_some_and(|a| percent_decode(b) == Some(a))
+}
+
 fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -182,6 +188,13 @@ mod tests {
         let root = std::env::temp_dir();
         assert_eq!(file_for(&root, "/../etc/passwd"), None);
         assert_eq!(file_for(&root, "/%2e%2e/etc/passwd"), None);
+    }
+
+    #[test]
+    fn differently_encoded_urls_are_the_same_page() {
+        assert!(same_url("http://h/a%20b.html", "http://h/a b.html"));
+        assert!(same_url("http://h/%7Eb.html", "http://h/~b.html"));
+        assert!(!same_url("http://h/a.html", "http://h/b.html"));
     }
 
     #[test]
