@@ -205,14 +205,14 @@ fn ensure_chromium() -> Result<PathBuf> {
             Path::new(&chrome).display()
         );
     }
-    let sudo: &[&str] = if is_root() {
-        &[]
+    let sudo = if is_root() {
+        false
     } else if Command::new("sudo")
         .args(["-n", "true"])
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        &["sudo", "-n"]
+        true
     } else {
         bail!(
             "Chromium is not installed, and the browser check opens every page in it. \
@@ -224,17 +224,28 @@ fn ensure_chromium() -> Result<PathBuf> {
         "xtask: Chromium is not installed; the browser check opens every page of the book \
          in it, so installing Debian's `chromium` package with apt-get (a minute or two)"
     );
-    for args in [&["update"][..], &["install", "-y", "chromium"]] {
-        let mut cmd = Command::new(sudo.first().copied().unwrap_or("apt-get"));
-        cmd.args(sudo.iter().skip(1));
-        if !sudo.is_empty() {
-            // sudo resets the environment; `env` carries the one setting apt needs.
-            cmd.args(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
-        }
-        run(cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive"))?;
-    }
+    apt_get(sudo, &["update"])?;
+    apt_get(sudo, &["install", "-y", "chromium"]).context(
+        "installing Debian's `chromium` failed; where the distribution has no such package \
+         (Ubuntu ships Chromium as a snap), install Chrome or Chromium and set CHROME to it",
+    )?;
     book_checks::find_chromium()
         .context("apt-get installed `chromium`, but no chromium binary is on PATH")
+}
+
+/// `apt-get ARGS`, non-interactive, as root or through `sudo -n`.
+fn apt_get(sudo: bool, args: &[&str]) -> Result<()> {
+    let mut cmd = if sudo {
+        // sudo resets the environment; `env` passes on the one setting apt needs.
+        let mut cmd = Command::new("sudo");
+        cmd.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        cmd
+    } else {
+        let mut cmd = Command::new("apt-get");
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(cmd.args(args))
 }
 
 fn is_root() -> bool {
