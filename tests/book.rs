@@ -2,7 +2,8 @@
 //!
 //! `cargo test -p book-checks --test book` checks the sources (includes,
 //! anchors, SUMMARY.md, listings, math, diagrams). The built HTML is checked by
-//! `cargo xtask build` and `cargo xtask test`, right after `mdbook build`.
+//! `cargo xtask build` and `cargo xtask test`, right after `mdbook build`; `cargo xtask
+//! test` then opens every page in headless Chromium (`book_checks::check_in_browser`).
 
 use std::path::Path;
 

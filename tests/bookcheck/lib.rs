@@ -6,6 +6,10 @@
 //! [`check_all`] on the real book; `tests/checks_catch_breakage.rs` proves that
 //! each check catches what it claims to catch.
 //!
+//! The built book is checked twice: [`check_built_html`] reads its HTML, and
+//! [`check_in_browser`] opens every page in headless Chromium (`cargo xtask test` runs
+//! both after `mdbook build`; `tests/browser_catches_breakage.rs` proves the latter).
+//!
 //! The book root is the directory holding `book.toml`; the text lives in its
 //! source directory (`[book] src`, default `src/`) and the listings in
 //! `listings/<crate>/`.
@@ -13,6 +17,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod browser;
 mod config;
 mod expand;
 mod files;
@@ -24,6 +29,10 @@ mod mermaid;
 mod scan;
 mod summary;
 
+pub use browser::{
+    BrowserReport, CHROMIUM_FLAGS, INSTALL_CHROMIUM, check_in_browser, find_chromium,
+    pages_to_open,
+};
 pub use html::check_built_html;
 pub use includes::{check_includes, check_listings_included};
 pub use math::check_math;

@@ -3,7 +3,9 @@
 //! - `serve [ARGS]`: install the pinned tools if missing, regenerate figures, `mdbook serve ARGS`
 //! - `build`: install the pinned tools if missing, write the static site to `book/`, check it
 //! - `test`: every check CI runs: fmt, clippy (warnings denied), the workspace's tests, the
-//!   real `mdbook build` with its preprocessors, and the checks of the built HTML
+//!   real `mdbook build` with its preprocessors, the checks of the built HTML, and every
+//!   page opened in headless Chromium (installed with apt-get when missing)
+//! - `browser`: only open the already built `book/` in headless Chromium
 //! - `figures`: regenerate every chapter's figures from its code
 //! - `bench`: rerun the measurements the text quotes and write them into `src/figures/`
 //! - `tools`: only install the pinned tools
@@ -83,11 +85,15 @@ fn main() -> Result<()> {
             build_book()?;
         }
         Some("test") => test()?,
+        Some("browser") => {
+            let chromium = ensure_chromium()?;
+            check_in_browser(&chromium)?;
+        }
         Some("figures") => figures()?,
         Some("bench") => bench()?,
         Some("tools") => install_tools()?,
         _ => bail!(
-            "usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools"
+            "usage: cargo xtask serve [mdbook serve args] | build | test | browser | figures | bench | tools"
         ),
     }
     eprintln!(
@@ -155,6 +161,8 @@ fn prepend_cargo_bin_to_path() -> Result<()> {
 /// Everything CI checks, in order of how fast each fails.
 fn test() -> Result<()> {
     install_tools()?;
+    // Before `cargo test`: the browser check's own test needs Chromium too.
+    let chromium = ensure_chromium()?;
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
     run(Command::new("cargo").args([
         "clippy",
@@ -170,6 +178,7 @@ fn test() -> Result<()> {
         .args(["test", "--workspace", "--locked"])
         .env("INSTA_UPDATE", "no"))?;
     build_book()?;
+    check_in_browser(&chromium)?;
     eprintln!("xtask test: all checks passed");
     Ok(())
 }
@@ -184,6 +193,100 @@ fn build_book() -> Result<()> {
             eprintln!("{p}");
         }
         bail!("{} problem(s) in the built book", problems.len());
+    }
+    Ok(())
+}
+
+/// The Chromium the browser check runs. When none is installed, installs Debian's
+/// `chromium` package: with apt-get as root (as in CI containers), through `sudo -n` where
+/// that works without a password (GitHub's runners); otherwise fails naming the command.
+fn ensure_chromium() -> Result<PathBuf> {
+    if let Some(path) = book_checks::find_chromium() {
+        return Ok(path);
+    }
+    if let Some(chrome) = env::var_os("CHROME") {
+        bail!(
+            "CHROME is set to {}, which is not a file: point it at a Chrome or Chromium binary, \
+             or unset it to use (or install) Debian's chromium",
+            Path::new(&chrome).display()
+        );
+    }
+    let sudo = if is_root() {
+        false
+    } else if Command::new("sudo")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        true
+    } else {
+        bail!(
+            "Chromium is not installed, and the browser check opens every page in it. \
+             Install it with: sudo sh -c '{}' (or set CHROME to a Chrome or Chromium binary)",
+            book_checks::INSTALL_CHROMIUM
+        );
+    };
+    eprintln!(
+        "xtask: Chromium is not installed; the browser check opens every page of the book \
+         in it, so installing Debian's `chromium` package with apt-get (a minute or two)"
+    );
+    apt_get(sudo, &["update"])?;
+    apt_get(sudo, &["install", "-y", "chromium"]).context(
+        "installing Debian's `chromium` failed; where the distribution has no such package \
+         (Ubuntu ships Chromium as a snap), install Chrome or Chromium and set CHROME to it",
+    )?;
+    book_checks::find_chromium()
+        .context("apt-get installed `chromium`, but no chromium binary is on PATH")
+}
+
+/// `apt-get ARGS`, non-interactive, as root or through `sudo -n`.
+fn apt_get(sudo: bool, args: &[&str]) -> Result<()> {
+    let mut cmd = if sudo {
+        // sudo resets the environment; `env` passes on the one setting apt needs.
+        let mut cmd = Command::new("sudo");
+        cmd.args(["-n", "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+        cmd
+    } else {
+        let mut cmd = Command::new("apt-get");
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(cmd.args(args))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Opens every page of the built `book/` in headless Chromium: JavaScript errors, mermaid
+/// diagrams that did not draw, KaTeX errors and images that did not load.
+fn check_in_browser(chromium: &Path) -> Result<()> {
+    let book = Path::new("book");
+    eprintln!(
+        "xtask: opening every page of book/ in headless Chromium ({})",
+        chromium.display()
+    );
+    let started = Instant::now();
+    let report = book_checks::check_in_browser(book, chromium);
+    for p in &report.problems {
+        eprintln!("{p}");
+    }
+    eprintln!(
+        "xtask: browser check: {} pages, {} mermaid diagrams, {} images, {} formulas in {:.1} s",
+        report.pages,
+        report.diagrams,
+        report.images,
+        report.formulas,
+        started.elapsed().as_secs_f64()
+    );
+    if !report.problems.is_empty() {
+        bail!(
+            "{} problem(s) in the book in a browser",
+            report.problems.len()
+        );
     }
     Ok(())
 }
