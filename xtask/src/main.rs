@@ -25,7 +25,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 4] = [
+const MEASUREMENTS: [(&str, &str, Output); 5] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -35,6 +35,11 @@ const MEASUREMENTS: [(&str, &str, Output); 4] = [
         "ch03-attention",
         "attention_cost",
         Output::Dir("src/figures/ch03"),
+    ),
+    (
+        "ch03-attention",
+        "profile_parts",
+        Output::Stdout("src/figures/ch03/profile-parts.txt"),
     ),
     (
         "ch06-decoder",
