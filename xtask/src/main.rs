@@ -25,11 +25,16 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 5] = [
+const MEASUREMENTS: [(&str, &str, Output); 6] = [
     (
         "ch01-foundations",
         "matmul_gflops",
         Output::Stdout("src/figures/ch01/matmul-gflops.txt"),
+    ),
+    (
+        "ch01-foundations",
+        "tiled_matmul_speed",
+        Output::Stdout("src/figures/ch01/tiled-matmul.txt"),
     ),
     (
         "ch03-attention",
