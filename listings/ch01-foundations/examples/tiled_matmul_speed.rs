@@ -12,8 +12,13 @@ use ndarray::Array2;
 
 fn main() {
     let mut rng = seeded_rng(0);
-    println!("square f32 matmul, one thread, GFLOP/s (best of several runs after a warm-up)");
-    println!("{:>6} {:>10} {:>10} {:>10}", "n", "naive", "tiled 64", "dot");
+    println!(
+        "square f32 matmul, one thread, GFLOP/s (best of several runs after a warm-up)"
+    );
+    println!(
+        "{:>6} {:>10} {:>10} {:>10}",
+        "n", "naive", "tiled 64", "dot"
+    );
     for n in [128, 256] {
         let a: Array2<f32> = normal((n, n), 1.0, &mut rng);
         let b: Array2<f32> = normal((n, n), 1.0, &mut rng);

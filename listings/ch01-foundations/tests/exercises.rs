@@ -97,6 +97,9 @@ fn ex4_committed_timings_order_naive_tiled_dot() {
     assert!(!rows.is_empty(), "no rows in {}", path.display());
     for r in rows {
         let (n, naive, tiled, dot) = (r[0], r[1], r[2], r[3]);
-        assert!(naive < tiled && tiled < dot, "n = {n}: {naive} {tiled} {dot}");
+        assert!(
+            naive < tiled && tiled < dot,
+            "n = {n}: {naive} {tiled} {dot}"
+        );
     }
 }

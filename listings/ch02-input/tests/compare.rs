@@ -19,7 +19,10 @@ fn comparison_table() {
 fn bigger_vocabularies_cover_more_bytes_per_token_and_use_their_share_unevenly() {
     let rows = compare().unwrap();
     let trained = |name: &str| -> Vec<Measured> {
-        rows.iter().filter(|r| r.tokenizer == name).cloned().collect()
+        rows.iter()
+            .filter(|r| r.tokenizer == name)
+            .cloned()
+            .collect()
     };
     let (bpe, wp) = (trained("byte-level BPE"), trained("WordPiece"));
     // "bytes per token grows with every doubling of the vocabulary"
@@ -35,7 +38,11 @@ fn bigger_vocabularies_cover_more_bytes_per_token_and_use_their_share_unevenly()
     assert!(b[1] > b[0] && b[2] < b[1] && b[3] < b[2], "BPE {b:?}");
     // "at 512 ... the byte values the text never uses are most of the unused share"
     let never = (256 - distinct_bytes(BOOK_CH01)) as f64 / bpe[0].vocab as f64;
-    assert!(never > 0.5 * (1.0 - b[0]), "{never} vs unused {}", 1.0 - b[0]);
+    assert!(
+        never > 0.5 * (1.0 - b[0]),
+        "{never} vs unused {}",
+        1.0 - b[0]
+    );
     // "WordPiece's falls to its lowest at 2048 and ends a little above it"
     assert!(w[1] < w[0] && w[2] < w[1] && w[3] > w[2], "WordPiece {w:?}");
     // "both end lower than they start"

@@ -65,11 +65,14 @@ fn main() {
         // The matmuls of the forward pass, 64 heads of one [256, 32] slice each.
         let mut scores = Array2::zeros((t, t));
         let (qh, kh) = (q.slice(s![..t, ..d_k]), k.slice(s![..t, ..d_k]));
-        best("64 x scores Q K^T, [256x32] x [32x256], strided view", || {
-            for _ in 0..b * h {
-                ndarray::linalg::general_mat_mul(1.0, &qh, &kh.t(), 0.0, &mut scores);
-            }
-        });
+        best(
+            "64 x scores Q K^T, [256x32] x [32x256], strided view",
+            || {
+                for _ in 0..b * h {
+                    ndarray::linalg::general_mat_mul(1.0, &qh, &kh.t(), 0.0, &mut scores);
+                }
+            },
+        );
         let (qc, kc) = (qh.to_owned(), kh.to_owned());
         best("64 x scores Q K^T, [256x32] x [32x256], contiguous", || {
             for _ in 0..b * h {

@@ -93,7 +93,10 @@ fn profile_of_the_parts_shows_what_the_text_says() {
     }
     // "a fresh [B, h, T, T] buffer each call is slower than reusing one"
     // "... by a few per cent"
-    assert!(fresh > forward && fresh < 1.1 * forward, "{fresh} vs {forward}");
+    assert!(
+        fresh > forward && fresh < 1.1 * forward,
+        "{fresh} vs {forward}"
+    );
     // "the scores from strided head views cost within 10 % of contiguous copies"
     assert!(
         (strided / contiguous - 1.0).abs() < 0.1,
