@@ -19,4 +19,5 @@ pub mod checkpoint;
 pub mod data;
 pub mod exercises_training;
 pub mod optim;
+pub mod run;
 pub mod train;
