@@ -62,10 +62,10 @@ def main() -> None:
         f"PyTorch {torch.__version__.split('+')[0]} eager (CPU) vs this chapter's Rust; "
         f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} CPUs available",
         "",
-        "threads | PyTorch ms | ours ms | PyTorch / ours",
-        "------- | ---------- | ------- | --------------",
+        "threads | PyTorch ms | ours ms | speed-up = PyTorch ms / ours ms (> 1: ours faster)",
+        "------- | ---------- | ------- | --------------------------------------------------",
     ]
-    lines += [f"{t:>7} | {r:>10.2f} | {o:>7.2f} | {q:>14.2f}" for t, r, o, q in rows]
+    lines += [f"{t:>7} | {r:>10.2f} | {o:>7.2f} | {q:>50.2f}" for t, r, o, q in rows]
     text = "\n".join(lines) + "\n"
     print(text, end="")
     OUT.parent.mkdir(parents=True, exist_ok=True)

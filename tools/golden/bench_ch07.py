@@ -123,13 +123,15 @@ def main() -> None:
         f"PyTorch {torch.__version__.split('+')[0]} eager (CPU) vs this chapter's Rust; "
         f"{cpu_model()}, {len(os.sched_getaffinity(0))} CPUs available",
         "",
-        "threads | PyTorch ms | ours ms | PyTorch tok/s | ours tok/s | ours / PyTorch",
-        "------- | ---------- | ------- | ------------- | ---------- | --------------",
+        "threads | PyTorch ms | ours ms | PyTorch tok/s | ours tok/s | "
+        "speed-up = PyTorch ms / ours ms (> 1: ours faster)",
+        "------- | ---------- | ------- | ------------- | ---------- | "
+        "--------------------------------------------------",
     ]
     for t, r, o in rows:
         lines.append(f"{t:>7} | {r['best']:>10.2f} | {o['best']:>7.2f} | "
                      f"{tokens / r['best'] * 1e3:>13.0f} | {tokens / o['best'] * 1e3:>10.0f} | "
-                     f"{o['best'] / r['best']:>14.2f}")
+                     f"{r['best'] / o['best']:>50.2f}")
     lines += [
         "",
         "parts of the step, ms (each the best of its own, so they need not add up):",

@@ -27,16 +27,26 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 5] = [
+const MEASUREMENTS: [(&str, &str, Output); 7] = [
     (
         "ch01-foundations",
         "matmul_gflops",
         Output::Stdout("src/figures/ch01/matmul-gflops.txt"),
     ),
     (
+        "ch01-foundations",
+        "tiled_matmul_speed",
+        Output::Stdout("src/figures/ch01/tiled-matmul.txt"),
+    ),
+    (
         "ch03-attention",
         "attention_cost",
         Output::Dir("src/figures/ch03"),
+    ),
+    (
+        "ch03-attention",
+        "profile_parts",
+        Output::Stdout("src/figures/ch03/profile-parts.txt"),
     ),
     (
         "ch06-decoder",

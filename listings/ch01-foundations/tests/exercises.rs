@@ -75,3 +75,31 @@ fn ex5_gumbel_max_samples_follow_softmax() {
         assert!((f - q).abs() < 0.01, "frequency {f} vs softmax {q}");
     }
 }
+
+/// Exercise 4's text says the tiled matmul lands between the naive loop and `dot`; this
+/// checks that ordering in the committed measurement the text includes (written by
+/// `cargo xtask bench`; nothing is timed here).
+#[test]
+fn ex4_committed_timings_order_naive_tiled_dot() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../src/figures/ch01/tiled-matmul.txt");
+    let text = std::fs::read_to_string(&path).expect("src/figures/ch01/tiled-matmul.txt");
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .map(str::parse)
+                .collect::<Result<Vec<f64>, _>>()
+                .ok()
+        })
+        .filter(|r| r.len() == 4)
+        .collect();
+    assert!(!rows.is_empty(), "no rows in {}", path.display());
+    for r in rows {
+        let (n, naive, tiled, dot) = (r[0], r[1], r[2], r[3]);
+        assert!(
+            naive < tiled && tiled < dot,
+            "n = {n}: {naive} {tiled} {dot}"
+        );
+    }
+}

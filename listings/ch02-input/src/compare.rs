@@ -96,13 +96,20 @@ pub fn compare() -> Result<Vec<Measured>, Box<dyn Error>> {
     Ok(rows)
 }
 
+/// How many of the 256 byte values occur in `text`: byte-level BPE's other base tokens
+/// can never appear in its encoding.
+pub fn distinct_bytes(text: &str) -> usize {
+    text.bytes().collect::<FxHashSet<u8>>().len()
+}
+
 /// The comparison as the chapter prints it (`--example compare`).
 pub fn report() -> Result<String, Box<dyn Error>> {
     let mut s = String::new();
     writeln!(
         s,
-        "corpus: Chapter 1 of this book, {} bytes",
-        BOOK_CH01.len()
+        "corpus: Chapter 1 of this book, {} bytes, {} distinct byte values",
+        BOOK_CH01.len(),
+        distinct_bytes(BOOK_CH01)
     )?;
     writeln!(
         s,

@@ -5,6 +5,7 @@
 //! generation spends its time.
 
 pub mod block;
+pub mod chance;
 pub mod cost;
 pub mod data;
 pub mod exercises;

@@ -20,4 +20,5 @@ pub mod data;
 pub mod exercises_training;
 pub mod optim;
 pub mod overfit;
+pub mod run;
 pub mod train;
