@@ -7,6 +7,7 @@
 //! - `figures`: regenerate every chapter's figures from its code
 //! - `bench`: rerun the measurements the text quotes and write them into `src/figures/`
 //! - `tools`: only install the pinned tools
+//! - `models`: fetch the real pretrained checkpoints into the models cache (see `weights.rs`)
 
 use std::env;
 use std::ffi::OsStr;
@@ -15,6 +16,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+mod weights;
 
 /// The book's tools, pinned here and nowhere else.
 const TOOLS: [(&str, &str); 3] = [
@@ -80,8 +83,9 @@ fn main() -> Result<()> {
         Some("figures") => figures()?,
         Some("bench") => bench()?,
         Some("tools") => install_tools()?,
+        Some("models") => weights::fetch_all()?,
         _ => bail!(
-            "usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools"
+            "usage: cargo xtask serve [mdbook serve args] | build | test | figures | bench | tools | models"
         ),
     }
     eprintln!(
@@ -148,6 +152,7 @@ fn prepend_cargo_bin_to_path() -> Result<()> {
 
 /// Everything CI checks, in order of how fast each fails.
 fn test() -> Result<()> {
+    weights::fetch_all()?;
     install_tools()?;
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
     run(Command::new("cargo").args([
