@@ -67,6 +67,12 @@ pub const ALL_MINILM_L6_V2: Model = Model {
             bytes: 190,
             sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
         },
+        // The pipeline: Transformer, then Pooling, then Normalize.
+        File {
+            path: "modules.json",
+            bytes: 349,
+            sha256: "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+        },
         // max_seq_length: where the 256-token limit comes from.
         File {
             path: "sentence_bert_config.json",
