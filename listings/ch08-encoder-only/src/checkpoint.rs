@@ -20,6 +20,8 @@ use crate::config::BertConfig;
 pub enum LoadError {
     #[error("{path}: cannot read: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error("{path}: {problem}")]
+    File { path: String, problem: String },
     #[error("{path}: field {field}: {problem}")]
     Config {
         path: String,

@@ -112,9 +112,8 @@ impl SentenceConfig {
         let modules_path = dir.join("modules.json");
         let modules: Value =
             serde_json::from_str(&read_text(&modules_path)?).map_err(|e| {
-                LoadError::Config {
+                LoadError::File {
                     path: modules_path.display().to_string(),
-                    field: "(file)".into(),
                     problem: format!("not valid JSON: {e}"),
                 }
             })?;
@@ -170,9 +169,8 @@ impl SentenceConfig {
 
 /// A whole UTF-8 file, naming it in the error.
 pub fn read_text(path: &Path) -> Result<String, LoadError> {
-    String::from_utf8(crate::checkpoint::read(path)?).map_err(|_| LoadError::Config {
+    String::from_utf8(crate::checkpoint::read(path)?).map_err(|_| LoadError::File {
         path: path.display().to_string(),
-        field: "(file)".into(),
         problem: "not valid UTF-8".into(),
     })
 }
@@ -185,9 +183,8 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn parse(path: &'a Path, text: &str) -> Result<Self, LoadError> {
-        let err = |problem: String| LoadError::Config {
+        let err = |problem: String| LoadError::File {
             path: path.display().to_string(),
-            field: "(file)".into(),
             problem,
         };
         match serde_json::from_str(text) {

@@ -22,18 +22,26 @@ fn ids(case: &serde_json::Value) -> Vec<u32> {
 }
 
 fn max_abs(a: impl IntoIterator<Item = f32>, b: impl IntoIterator<Item = f32>) -> f32 {
-    a.into_iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
 fn token_ids_match_sentence_transformers_including_truncation() {
     let enc = minilm().lock().unwrap();
     for (name, case) in golden_cases() {
-        let Some(text) = case.get("text").and_then(|t| t.as_str()) else { continue };
+        let Some(text) = case.get("text").and_then(|t| t.as_str()) else {
+            continue;
+        };
         let tokens = enc.tokenize(text);
         assert_eq!(tokens.ids, ids(&case), "{name}: {text:?}");
         if let Some(full) = case.get("untruncated_len").and_then(|n| n.as_u64()) {
-            assert_eq!(tokens.full_len as u64, full, "{name}: length before truncation");
+            assert_eq!(
+                tokens.full_len as u64, full,
+                "{name}: length before truncation"
+            );
         }
     }
 }
@@ -79,7 +87,10 @@ fn hidden_states_of_every_layer_match_transformers() {
         let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let err = max_abs(got.iter().copied(), want.iter().copied());
         // Relative to the layer's largest entry: the residual stream grows with depth.
-        assert!(err <= TOL * scale.max(1.0), "layer {layer}: max |Δ| = {err:e}, max |h| = {scale}");
+        assert!(
+            err <= TOL * scale.max(1.0),
+            "layer {layer}: max |Δ| = {err:e}, max |h| = {scale}"
+        );
     }
 }
 
@@ -91,5 +102,8 @@ fn a_long_input_is_cut_to_256_tokens_ending_in_sep() {
     assert_eq!((ids.len(), full_len), (256, 380));
     let special = enc.tokenizer.vocab.special();
     assert_eq!((ids[0], ids[255]), (special.cls, special.sep));
-    assert!(enc.truncation_note("line 1", &enc.tokenize(&long)).contains("380 tokens, truncated"));
+    assert!(
+        enc.truncation_note("line 1", &enc.tokenize(&long))
+            .contains("380 tokens, truncated")
+    );
 }

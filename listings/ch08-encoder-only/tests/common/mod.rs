@@ -92,7 +92,10 @@ pub fn write_safetensors(path: &Path, tensors: &Tensors) {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(name, (dtype, shape, bytes))| {
-            (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).expect("view"))
+            (
+                name.clone(),
+                TensorView::new(*dtype, shape.clone(), bytes).expect("view"),
+            )
         })
         .collect();
     let bytes = safetensors::serialize(views, None).expect("serialize");
@@ -101,9 +104,13 @@ pub fn write_safetensors(path: &Path, tensors: &Tensors) {
 
 /// A complete sentence-transformers directory for a tiny random BERT, with `edit`
 /// applied to the config and tensors before they are written.
-pub fn write_tiny_model(dir: &Path, edit: impl FnOnce(&mut serde_json::Value, &mut Tensors)) {
+pub fn write_tiny_model(
+    dir: &Path,
+    edit: impl FnOnce(&mut serde_json::Value, &mut Tensors),
+) {
     let mut config = tiny_config();
-    let cfg = BertConfig::parse(Path::new("config.json"), &config.to_string()).expect("tiny");
+    let cfg =
+        BertConfig::parse(Path::new("config.json"), &config.to_string()).expect("tiny");
     let mut tensors = tiny_tensors(&cfg);
     edit(&mut config, &mut tensors);
     std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
