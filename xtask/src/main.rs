@@ -28,7 +28,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 4] = [
+const MEASUREMENTS: [(&str, &str, Output); 5] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -49,6 +49,12 @@ const MEASUREMENTS: [(&str, &str, Output); 4] = [
         "ch07-transformer",
         "translate",
         Output::Args(&["train", "--out", "src/figures/ch07"]),
+    ),
+    // Parity with sentence-transformers: needs the real weights (`models` below).
+    (
+        "ch08-encoder-only",
+        "minilm_parity",
+        Output::Stdout("src/figures/ch08/minilm-parity.txt"),
     ),
 ];
 
@@ -227,6 +233,7 @@ const REFERENCE_BENCHES: [&str; 4] = [
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.
 fn bench() -> Result<()> {
+    weights::fetch_all()?;
     let python = Path::new("tools/golden/.venv/bin/python");
     for script in REFERENCE_BENCHES {
         if python.exists() {

@@ -50,7 +50,11 @@ impl Bert {
             pooler,
         }
     }
+}
+// ANCHOR_END: bert
 
+// ANCHOR: bert_forward
+impl Bert {
     /// The last layer's token vectors.
     // ids: [B, T], segments: [B, T], key_padding: [B, T] -> [B, T, C]
     pub fn forward(
@@ -63,7 +67,7 @@ impl Bert {
         self.encoder.forward(&x, key_padding)
     }
 }
-// ANCHOR_END: bert
+// ANCHOR_END: bert_forward
 
 impl Bert {
     /// Accumulates every gradient of [`Bert::forward`], down to the embedding tables.

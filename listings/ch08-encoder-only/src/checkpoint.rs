@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::bert::Bert;
 use crate::config::BertConfig;
+use ch05_encoder::EncoderBlock;
 
 /// Everything that can go wrong loading a model; each names the file and the tensor,
 /// field or line at fault.
@@ -74,24 +75,17 @@ pub fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
 /// Every tensor a Hugging Face `BertModel` with `cfg` stores, with its shape and dtype.
 /// Linear weights are [out, in], PyTorch's layout.
 pub fn expected_tensors(cfg: &BertConfig) -> BTreeMap<String, (Vec<usize>, Dtype)> {
-    let (c, f) = (cfg.hidden_size, cfg.intermediate_size);
-    let mut t = BTreeMap::new();
-    let mut add =
-        |name: String, shape: &[usize]| t.insert(name, (shape.to_vec(), Dtype::F32));
-    add(
-        "embeddings.word_embeddings.weight".into(),
-        &[cfg.vocab_size, c],
-    );
-    add(
-        "embeddings.token_type_embeddings.weight".into(),
-        &[cfg.type_vocab_size, c],
-    );
-    add(
-        "embeddings.position_embeddings.weight".into(),
-        &[cfg.max_position_embeddings, c],
-    );
-    add("embeddings.LayerNorm.weight".into(), &[c]);
-    add("embeddings.LayerNorm.bias".into(), &[c]);
+    let (c, f, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
+    let (p, s) = (cfg.max_position_embeddings, cfg.type_vocab_size);
+    let mut shapes: Vec<(String, Vec<usize>)> = vec![
+        ("embeddings.word_embeddings.weight".into(), vec![v, c]),
+        ("embeddings.token_type_embeddings.weight".into(), vec![s, c]),
+        ("embeddings.position_embeddings.weight".into(), vec![p, c]),
+        ("embeddings.LayerNorm.weight".into(), vec![c]),
+        ("embeddings.LayerNorm.bias".into(), vec![c]),
+        ("pooler.dense.weight".into(), vec![c, c]),
+        ("pooler.dense.bias".into(), vec![c]),
+    ];
     for i in 0..cfg.num_hidden_layers {
         let l = format!("encoder.layer.{i}");
         for (name, out, inp) in [
@@ -102,21 +96,20 @@ pub fn expected_tensors(cfg: &BertConfig) -> BTreeMap<String, (Vec<usize>, Dtype
             ("intermediate.dense", f, c),
             ("output.dense", c, f),
         ] {
-            add(format!("{l}.{name}.weight"), &[out, inp]);
-            add(format!("{l}.{name}.bias"), &[out]);
+            shapes.push((format!("{l}.{name}.weight"), vec![out, inp]));
+            shapes.push((format!("{l}.{name}.bias"), vec![out]));
         }
         for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            add(format!("{l}.{norm}.weight"), &[c]);
-            add(format!("{l}.{norm}.bias"), &[c]);
+            shapes.push((format!("{l}.{norm}.weight"), vec![c]));
+            shapes.push((format!("{l}.{norm}.bias"), vec![c]));
         }
     }
-    add("pooler.dense.weight".into(), &[c, c]);
-    add("pooler.dense.bias".into(), &[c]);
+    let mut t: BTreeMap<_, _> = shapes
+        .into_iter()
+        .map(|(n, s)| (n, (s, Dtype::F32)))
+        .collect();
     // A buffer, not a weight: the positions 0, 1, 2, ... that PyTorch saves along.
-    t.insert(
-        "embeddings.position_ids".into(),
-        (vec![1, cfg.max_position_embeddings], Dtype::I64),
-    );
+    t.insert("embeddings.position_ids".into(), (vec![1, p], Dtype::I64));
     t
 }
 // ANCHOR_END: expected
@@ -181,37 +174,57 @@ pub fn load_bert(path: &Path, bytes: &[u8], cfg: BertConfig) -> Result<Bert, Loa
     e.position.table.value = w("embeddings.position_embeddings.weight");
     e.norm.gamma.value = b("embeddings.LayerNorm.weight");
     e.norm.beta.value = b("embeddings.LayerNorm.bias");
-    let c = cfg.hidden_size;
     for (i, block) in bert.encoder.blocks.iter_mut().enumerate() {
-        let l = |n: &str| format!("encoder.layer.{i}.{n}");
-        for (j, part) in ["query", "key", "value"].into_iter().enumerate() {
-            let cols = s![.., j * c..(j + 1) * c];
-            let wt = w(&l(&format!("attention.self.{part}.weight")));
-            block.attn.w_qkv.value.slice_mut(cols).assign(&wt.t());
-            let bias = b(&l(&format!("attention.self.{part}.bias")));
-            block
-                .attn
-                .b_qkv
-                .value
-                .slice_mut(s![j * c..(j + 1) * c])
-                .assign(&bias);
-        }
-        block.attn.w_o.value = transposed(w(&l("attention.output.dense.weight")));
-        block.attn.b_o.value = b(&l("attention.output.dense.bias"));
-        block.norm1.gamma.value = b(&l("attention.output.LayerNorm.weight"));
-        block.norm1.beta.value = b(&l("attention.output.LayerNorm.bias"));
-        block.ffn.fc1.w.value = transposed(w(&l("intermediate.dense.weight")));
-        block.ffn.fc1.b.value = b(&l("intermediate.dense.bias"));
-        block.ffn.fc2.w.value = transposed(w(&l("output.dense.weight")));
-        block.ffn.fc2.b.value = b(&l("output.dense.bias"));
-        block.norm2.gamma.value = b(&l("output.LayerNorm.weight"));
-        block.norm2.beta.value = b(&l("output.LayerNorm.bias"));
+        load_block(block, &format!("encoder.layer.{i}"), &w, &b);
     }
     bert.pooler.dense.w.value = transposed(w("pooler.dense.weight"));
     bert.pooler.dense.b.value = b("pooler.dense.bias");
     Ok(bert)
 }
 // ANCHOR_END: load
+
+// ANCHOR: load_block
+/// One encoder layer (`{layer}.attention.self.query.weight`, ...): Q, K and V side
+/// by side in W_qkv's columns, each Linear weight from [out, in] to [in, out].
+fn load_block(
+    block: &mut EncoderBlock,
+    layer: &str,
+    w: &dyn Fn(&str) -> Array2<f32>,
+    b: &dyn Fn(&str) -> Array1<f32>,
+) {
+    let c = block.attn.d_model();
+    let name = |n: &str, p: &str| format!("{layer}.{n}.{p}");
+    let vector = |n: &str, p: &str| b(&name(n, p));
+    for (j, part) in ["query", "key", "value"].into_iter().enumerate() {
+        let n = format!("attention.self.{part}");
+        let qkv = s![.., j * c..(j + 1) * c];
+        block
+            .attn
+            .w_qkv
+            .value
+            .slice_mut(qkv)
+            .assign(&w(&name(&n, "weight")).t());
+        let qkv = s![j * c..(j + 1) * c];
+        block
+            .attn
+            .b_qkv
+            .value
+            .slice_mut(qkv)
+            .assign(&vector(&n, "bias"));
+    }
+    let linear = |n: &str| transposed(w(&name(n, "weight")));
+    block.attn.w_o.value = linear("attention.output.dense");
+    block.attn.b_o.value = vector("attention.output.dense", "bias");
+    block.norm1.gamma.value = vector("attention.output.LayerNorm", "weight");
+    block.norm1.beta.value = vector("attention.output.LayerNorm", "bias");
+    block.ffn.fc1.w.value = linear("intermediate.dense");
+    block.ffn.fc1.b.value = vector("intermediate.dense", "bias");
+    block.ffn.fc2.w.value = linear("output.dense");
+    block.ffn.fc2.b.value = vector("output.dense", "bias");
+    block.norm2.gamma.value = vector("output.LayerNorm", "weight");
+    block.norm2.beta.value = vector("output.LayerNorm", "bias");
+}
+// ANCHOR_END: load_block
 
 /// Wᵀ in row-major order: the matmuls run fastest on a standard-layout matrix.
 // w: [out, in] -> [in, out]

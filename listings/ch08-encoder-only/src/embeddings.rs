@@ -35,7 +35,11 @@ impl BertEmbeddings {
             norm: LayerNorm::new(c, cfg.layer_norm_eps),
         }
     }
+}
+// ANCHOR_END: embeddings
 
+// ANCHOR: embeddings_forward
+impl BertEmbeddings {
     // ids: [B, T], segments: [B, T] -> [B, T, C]
     pub fn forward(
         &mut self,
@@ -72,7 +76,7 @@ impl BertEmbeddings {
         self.position.backward(&dx);
     }
 }
-// ANCHOR_END: embeddings
+// ANCHOR_END: embeddings_forward
 
 impl Module for BertEmbeddings {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
