@@ -36,6 +36,7 @@ fn main() -> Result<()> {
         versions["sentence_transformers"].as_str().unwrap_or("?"),
         versions["transformers"].as_str().unwrap_or("?")
     );
+    println!("{}", ch08_encoder_only::report::model_summary(&enc));
     println!("\n{:<12} {:>7} {:>13}", "sentence", "tokens", "max |Δ|");
     let mut worst = 0.0f32;
     for (name, case) in cases {

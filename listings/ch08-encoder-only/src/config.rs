@@ -67,7 +67,7 @@ impl BertConfig {
                 }
             },
         };
-        if !(cfg.layer_norm_eps > 0.0) {
+        if cfg.layer_norm_eps <= 0.0 || !cfg.layer_norm_eps.is_finite() {
             return Err(doc.bad("layer_norm_eps", "must be a positive number".into()));
         }
         if !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {

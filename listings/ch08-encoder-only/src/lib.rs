@@ -11,6 +11,7 @@
 //! - [`checkpoint`]: Hugging Face safetensors names onto the book's modules.
 //! - [`sentence`]: the sentence encoder (tokenize, truncate, encode, pool).
 //! - [`embed`]: the `embed` example's core: lines in, vectors out.
+//! - [`report`]: what the chapter prints.
 
 pub mod bert;
 pub mod checkpoint;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod embed;
 pub mod embeddings;
 pub mod pooling;
+pub mod report;
 pub mod sentence;
 
 pub use bert::Bert;
