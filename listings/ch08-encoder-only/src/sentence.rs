@@ -108,6 +108,30 @@ impl SentenceEncoder {
     }
     // ANCHOR_END: embed
 
+    // ANCHOR: embed_sorted
+    /// Many texts, `batch` at a time, as sentence-transformers' `encode` runs them:
+    /// sorted by length, so that each batch pads to a length close to its own, and
+    /// returned in the input order.
+    // texts: [N] -> [N, C]
+    pub fn embed_sorted(&mut self, texts: &[&str], batch: usize) -> Array2<f32> {
+        let tokens: Vec<Tokens> = texts.iter().map(|t| self.tokenize(t)).collect();
+        for (i, t) in tokens.iter().enumerate().filter(|(_, t)| t.truncated()) {
+            eprintln!("{}", self.truncation_note(&format!("text {i}"), t));
+        }
+        let mut order: Vec<usize> = (0..tokens.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].ids.len()));
+        let mut out = Array2::zeros((texts.len(), self.bert.cfg.hidden_size));
+        for chunk in order.chunks(batch.max(1)) {
+            let group: Vec<Tokens> = chunk.iter().map(|&i| tokens[i].clone()).collect();
+            let e = self.embed_tokens(&group);
+            for (row, &i) in e.rows().into_iter().zip(chunk) {
+                out.row_mut(i).assign(&row);
+            }
+        }
+        out
+    }
+    // ANCHOR_END: embed_sorted
+
     /// What stderr says when `what` was cut to the model's limit.
     pub fn truncation_note(&self, what: &str, t: &Tokens) -> String {
         format!(

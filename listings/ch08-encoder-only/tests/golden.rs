@@ -107,3 +107,20 @@ fn a_long_input_is_cut_to_256_tokens_ending_in_sep() {
             .contains("380 tokens, truncated")
     );
 }
+
+#[test]
+fn sorted_batches_give_the_same_vectors_in_the_input_order() {
+    let mut enc = minilm().lock().unwrap();
+    let texts = [
+        "short",
+        "",
+        "a somewhat longer sentence than the first one",
+        "mid length text",
+    ];
+    let sorted = enc.embed_sorted(&texts, 2);
+    for (i, text) in texts.iter().enumerate() {
+        let alone = enc.embed(&[text]);
+        let err = max_abs(sorted.row(i).iter().copied(), alone.row(0).iter().copied());
+        assert!(err < 1e-6, "{text:?}: {err}");
+    }
+}
