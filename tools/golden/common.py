@@ -21,7 +21,8 @@ def tensor(t: torch.Tensor) -> dict:
     return {"shape": list(t.shape), "data": [number(float(v)) for v in t.flatten().tolist()]}
 
 
-def write(relpath: str, cases: dict) -> None:
+def write(relpath: str, cases: dict, compact: bool = False) -> None:
+    """compact: no indentation, for fixtures that are mostly long float arrays."""
     path = ROOT / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -29,5 +30,10 @@ def write(relpath: str, cases: dict) -> None:
         "torch": torch.__version__.split("+")[0],
         "cases": cases,
     }
-    path.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    text = (
+        json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        if compact
+        else json.dumps(doc, indent=1, allow_nan=False)
+    )
+    path.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")

@@ -9,6 +9,7 @@
 //! - `figures`: regenerate every chapter's figures from its code
 //! - `bench`: rerun the measurements the text quotes and write them into `src/figures/`
 //! - `tools`: only install the pinned tools
+//! - `models`: fetch the real pretrained checkpoints into the models cache (see `weights.rs`)
 
 use std::env;
 use std::ffi::OsStr;
@@ -17,6 +18,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+mod weights;
 
 /// The book's tools, pinned here and nowhere else.
 const TOOLS: [(&str, &str); 3] = [
@@ -27,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 7] = [
+const MEASUREMENTS: [(&str, &str, Output); 8] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -64,6 +67,12 @@ const MEASUREMENTS: [(&str, &str, Output); 7] = [
         "ch07-transformer",
         "dropout_overfit",
         Output::Dir("src/figures/ch07"),
+    ),
+    // Parity with sentence-transformers: needs the real weights (`models` below).
+    (
+        "ch08-encoder-only",
+        "minilm_parity",
+        Output::Stdout("src/figures/ch08/minilm-parity.txt"),
     ),
 ];
 
@@ -102,8 +111,9 @@ fn main() -> Result<()> {
         Some("figures") => figures()?,
         Some("bench") => bench()?,
         Some("tools") => install_tools()?,
+        Some("models") => weights::fetch_all()?,
         _ => bail!(
-            "usage: cargo xtask serve [mdbook serve args] | build | test | browser | figures | bench | tools"
+            "usage: cargo xtask serve [mdbook serve args] | build | test | browser | figures | bench | tools | models"
         ),
     }
     eprintln!(
@@ -170,6 +180,7 @@ fn prepend_cargo_bin_to_path() -> Result<()> {
 
 /// Everything CI checks, in order of how fast each fails.
 fn test() -> Result<()> {
+    weights::fetch_all()?;
     install_tools()?;
     // Before `cargo test`: the browser check's own test needs Chromium too.
     let chromium = ensure_chromium()?;
@@ -330,17 +341,19 @@ fn figures() -> Result<()> {
 }
 
 /// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers,
-/// PyTorch):
+/// PyTorch, sentence-transformers):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 4] = [
+const REFERENCE_BENCHES: [&str; 5] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
     "bench_ch07.py",
+    "bench_ch08.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.
 fn bench() -> Result<()> {
+    weights::fetch_all()?;
     let python = Path::new("tools/golden/.venv/bin/python");
     for script in REFERENCE_BENCHES {
         if python.exists() {

@@ -1,0 +1,28 @@
+//! Chapter 8 of *Transformers Deep Dive*: encoder-only models. BERT is Chapter 5's
+//! Post-LN encoder stack with GELU, under learned token, segment and position
+//! embeddings; a sentence encoder mean-pools its last layer. The real
+//! all-MiniLM-L6-v2 checkpoint loads into these modules and reproduces
+//! sentence-transformers' embeddings.
+//!
+//! - [`config`]: `config.json` and the sentence-transformers configs, checked.
+//! - [`embeddings`]: token + segment + position embeddings and their LayerNorm.
+//! - [`bert`]: the model: embeddings, the encoder stack, the pooler.
+//! - [`pooling`]: mean pooling over real tokens and L2 normalisation.
+//! - [`checkpoint`]: Hugging Face safetensors names onto the book's modules.
+//! - [`sentence`]: the sentence encoder (tokenize, truncate, encode, pool).
+//! - [`embed`]: the `embed` example's core: lines in, vectors out.
+//! - [`report`]: what the chapter prints.
+
+pub mod bert;
+pub mod checkpoint;
+pub mod config;
+pub mod embed;
+pub mod embeddings;
+pub mod pooling;
+pub mod report;
+pub mod sentence;
+
+pub use bert::Bert;
+pub use checkpoint::LoadError;
+pub use config::BertConfig;
+pub use sentence::SentenceEncoder;
