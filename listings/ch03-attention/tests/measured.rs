@@ -92,7 +92,7 @@ fn profile_of_the_parts_shows_what_the_text_says() {
         assert!(book_exp > other, "{book_exp} vs {other}");
     }
     // "a fresh [B, h, T, T] buffer each call is slower than reusing one"
-    // "... by a few per cent"
+    // "... though by less than a tenth"
     assert!(
         fresh > forward && fresh < 1.1 * forward,
         "{fresh} vs {forward}"
