@@ -5,28 +5,11 @@
 
 use std::path::Path;
 
-/// The numeric cells of each `|`-separated row whose first cell is a thread count.
-fn rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .map(|l| {
-            l.split('|')
-                .map(|c| c.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .filter(|cells| cells.len() > 2 && cells[0].parse::<usize>().is_ok())
-        .collect()
-}
+use golden::{cell as num, measured_rows};
 
 #[test]
 fn step_speed_says_what_the_text_says() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../src/figures/ch07/train-step-speed.txt");
-    let text = std::fs::read_to_string(&path).expect("train-step-speed.txt");
-    let num = |c: &str| {
-        c.parse::<f64>()
-            .unwrap_or_else(|_| panic!("{c:?} is not a number"))
-    };
-    let all = rows(&text);
+    let all = measured_rows("ch07/train-step-speed.txt");
     let (speed, parts): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.len() == 6);
     assert_eq!(speed.len(), 2, "one speed row per thread count");
     for r in &speed {

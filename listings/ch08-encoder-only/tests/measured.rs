@@ -3,31 +3,11 @@
 //! `cargo xtask bench` rewrites the file, and if a rerun changes what it shows, this test
 //! says which sentence no longer holds.
 
-use std::path::Path;
-
-/// The cells of each `|`-separated row whose first cell is a thread count.
-fn rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .map(|l| {
-            l.split('|')
-                .map(|c| c.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .filter(|cells| cells.len() > 2 && cells[0].parse::<usize>().is_ok())
-        .collect()
-}
-
-fn num(c: &str) -> f64 {
-    c.parse()
-        .unwrap_or_else(|_| panic!("{c:?} is not a number"))
-}
+use golden::{cell as num, measured_rows};
 
 #[test]
 fn embed_speed_says_what_the_text_says() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../src/figures/ch08/embed-speed.txt");
-    let text = std::fs::read_to_string(&path).expect("embed-speed.txt");
-    let all = rows(&text);
+    let all = measured_rows("ch08/embed-speed.txt");
     let (speed, parts): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.len() == 4);
     assert_eq!(speed.len(), 2, "one speed row per thread count");
     for r in &speed {

@@ -205,3 +205,28 @@ pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
             |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
         )
 }
+
+/// A committed measurement under `src/figures/` (what `cargo xtask bench` writes and the
+/// text includes), read by the tests that check the text's sentences about it: every
+/// `|`-separated table row whose first cell is a number (a thread count), as trimmed cells.
+pub fn measured_rows(figure: &str) -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../src/figures")
+        .join(figure);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| {
+            l.split('|')
+                .map(|c| c.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .filter(|cells| cells.len() > 2 && cells[0].parse::<usize>().is_ok())
+        .collect()
+}
+
+/// A table cell as a number, or a panic that shows the cell.
+pub fn cell(c: &str) -> f64 {
+    c.parse()
+        .unwrap_or_else(|_| panic!("{c:?} is not a number"))
+}
