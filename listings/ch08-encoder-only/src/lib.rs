@@ -7,6 +7,8 @@
 //! - [`config`]: `config.json` and the sentence-transformers configs, checked.
 //! - [`embeddings`]: token + segment + position embeddings and their LayerNorm.
 //! - [`bert`]: the model: embeddings, the encoder stack, the pooler.
+//! - [`pretrain_data`]: NSP sentence pairs and MLM masking (15 %, 80/10/10).
+//! - [`heads`]: the MLM head (tied to the token embedding) and the NSP classifier.
 //! - [`pooling`]: mean pooling over real tokens and L2 normalisation.
 //! - [`checkpoint`]: Hugging Face safetensors names onto the book's modules.
 //! - [`sentence`]: the sentence encoder (tokenize, truncate, encode, pool).
@@ -18,7 +20,9 @@ pub mod checkpoint;
 pub mod config;
 pub mod embed;
 pub mod embeddings;
+pub mod heads;
 pub mod pooling;
+pub mod pretrain_data;
 pub mod report;
 pub mod sentence;
 
