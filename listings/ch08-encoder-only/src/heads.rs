@@ -37,7 +37,11 @@ impl MlmHead {
             z: None,
         }
     }
+}
+// ANCHOR_END: mlm_head
 
+// ANCHOR: mlm_head_forward
+impl MlmHead {
     // h: [N, C], token: E [V, C] -> logits: [N, V]
     pub fn forward(&mut self, h: &Array2<f32>, token: &mut Embedding) -> Array2<f32> {
         let z = self.dense.forward(h);
@@ -66,7 +70,7 @@ impl MlmHead {
         self.dense.backward(&dz)
     }
 }
-// ANCHOR_END: mlm_head
+// ANCHOR_END: mlm_head_forward
 
 impl Module for MlmHead {
     /// E is not visited here: it belongs to the embeddings, and a parameter is
@@ -100,7 +104,11 @@ impl BertForPreTraining {
         let bert = Bert::new(cfg, rng);
         BertForPreTraining { bert, mlm, nsp }
     }
+}
+// ANCHOR_END: pretraining
 
+// ANCHOR: pretraining_forward
+impl BertForPreTraining {
     // ids, segments, key_padding: [B, T] -> mlm: [B, T, V], nsp: [B, 2]
     pub fn forward(
         &mut self,
@@ -130,7 +138,7 @@ impl BertForPreTraining {
         self.bert.backward(&dh);
     }
 }
-// ANCHOR_END: pretraining
+// ANCHOR_END: pretraining_forward
 
 impl Module for BertForPreTraining {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

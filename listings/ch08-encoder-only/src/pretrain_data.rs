@@ -44,7 +44,9 @@ pub struct PairExample {
     /// Tokens cut from A and B to fit max_len: counted, never silent.
     pub truncated: usize,
 }
+// ANCHOR_END: pair
 
+// ANCHOR: pack_pair
 /// Joins A and B into BERT's input. While the pair is too long, the last token of the
 /// longer sentence goes, so that neither is cut to nothing while the other is long.
 // a: [T_a], b: [T_b] -> ids, segments: [min(T_a + T_b + 3, max_len)]
@@ -79,7 +81,7 @@ pub fn pack_pair(
         truncated,
     }
 }
-// ANCHOR_END: pair
+// ANCHOR_END: pack_pair
 
 // ANCHOR: nsp_pairs
 /// One pair for each sentence that has a successor in its document: with probability
@@ -193,7 +195,6 @@ fn random_ordinary(vocab_size: usize, sp: &SpecialIds, rng: &mut impl Rng) -> u3
     }
 }
 
-// ANCHOR: stats
 /// Counts of what masking did, summed over many inputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MaskingStats {
@@ -240,4 +241,3 @@ impl MaskingStats {
         self.chosen as f64 / (self.positions - self.special) as f64
     }
 }
-// ANCHOR_END: stats

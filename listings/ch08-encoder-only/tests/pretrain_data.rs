@@ -111,19 +111,15 @@ fn labels_hold_the_original_where_chosen_and_nothing_elsewhere() {
     for ids in padded_pairs(300, &sp, 4) {
         let m = mask_tokens(&ids, VOCAB, &sp, &mut rng);
         assert_eq!(m.ids.len(), ids.len());
-        for t in 0..ids.len() {
+        for (t, (&x, &y)) in ids.iter().zip(&m.ids).enumerate() {
             match m.labels[t] {
-                None => {
-                    assert_eq!(m.ids[t], ids[t], "position {t} changed but has no label")
-                }
+                None => assert_eq!(y, x, "position {t} changed but has no label"),
                 Some(label) => {
-                    assert_eq!(label, ids[t], "label at {t} is not the original id");
-                    assert!(
-                        ![sp.cls, sp.sep, sp.pad].contains(&ids[t]),
-                        "special chosen at {t}"
-                    );
+                    assert_eq!(label, x, "label at {t} is not the original id");
+                    let special = [sp.cls, sp.sep, sp.pad].contains(&x);
+                    assert!(!special, "special chosen at {t}");
                     // [MASK], the original, or a random ordinary token: never another special.
-                    assert!(m.ids[t] == sp.mask || !is_special(m.ids[t], &sp));
+                    assert!(y == sp.mask || !is_special(y, &sp));
                 }
             }
         }
