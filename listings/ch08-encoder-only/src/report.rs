@@ -1,4 +1,4 @@
-//! What the chapter prints (section "A real checkpoint").
+//! What the chapter prints (sections "A real checkpoint" and "Pretraining objectives").
 
 use std::fmt::Write;
 
