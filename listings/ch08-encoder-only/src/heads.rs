@@ -99,9 +99,10 @@ pub struct BertForPreTraining {
 
 impl BertForPreTraining {
     pub fn new(cfg: BertConfig, rng: &mut impl Rng) -> Self {
-        let mlm = MlmHead::new(&cfg, rng);
-        let nsp = Linear::new(cfg.hidden_size, 2, rng);
+        // BERT first: the same seed gives the same encoder as `Bert::new`.
         let bert = Bert::new(cfg, rng);
+        let mlm = MlmHead::new(&bert.cfg, rng);
+        let nsp = Linear::new(bert.cfg.hidden_size, 2, rng);
         BertForPreTraining { bert, mlm, nsp }
     }
 }
