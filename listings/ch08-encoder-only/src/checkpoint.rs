@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::bert::Bert;
 use crate::config::BertConfig;
+use crate::heads::BertForPreTraining;
 use ch05_encoder::EncoderBlock;
 
 /// Everything that can go wrong loading a model; each names the file and the tensor,
@@ -168,6 +169,19 @@ pub fn load_bert(path: &Path, bytes: &[u8], cfg: BertConfig) -> Result<Bert, Loa
     let b = |n: &str| vector(&st.tensor(n).expect("checked"));
     // Random values are overwritten below: every parameter has a tensor.
     let mut bert = Bert::new(cfg, &mut seeded_rng(0));
+    assign_bert(&mut bert, &w, &b);
+    Ok(bert)
+}
+
+/// Sets every parameter of `bert` from Hugging Face's names (`embeddings.…`,
+/// `encoder.layer.{i}.…`, `pooler.…`): `w` gives a [out, in] matrix or a table, `b` a
+/// vector. The one place the names are mapped, whatever source the tensors come from;
+/// shapes are the caller's to check (`load_bert` runs [`check_tensors`] first).
+pub fn assign_bert(
+    bert: &mut Bert,
+    w: &dyn Fn(&str) -> Array2<f32>,
+    b: &dyn Fn(&str) -> Array1<f32>,
+) {
     let e = &mut bert.embeddings;
     e.token.table.value = w("embeddings.word_embeddings.weight");
     e.segment.table.value = w("embeddings.token_type_embeddings.weight");
@@ -179,9 +193,30 @@ pub fn load_bert(path: &Path, bytes: &[u8], cfg: BertConfig) -> Result<Bert, Loa
     }
     bert.pooler.dense.w.value = transposed(w("pooler.dense.weight"));
     bert.pooler.dense.b.value = b("pooler.dense.bias");
-    Ok(bert)
 }
 // ANCHOR_END: load
+
+/// Sets every parameter of `model` from `BertForPreTraining`'s names: `bert.…` as in
+/// [`assign_bert`], and the heads' `cls.…`. The MLM decoder's weight is the tied token
+/// table and its bias is `cls.predictions.bias`, so neither has a name of its own.
+pub fn assign_pretraining(
+    model: &mut BertForPreTraining,
+    w: &dyn Fn(&str) -> Array2<f32>,
+    b: &dyn Fn(&str) -> Array1<f32>,
+) {
+    let bw = |n: &str| w(&format!("bert.{n}"));
+    let bb = |n: &str| b(&format!("bert.{n}"));
+    assign_bert(&mut model.bert, &bw, &bb);
+    let t = "cls.predictions.transform";
+    let mlm = &mut model.mlm;
+    mlm.dense.w.value = transposed(w(&format!("{t}.dense.weight")));
+    mlm.dense.b.value = b(&format!("{t}.dense.bias"));
+    mlm.norm.gamma.value = b(&format!("{t}.LayerNorm.weight"));
+    mlm.norm.beta.value = b(&format!("{t}.LayerNorm.bias"));
+    mlm.bias.value = b("cls.predictions.bias");
+    model.nsp.w.value = transposed(w("cls.seq_relationship.weight"));
+    model.nsp.b.value = b("cls.seq_relationship.bias");
+}
 
 // ANCHOR: load_block
 /// One encoder layer (`{layer}.attention.self.query.weight`, ...): Q, K and V side
