@@ -2,10 +2,10 @@
 //! encoder stack wired Post-LN with GELU, and the pooler.
 
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch04_ffn_norms::linear::Linear;
-use ch05_encoder::{EncoderStack, Wiring};
+use ch05_encoder::{DropoutConfig, EncoderStack, Wiring};
 use ndarray::{Array2, Array3, s};
 use rand::Rng;
 
@@ -68,6 +68,23 @@ impl Bert {
     }
 }
 // ANCHOR_END: bert_forward
+
+// ANCHOR: set_dropout
+impl Bert {
+    /// BERT's two dropout rates (0.1 and 0.1 in pretraining and fine-tuning):
+    /// `hidden` on the embeddings' output and on every sub-layer's output before its
+    /// residual add, `attention` on the attention weights. Both start at 0; they act
+    /// only in `Mode::Train`.
+    pub fn set_dropout(&mut self, hidden: f32, attention: f32) {
+        self.embeddings.drop.set_p(hidden);
+        self.encoder.set_dropout(DropoutConfig {
+            residual: hidden,
+            embedding: 0.0, // read only by Chapter 5's `Encoder`: BERT drops in `embeddings`
+            attention,
+        });
+    }
+}
+// ANCHOR_END: set_dropout
 
 impl Bert {
     /// Accumulates every gradient of [`Bert::forward`], down to the embedding tables.
@@ -156,5 +173,10 @@ impl Module for Bert {
         visit_child_mut("embeddings", &mut self.embeddings, f);
         visit_child_mut("encoder", &mut self.encoder, f);
         visit_child_mut("pooler", &mut self.pooler, f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.embeddings.set_mode(mode);
+        self.encoder.set_mode(mode);
     }
 }

@@ -4,9 +4,10 @@
 
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
+use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::norms::LayerNorm;
 use ndarray::{Array2, Array3};
 use rand::Rng;
@@ -14,14 +15,15 @@ use rand::Rng;
 use crate::config::BertConfig;
 
 // ANCHOR: embeddings
-/// x[b, t] = LN(E_tok[ids[b, t]] + E_seg[segments[b, t]] + E_pos[t]).
-/// Dropout (p = 0.1 in BERT's pretraining) is not applied yet: this chapter's
-/// checkpoint runs in evaluation mode, where dropout is the identity.
+/// x[b, t] = Dropout(LN(E_tok[ids[b, t]] + E_seg[segments[b, t]] + E_pos[t])).
+/// The dropout is BERT's `hidden_dropout_prob` (0.1 in pretraining), set by
+/// [`Bert::set_dropout`](crate::Bert::set_dropout); evaluation mode skips it.
 pub struct BertEmbeddings {
     pub token: Embedding,    // [vocab, C]
     pub segment: Embedding,  // [type_vocab, C]
     pub position: Embedding, // [max_positions, C]: learned, one row a position
     pub norm: LayerNorm,
+    pub drop: Dropout, // p = 0 unless set
 }
 
 impl BertEmbeddings {
@@ -33,6 +35,7 @@ impl BertEmbeddings {
             segment: Embedding::new(cfg.type_vocab_size, c, 0.02, rng),
             position: Embedding::new(cfg.max_position_embeddings, c, 0.02, rng),
             norm: LayerNorm::new(c, cfg.layer_norm_eps),
+            drop: Dropout::new(0.0),
         }
     }
 }
@@ -64,13 +67,14 @@ impl BertEmbeddings {
         let x = self.token.forward(&flat(ids))
             + self.segment.forward(&flat(segments))
             + self.position.forward(&positions); // [B·T, C]
-        unrows(self.norm.forward(&x), b, t, self.norm.gamma.value.len())
+        let x = unrows(self.norm.forward(&x), b, t, self.norm.gamma.value.len());
+        self.drop.apply(x)
     }
 
     /// The sum sends the same gradient to all three tables.
     // dy: [B, T, C] -> nothing: the inputs were integers
     pub fn backward(&mut self, dy: &Array3<f32>) {
-        let dx = self.norm.backward(&rows(dy));
+        let dx = self.norm.backward(&rows(&self.drop.backward(dy)));
         self.token.backward(&dx);
         self.segment.backward(&dx);
         self.position.backward(&dx);
@@ -91,5 +95,9 @@ impl Module for BertEmbeddings {
         visit_child_mut("segment", &mut self.segment, f);
         visit_child_mut("position", &mut self.position, f);
         visit_child_mut("norm", &mut self.norm, f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.drop.set_mode(mode);
     }
 }
