@@ -11,6 +11,7 @@
 //! - [`heads`]: the MLM head (tied to the token embedding) and the NSP classifier.
 //! - [`pooling`]: mean pooling over real tokens and L2 normalisation.
 //! - [`checkpoint`]: Hugging Face safetensors names onto the book's modules.
+//! - [`search`]: semantic search over the book: passages, an index, the top-k sections.
 //! - [`sentence`]: the sentence encoder (tokenize, truncate, encode, pool).
 //! - [`embed`]: the `embed` example's core: lines in, vectors out.
 //! - [`report`]: what the chapter prints.
@@ -20,10 +21,12 @@ pub mod checkpoint;
 pub mod config;
 pub mod embed;
 pub mod embeddings;
+pub mod exercises;
 pub mod heads;
 pub mod pooling;
 pub mod pretrain_data;
 pub mod report;
+pub mod search;
 pub mod sentence;
 
 pub use bert::Bert;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use ch02_input::wordpiece::WordPiece;
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 
 use crate::bert::Bert;
 use crate::checkpoint::{LoadError, load_bert, read};
@@ -95,6 +95,13 @@ impl SentenceEncoder {
         if tokens.is_empty() {
             return Array2::zeros((0, self.bert.cfg.hidden_size));
         }
+        let (h, lens) = self.last_layer(tokens);
+        l2_normalize(mean_pool(&h, &lens))
+    }
+
+    /// BERT's last layer over a padded batch, and each item's real length.
+    // tokens: [B] -> h: [B, T, C], lens: [B]
+    pub fn last_layer(&mut self, tokens: &[Tokens]) -> (Array3<f32>, Vec<usize>) {
         let lens: Vec<usize> = tokens.iter().map(|t| t.ids.len()).collect();
         let t_max = lens.iter().copied().max().unwrap_or(0);
         let pad = self.tokenizer.vocab.special().pad as usize;
@@ -103,8 +110,7 @@ impl SentenceEncoder {
         });
         let segments = Array2::zeros(ids.dim()); // one sentence: segment A throughout
         let mask = ch05_encoder::block::padding_mask(&lens, t_max);
-        let h = self.bert.forward(&ids, &segments, Some(&mask)); // [B, T, C]
-        l2_normalize(mean_pool(&h, &lens))
+        (self.bert.forward(&ids, &segments, Some(&mask)), lens)
     }
     // ANCHOR_END: embed
 
