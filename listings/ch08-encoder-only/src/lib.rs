@@ -17,6 +17,7 @@
 //! - [`report`]: what the chapter prints.
 
 pub mod bert;
+pub mod book_corpus;
 pub mod checkpoint;
 pub mod config;
 pub mod embed;

@@ -11,14 +11,14 @@ use crate::sentence::SentenceEncoder;
 /// A piece of a page small enough for the encoder's 256-token window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Passage {
-    pub page: String,    // e.g. "ch03-attention/sdpa.md"
-    pub section: String, // the heading it sits under ("" before the first heading)
+    pub page: String,    // e.g. "src/ch03-attention/mha.md"
+    pub section: String, // the `##` or `###` heading it sits under ("" before one)
     pub text: String,    // the heading, then prose: no code, no display math
 }
 // ANCHOR_END: passage
 
-/// Lines that carry no prose for a reader to search: listings, includes, display math,
-/// figures, tables and raw HTML.
+/// Lines that carry no prose for a reader to search: includes, figures, tables, HTML
+/// (and so the frozen copy's `<!-- page -->` markers).
 fn is_prose(line: &str) -> bool {
     let l = line.trim_start();
     !(l.starts_with("{{#")
@@ -28,25 +28,21 @@ fn is_prose(line: &str) -> bool {
 }
 
 // ANCHOR: passages
-/// Splits a markdown page at its headings, drops code fences and $$ blocks, and groups
-/// each section's paragraphs into passages of at most `max_words` words (a longer
-/// paragraph is cut between words). Every passage starts with its section's heading, so
-/// that a short paragraph still says what it is about.
+/// Walks a markdown page, drops code fences and $$ blocks, and groups each section's
+/// paragraphs into passages of at most `max_words` words, cut at a paragraph's end
+/// once half full (a longer paragraph is cut between words). A passage starts with
+/// its heading (or the page's title), so a short one still says its subject.
 pub fn passages(page: &str, markdown: &str, max_words: usize) -> Vec<Passage> {
-    let (mut out, mut section, mut words) = (Vec::new(), String::new(), Vec::new());
+    let (mut out, mut title, mut section) = (Vec::new(), String::new(), String::new());
+    let mut words: Vec<&str> = Vec::new();
     let (mut in_code, mut in_math) = (false, false);
-    let mut flush = |section: &str, words: &mut Vec<String>| {
+    let mut flush = |title: &str, section: &str, words: &mut Vec<&str>| {
         for chunk in words.chunks(max_words.max(1)) {
-            let body = chunk.join(" ");
-            let text = if section.is_empty() {
-                body
-            } else {
-                format!("{section}. {body}")
-            };
+            let heading = if section.is_empty() { title } else { section };
             out.push(Passage {
                 page: page.to_owned(),
                 section: section.to_owned(),
-                text,
+                text: format!("{heading}. {}", chunk.join(" ")),
             });
         }
         words.clear();
@@ -58,23 +54,25 @@ pub fn passages(page: &str, markdown: &str, max_words: usize) -> Vec<Passage> {
             continue;
         }
         let one_line_math = l.len() > 4 && l.starts_with("$$") && l.ends_with("$$");
-        if !in_code && l.starts_with("$$") && !one_line_math {
-            in_math = !in_math;
-            continue;
-        }
         if in_code || in_math || one_line_math || !is_prose(line) {
+            in_math ^= !in_code && l == "$$"; // a $$ line alone opens or closes a block
             continue;
         }
-        if let Some(heading) = l.strip_prefix('#') {
-            flush(&section, &mut words);
+        if l.starts_with("$$") {
+            in_math = true; // "$$ x = ..." opens a block that a later "$$" closes
+        } else if let Some(heading) = l.strip_prefix("# ") {
+            flush(&title, &section, &mut words);
+            (title, section) = (heading.trim().to_owned(), String::new());
+        } else if let Some(heading) = l.strip_prefix("##") {
+            flush(&title, &section, &mut words);
             section = heading.trim_start_matches('#').trim().to_owned();
         } else if l.is_empty() && words.len() >= max_words / 2 {
-            flush(&section, &mut words); // a paragraph ends: a good place to cut
+            flush(&title, &section, &mut words); // a paragraph ends: a good place to cut
         } else {
-            words.extend(l.split_whitespace().map(str::to_owned));
+            words.extend(l.split_whitespace());
         }
     }
-    flush(&section, &mut words);
+    flush(&title, &section, &mut words);
     out
 }
 // ANCHOR_END: passages
@@ -131,3 +129,46 @@ impl Index {
     }
 }
 // ANCHOR_END: index
+
+/// The queries the section asks: five the book answers, and one it does not.
+pub const QUERIES: [&str; 6] = [
+    "How do I keep the model from attending to padding?",
+    "Why divide the scores by the square root of d_k?",
+    "How does the tokenizer split a word it has never seen?",
+    "Why does the learning rate warm up?",
+    "How does beam search choose a translation?",
+    "What is the capital of France?",
+];
+
+/// Every page of Chapters 1 to 7 (the frozen copy), as passages of at most 80 words.
+pub fn book_passages() -> Vec<Passage> {
+    let pages = crate::book_corpus::book_pages();
+    (pages.iter())
+        .flat_map(|p| passages(&p.name, p.text, 80))
+        .collect()
+}
+
+// ANCHOR: search_report
+/// The top `k` sections for each query, scores rounded to 2 decimals.
+pub fn search_report(
+    index: &Index,
+    enc: &mut SentenceEncoder,
+    queries: &[&str],
+    k: usize,
+) -> String {
+    let mut s = String::new();
+    for q in queries {
+        s += &format!("{q}\n");
+        for hit in index.search(enc, q, k) {
+            let p = &index.passages[hit.passage];
+            let place = if p.section.is_empty() {
+                "(top of page)"
+            } else {
+                &p.section
+            };
+            s += &format!("  {:.2}  {}  {place}\n", hit.score, p.page);
+        }
+    }
+    s
+}
+// ANCHOR_END: search_report
