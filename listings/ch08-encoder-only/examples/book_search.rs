@@ -40,7 +40,10 @@ fn main() -> anyhow::Result<()> {
     let passages = book_passages();
     let n = passages.len();
     let index = Index::build(&mut enc, passages, 32);
-    eprintln!("{n} passages embedded in {:.1} s", start.elapsed().as_secs_f64());
+    eprintln!(
+        "{n} passages embedded in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     let queries: Vec<&str> = if args.queries.is_empty() {
         QUERIES.to_vec()
     } else {

@@ -39,8 +39,7 @@ pub fn mask_whole_words(ids: &[u32], vocab: &Vocab, rng: &mut impl Rng) -> Maske
             words[i].iter().for_each(|&t| chosen[t] = true);
         }
     }
-    // One piece alone is always chosen by `mask_tokens` (at least one is), so this
-    // applies BERT's 80/10/10 to each chosen piece.
+    // `mask_tokens` always chooses a lone piece: only its 80/10/10 draw is left.
     let mut out = Masked {
         ids: ids.to_vec(),
         labels: vec![None; ids.len()],

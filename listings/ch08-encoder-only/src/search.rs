@@ -17,62 +17,62 @@ pub struct Passage {
 }
 // ANCHOR_END: passage
 
-/// Lines that carry no prose for a reader to search: includes, figures, tables, HTML
-/// (and so the frozen copy's `<!-- page -->` markers).
-fn is_prose(line: &str) -> bool {
-    let l = line.trim_start();
-    !(l.starts_with("{{#")
-        || l.starts_with("![")
-        || l.starts_with('|')
-        || l.starts_with('<'))
+/// A code fence, written with escapes so that this file's excerpts can be shown inside
+/// one without ending it.
+const FENCE: &str = "\u{60}\u{60}\u{60}";
+
+// ANCHOR: prose_lines
+/// The lines of a markdown page a reader would call prose, and its headings: code
+/// fences, display math ($$ on a line of its own, or a one-line $$ … $$), includes,
+/// figures, tables and HTML (so the frozen copy's page marks too) are left out.
+pub fn prose_lines(markdown: &str) -> impl Iterator<Item = &str> {
+    let (mut in_code, mut in_math) = (false, false);
+    markdown.lines().map(str::trim).filter(move |l| {
+        let fence = l.starts_with(FENCE);
+        in_code ^= fence;
+        let math = !in_code && l.starts_with("$$");
+        let one_line_math = math && l.len() > 4 && l.ends_with("$$");
+        in_math ^= math && !one_line_math;
+        let other = ["{{#", "![", "|", "<"].iter().any(|p| l.starts_with(p));
+        !(fence || in_code || math || in_math || other)
+    })
 }
+// ANCHOR_END: prose_lines
 
 // ANCHOR: passages
-/// Walks a markdown page, drops code fences and $$ blocks, and groups each section's
-/// paragraphs into passages of at most `max_words` words, cut at a paragraph's end
-/// once half full (a longer paragraph is cut between words). A passage starts with
-/// its heading (or the page's title), so a short one still says its subject.
+/// Groups each section's prose into passages of at most `max_words` words, cut at a
+/// paragraph's end once half full (a longer paragraph is cut between words). A passage
+/// starts with its heading (or the page's title), so a short one names its subject.
 pub fn passages(page: &str, markdown: &str, max_words: usize) -> Vec<Passage> {
-    let (mut out, mut title, mut section) = (Vec::new(), String::new(), String::new());
+    let (mut out, mut title, mut section) = (Vec::new(), "", "");
     let mut words: Vec<&str> = Vec::new();
-    let (mut in_code, mut in_math) = (false, false);
     let mut flush = |title: &str, section: &str, words: &mut Vec<&str>| {
         for chunk in words.chunks(max_words.max(1)) {
             let heading = if section.is_empty() { title } else { section };
+            let (page, section) = (page.to_owned(), section.to_owned());
+            let text = format!("{heading}. {}", chunk.join(" "));
             out.push(Passage {
-                page: page.to_owned(),
-                section: section.to_owned(),
-                text: format!("{heading}. {}", chunk.join(" ")),
+                page,
+                section,
+                text,
             });
         }
         words.clear();
     };
-    for line in markdown.lines() {
-        let l = line.trim();
-        if l.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        let one_line_math = l.len() > 4 && l.starts_with("$$") && l.ends_with("$$");
-        if in_code || in_math || one_line_math || !is_prose(line) {
-            in_math ^= !in_code && l == "$$"; // a $$ line alone opens or closes a block
-            continue;
-        }
-        if l.starts_with("$$") {
-            in_math = true; // "$$ x = ..." opens a block that a later "$$" closes
-        } else if let Some(heading) = l.strip_prefix("# ") {
-            flush(&title, &section, &mut words);
-            (title, section) = (heading.trim().to_owned(), String::new());
-        } else if let Some(heading) = l.strip_prefix("##") {
-            flush(&title, &section, &mut words);
-            section = heading.trim_start_matches('#').trim().to_owned();
+    for l in prose_lines(markdown) {
+        if let Some(heading) = l.strip_prefix('#') {
+            flush(title, section, &mut words);
+            match heading.strip_prefix('#') {
+                Some(sub) => section = sub.trim_start_matches('#').trim(), // ##, ###, …
+                None => (title, section) = (heading.trim(), ""),
+            }
         } else if l.is_empty() && words.len() >= max_words / 2 {
-            flush(&title, &section, &mut words); // a paragraph ends: a good place to cut
+            flush(title, section, &mut words); // a paragraph ends: a good place to cut
         } else {
             words.extend(l.split_whitespace());
         }
     }
-    flush(&title, &section, &mut words);
+    flush(title, section, &mut words);
     out
 }
 // ANCHOR_END: passages
@@ -91,6 +91,9 @@ pub struct Hit {
     pub score: f32,
 }
 
+// ANCHOR_END: index
+
+// ANCHOR: search
 impl Index {
     pub fn build(
         enc: &mut SentenceEncoder,
@@ -128,7 +131,7 @@ impl Index {
         hits
     }
 }
-// ANCHOR_END: index
+// ANCHOR_END: search
 
 /// The queries the section asks: five the book answers, and one it does not.
 pub const QUERIES: [&str; 6] = [

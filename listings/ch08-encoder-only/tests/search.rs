@@ -33,7 +33,11 @@ fn the_book_answers_its_own_questions() {
         .map(|p| enc.tokenize(&p.text).full_len)
         .filter(|&n| n > 256)
         .collect();
-    assert_eq!((passages.len(), over.len()), (703, 1), "the counts the text gives");
+    assert_eq!(
+        (passages.len(), over.len()),
+        (703, 1),
+        "the counts the text gives"
+    );
     let index = Index::build(&mut enc, passages, 32);
     let report = search_report(&index, &mut enc, &QUERIES, 3);
     insta::assert_snapshot!("book-search", report);
