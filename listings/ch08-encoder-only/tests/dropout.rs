@@ -2,38 +2,25 @@
 //! re-seeds the training generator), down to the three embedding tables; evaluation
 //! mode and p = 0 changing nothing; and masks that do not depend on the thread count.
 
+mod common;
+
 use ch01_foundations::gradcheck::{GradCheck, random_upstream};
-use ch01_foundations::init::{normal, seeded_rng};
+use ch01_foundations::init::seeded_rng;
 use ch01_foundations::linalg::in_pool;
 use ch01_foundations::module::{Mode, Module};
-use ch05_encoder::block::padding_mask;
 use ch08_encoder_only::bert::Bert;
 use ch08_encoder_only::config::BertConfig;
-use ndarray::{Array2, Array3, Ix3};
+use common::{batch, loss, unit_tables};
+use ndarray::Ix3;
 
 /// BERT's two rates, high enough that every mask drops something.
 const HIDDEN: f32 = 0.3;
 const ATTENTION: f32 = 0.2;
 
-fn batch() -> (Array2<usize>, Array2<usize>, Array2<bool>) {
-    let ids = Array2::from_shape_vec((2, 5), vec![2, 5, 3, 6, 3, 2, 7, 7, 3, 0]).unwrap();
-    let segments =
-        Array2::from_shape_vec((2, 5), vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
-    (ids, segments, padding_mask(&[5, 4], 5))
-}
-
-/// A tiny BERT with unit-scale tables (see tests/gradients.rs for why) and dropout on.
+/// A tiny BERT with unit-scale tables (see tests/common) and dropout on.
 fn bert(seed: u64) -> Bert {
     let mut bert = Bert::new(BertConfig::tiny(10), &mut seeded_rng(seed));
-    let mut rng = seeded_rng(seed + 100);
-    let emb = &mut bert.embeddings;
-    for table in [
-        &mut emb.token.table,
-        &mut emb.segment.table,
-        &mut emb.position.table,
-    ] {
-        table.value = normal(table.value.dim(), 1.0, &mut rng);
-    }
+    unit_tables(&mut bert.embeddings, seed + 100);
     bert.set_dropout(HIDDEN, ATTENTION);
     bert
 }
@@ -42,13 +29,6 @@ fn bert(seed: u64) -> Bert {
 /// draws the same masks, so finite differences see one fixed function.
 fn train(m: &mut impl Module, seed: u64) {
     m.set_mode(&mut Mode::Train(&mut seeded_rng(seed)));
-}
-
-fn loss(y: &Array3<f32>, r: &Array3<f32>) -> f64 {
-    y.iter()
-        .zip(r)
-        .map(|(&y, &r)| f64::from(y) * f64::from(r))
-        .sum()
 }
 
 #[test]

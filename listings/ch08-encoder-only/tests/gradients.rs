@@ -3,6 +3,8 @@
 //! padded batch, the MLM head with its tied decoder, the NSP classifier, and BERT with
 //! both pretraining heads.
 
+mod common;
+
 use ch01_foundations::gradcheck::{GradCheck, random_upstream};
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::{
@@ -10,11 +12,11 @@ use ch01_foundations::module::{
 };
 use ch02_input::embedding::Embedding;
 use ch04_ffn_norms::linear::Linear;
-use ch05_encoder::block::padding_mask;
 use ch08_encoder_only::bert::{Bert, Pooler};
 use ch08_encoder_only::config::BertConfig;
 use ch08_encoder_only::embeddings::BertEmbeddings;
 use ch08_encoder_only::heads::{BertForPreTraining, MlmHead};
+use common::{batch, loss, unit_tables};
 use ndarray::{Array2, Array3, Axis, Ix2, Ix3};
 
 const TOL: f32 = 1e-2;
@@ -24,36 +26,6 @@ fn checker() -> GradCheck {
         eps: 1e-2,
         ..GradCheck::default()
     }
-}
-
-/// A batch of two: item 0 is sentence A then B, item 1 is shorter and padded.
-fn batch() -> (Array2<usize>, Array2<usize>, Array2<bool>) {
-    let ids = Array2::from_shape_vec((2, 5), vec![2, 5, 3, 6, 3, 2, 7, 7, 3, 0]).unwrap();
-    let segments =
-        Array2::from_shape_vec((2, 5), vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
-    (ids, segments, padding_mask(&[5, 4], 5))
-}
-
-/// BERT's N(0, 0.02²) tables make the summed rows so small that the LayerNorm after
-/// them divides by ≈ 0.035: a finite-difference step of 1e-2 is then no longer small.
-/// Unit-scale tables keep the check about the code, not about the step.
-fn unit_tables(emb: &mut BertEmbeddings, seed: u64) {
-    let mut rng = seeded_rng(seed);
-    for table in [
-        &mut emb.token.table,
-        &mut emb.segment.table,
-        &mut emb.position.table,
-    ] {
-        table.value = normal(table.value.dim(), 1.0, &mut rng);
-    }
-}
-
-/// Σ y ⊙ r in f64: the base value is subtracted before rounding to f32.
-fn loss(y: &Array3<f32>, r: &Array3<f32>) -> f64 {
-    y.iter()
-        .zip(r)
-        .map(|(&y, &r)| f64::from(y) * f64::from(r))
-        .sum()
 }
 
 #[test]

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use ch01_foundations::init::{normal, seeded_rng};
+use ch05_encoder::block::padding_mask;
 use ch08_encoder_only::SentenceEncoder;
 use ch08_encoder_only::checkpoint::expected_tensors;
 use ch08_encoder_only::config::BertConfig;
-use ndarray::Array2;
+use ch08_encoder_only::embeddings::BertEmbeddings;
+use ndarray::{Array2, Array3};
 use safetensors::tensor::{Dtype, TensorView};
 
 /// The real all-MiniLM-L6-v2's directory. Without the cache this fails with one line
@@ -142,3 +144,33 @@ pub const MODULES_JSON: &str = r#"[
   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
   {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}
 ]"#;
+
+/// A batch of two: item 0 is sentence A then B, item 1 is shorter and padded.
+pub fn batch() -> (Array2<usize>, Array2<usize>, Array2<bool>) {
+    let ids = Array2::from_shape_vec((2, 5), vec![2, 5, 3, 6, 3, 2, 7, 7, 3, 0]).unwrap();
+    let segments =
+        Array2::from_shape_vec((2, 5), vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
+    (ids, segments, padding_mask(&[5, 4], 5))
+}
+
+/// BERT's N(0, 0.02²) tables make the summed rows so small that the LayerNorm after
+/// them divides by ≈ 0.035: a finite-difference step of 1e-2 is then no longer small.
+/// Unit-scale tables keep the check about the code, not about the step.
+pub fn unit_tables(emb: &mut BertEmbeddings, seed: u64) {
+    let mut rng = seeded_rng(seed);
+    for table in [
+        &mut emb.token.table,
+        &mut emb.segment.table,
+        &mut emb.position.table,
+    ] {
+        table.value = normal(table.value.dim(), 1.0, &mut rng);
+    }
+}
+
+/// Σ y ⊙ r in f64: the base value is subtracted before rounding to f32.
+pub fn loss(y: &Array3<f32>, r: &Array3<f32>) -> f64 {
+    y.iter()
+        .zip(r)
+        .map(|(&y, &r)| f64::from(y) * f64::from(r))
+        .sum()
+}
