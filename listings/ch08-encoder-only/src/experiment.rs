@@ -21,7 +21,7 @@ use crate::finetune::{
     train_step,
 };
 use crate::sentence::SentenceEncoder;
-use crate::seqeval::{Scores, precision_recall_f1};
+use crate::seqeval::{Entity, Scores, entities, precision_recall_f1};
 use crate::tasks::{NerData, SentimentData, TAGS, Tagged, align};
 
 /// Sizes, recipe and seed of the experiment.
@@ -40,12 +40,12 @@ impl ExperimentConfig {
         ExperimentConfig {
             seed: 0,
             n_train: 256,
-            n_test: 200,
+            n_test: 150,
             recipe: Recipe {
-                steps: 120,
+                steps: 80,
                 batch: 16,
                 lr: 1e-4,
-                warmup: 12,
+                warmup: 8,
                 clip: 1.0,
             },
             eval_every: 20,
@@ -83,6 +83,7 @@ pub struct InitRun {
     pub init: Init,
     pub points: Vec<Point>,
     pub ner_train: Scores, // the final NER model on its own training sentences
+    pub ner_test_tags: Vec<Vec<usize>>, // the final NER model's word tags, test set
     pub seconds: f64,
 }
 
@@ -221,10 +222,64 @@ fn ner_scores(
     let truth: Vec<Vec<&str>> = (sentences.iter())
         .map(|s| s.tags.iter().map(|&t| TAGS[t]).collect())
         .collect();
-    let guess: Vec<Vec<&str>> = (pred.iter().zip(starts))
-        .map(|(p, starts)| starts.iter().map(|&i| TAGS[p[i]]).collect())
+    let guess: Vec<Vec<&str>> = (word_tags(pred, starts).iter())
+        .map(|tags| tags.iter().map(|&t| TAGS[t]).collect())
         .collect();
     precision_recall_f1(&truth, &guess).expect("TAGS are all BIO tags")
+}
+
+/// Each word's predicted tag: the one at its first piece.
+fn word_tags(pred: &[Vec<usize>], starts: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    (pred.iter().zip(starts))
+        .map(|(p, starts)| starts.iter().map(|&i| p[i]).collect())
+        .collect()
+}
+
+fn spans(tags: &[usize]) -> Vec<Entity> {
+    let tags: Vec<&str> = tags.iter().map(|&t| TAGS[t]).collect();
+    entities(&tags, 0).expect("TAGS are all BIO tags")
+}
+
+/// A sentence with its entities in brackets: `[new york]LOC`.
+pub fn bracketed(words: &[String], tags: &[usize]) -> String {
+    let mut out: Vec<String> = words.to_vec();
+    for e in spans(tags) {
+        out[e.start] = format!("[{}", out[e.start]);
+        out[e.end] = format!("{}]{}", out[e.end], e.kind);
+    }
+    out.join(" ")
+}
+
+/// How predicted entities relate to the true ones, summed over sentences.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorCounts {
+    pub right: usize,      // type and span right
+    pub wrong_type: usize, // span right, type wrong
+    pub wrong_span: usize, // overlaps a true entity, other first or last word
+    pub spurious: usize,   // overlaps no true entity
+    pub missed: usize,     // a true entity that no prediction overlaps
+}
+
+pub fn error_counts(truth: &[Tagged], pred: &[Vec<usize>]) -> ErrorCounts {
+    let mut c = ErrorCounts::default();
+    let overlaps = |a: &Entity, b: &Entity| a.start <= b.end && b.start <= a.end;
+    for (s, p) in truth.iter().zip(pred) {
+        let (want, got) = (spans(&s.tags), spans(p));
+        for g in &got {
+            let same = |w: &&Entity| w.start == g.start && w.end == g.end;
+            match want.iter().find(same) {
+                Some(w) if w.kind == g.kind => c.right += 1,
+                Some(_) => c.wrong_type += 1,
+                None if want.iter().any(|w| overlaps(w, g)) => c.wrong_span += 1,
+                None => c.spurious += 1,
+            }
+        }
+        c.missed += want
+            .iter()
+            .filter(|w| !got.iter().any(|g| overlaps(w, g)))
+            .count();
+    }
+    c
 }
 
 /// Fine-tunes `model` on `train` for the recipe's steps (batches drawn in a shuffled
@@ -293,11 +348,12 @@ pub fn run_init(
     shrink_vocab(&mut bert, &sets.keep);
     let mut model =
         TokenClassifier::new(bert, TAGS.len(), &mut seeded_rng(cfg.seed.wrapping_add(3)));
-    let mut i = 0;
+    let (mut i, mut ner_test_tags) = (0, Vec::new());
     finetune(&mut model, &sets.ner_train, cfg, pad, |m, _| {
         let pred = predict(m, &sets.ner_test, pad, chunk);
         points[i].ner =
             ner_scores(&pred, &sets.ner_test_sentences, &sets.ner_word_starts);
+        ner_test_tags = word_tags(&pred, &sets.ner_word_starts); // the last one stays
         i += 1;
     });
     let pred = predict(&mut model, &sets.ner_train, pad, chunk);
@@ -310,6 +366,7 @@ pub fn run_init(
         init,
         points,
         ner_train,
+        ner_test_tags,
         seconds: start.elapsed().as_secs_f64(),
     }
 }
@@ -321,25 +378,14 @@ pub fn run(
 ) -> Result<(Sets, Vec<InitRun>), crate::LoadError> {
     let enc = SentenceEncoder::load(dir)?;
     let sets = Sets::build(&enc.tokenizer, cfg);
-    let bert_cfg = enc.bert.cfg.clone();
-    let mut first = Some(enc.bert);
-    let mut load_error = None;
-    let pretrained = run_init(Init::Pretrained, &sets, cfg, || match first.take() {
-        Some(b) => b,
-        None => match SentenceEncoder::load(dir) {
-            Ok(e) => e.bert,
-            Err(e) => {
-                // a file that loaded a moment ago: report it after the run
-                load_error.get_or_insert(e);
-                Bert::new(bert_cfg.clone(), &mut seeded_rng(0))
-            }
-        },
+    let bert_cfg = enc.bert.cfg;
+    // one pretrained copy for each task, both loaded before any training starts
+    let mut copies = vec![SentenceEncoder::load(dir)?.bert, enc.bert];
+    let pretrained = run_init(Init::Pretrained, &sets, cfg, || {
+        copies.pop().expect("one copy for each task")
     });
-    if let Some(e) = load_error {
-        return Err(e);
-    }
     let scratch = run_init(Init::Scratch, &sets, cfg, || {
-        Bert::new(bert_cfg.clone(), &mut seeded_rng(cfg.seed))
+        Bert::new(bert_cfg, &mut seeded_rng(cfg.seed))
     });
     Ok((sets, vec![pretrained, scratch]))
 }
@@ -406,6 +452,49 @@ pub fn report(sets: &Sets, cfg: &ExperimentConfig, runs: &[InitRun]) -> String {
         pct(a),
         pct(b)
     );
+    let _ = writeln!(w);
+    let errors: Vec<ErrorCounts> = (runs.iter())
+        .map(|r| error_counts(&sets.ner_test_sentences, &r.ner_test_tags))
+        .collect();
+    let _ = writeln!(w, "NER held-out, predicted entities | pretrained | scratch");
+    let _ = writeln!(w, "-------------------------------- | ---------- | -------");
+    type Count = fn(&ErrorCounts) -> usize;
+    let kinds: [(&str, Count); 5] = [
+        ("right type and span", |c| c.right),
+        ("right span, wrong type", |c| c.wrong_type),
+        ("overlapping, wrong span", |c| c.wrong_span),
+        ("overlapping no true entity", |c| c.spurious),
+        ("true entities not overlapped", |c| c.missed),
+    ];
+    for (name, count) in kinds {
+        let (a, b) = (count(&errors[0]), count(&errors[1]));
+        let _ = writeln!(w, "{name:<32} | {a:>10} | {b:>7}");
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "held-out sentences: the truth, then each model's entities"
+    );
+    // the first three, and the first two where the pretrained model gets a span wrong
+    let test = &sets.ner_test_sentences;
+    let wrong_span = |k: &usize| {
+        let one = |t: &Tagged, p: &Vec<usize>| {
+            error_counts(std::slice::from_ref(t), std::slice::from_ref(p))
+        };
+        one(&test[*k], &runs[0].ner_test_tags[*k]).wrong_span > 0
+    };
+    let shown = (0..3).chain((3..test.len()).filter(wrong_span).take(2));
+    for (k, s) in shown.map(|k| (k, &test[k])) {
+        let _ = writeln!(w, "{k:<3} truth:      {}", bracketed(&s.words, &s.tags));
+        for r in runs {
+            let name = format!("{}:", r.init.name());
+            let _ = writeln!(
+                w,
+                "    {name:<11} {}",
+                bracketed(&s.words, &r.ner_test_tags[k])
+            );
+        }
+    }
     let _ = writeln!(w);
     let _ = writeln!(
         w,
