@@ -34,6 +34,7 @@ pub struct Batch {
 }
 
 impl Batch {
+    // items: [B] sequences of up to T ids -> ids, segments, mask: [B, T]
     pub fn new(items: &[&Example], pad: u32) -> Self {
         let lens: Vec<usize> = items.iter().map(|e| e.ids.len()).collect();
         let t = lens.iter().copied().max().unwrap_or(0);
@@ -59,6 +60,7 @@ pub trait Head: Module {
 }
 
 /// A task head's weights as BERT initialises them: N(0, 0.02²), zero bias.
+// -> W: [C, K], b: [K]
 fn head(c: usize, classes: usize, rng: &mut impl Rng) -> Linear {
     Linear::from_params(normal((c, classes), 0.02, rng), Array1::zeros(classes))
 }
@@ -127,7 +129,6 @@ impl TokenClassifier {
         }
     }
 }
-
 // ANCHOR_END: token_classifier
 
 // ANCHOR: token_classifier_head
@@ -158,7 +159,7 @@ impl Head for TokenClassifier {
             .collect()
     }
 }
-// ANCHOR_END: token_classifier
+// ANCHOR_END: token_classifier_head
 
 macro_rules! head_module {
     ($t:ty) => {
@@ -232,6 +233,7 @@ pub fn train_step<H: Head>(
 
 /// The argmax class of every logits row, in evaluation mode, `chunk` items at a time:
 /// one `Vec` per item (its one label, or one tag per position).
+// items: [N] -> [N] × (1 label, or T tags with T that item's chunk's length)
 pub fn predict<H: Head>(
     model: &mut H,
     items: &[Example],
