@@ -1,6 +1,6 @@
 //! The committed src/figures/ch08/finetune.svg and finetune-run.txt are what the
 //! `finetune` example writes: this reruns the whole experiment (both inits, both tasks:
-//! about 100 s of one core in the test profile, against 40 s for the release build of
+//! 80 to 100 s of one core in the test profile, against 40 s for the release build of
 //! the example) and compares the figure byte for byte and every line of the report but
 //! the wall time. Then it checks each claim the section "Fine-tuning" makes, on the
 //! committed report. Needs the models cache: without it this fails with one line naming
