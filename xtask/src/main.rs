@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 8] = [
+const MEASUREMENTS: [(&str, &str, Output); 9] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -73,6 +73,13 @@ const MEASUREMENTS: [(&str, &str, Output); 8] = [
         "ch08-encoder-only",
         "minilm_parity",
         Output::Stdout("src/figures/ch08/minilm-parity.txt"),
+    ),
+    // Fine-tuning from pretrained and from random weights: needs the real weights; its
+    // figure and numbers are deterministic, its run file holds wall time.
+    (
+        "ch08-encoder-only",
+        "finetune",
+        Output::Args(&["--out", "src/figures/ch08"]),
     ),
 ];
 

@@ -15,6 +15,10 @@
 //! - [`sentence`]: the sentence encoder (tokenize, truncate, encode, pool).
 //! - [`embed`]: the `embed` example's core: lines in, vectors out.
 //! - [`report`]: what the chapter prints.
+//! - [`tasks`]: seeded sentiment and NER data with held-out templates and words.
+//! - [`finetune`]: sequence and token classification heads and the training step.
+//! - [`seqeval`]: entity-level precision, recall and F1, as seqeval computes them.
+//! - [`experiment`]: fine-tuning from pretrained and from random weights.
 
 pub mod bert;
 pub mod book_corpus;
@@ -23,12 +27,16 @@ pub mod config;
 pub mod embed;
 pub mod embeddings;
 pub mod exercises;
+pub mod experiment;
+pub mod finetune;
 pub mod heads;
 pub mod pooling;
 pub mod pretrain_data;
 pub mod report;
 pub mod search;
 pub mod sentence;
+pub mod seqeval;
+pub mod tasks;
 
 pub use bert::Bert;
 pub use checkpoint::LoadError;
