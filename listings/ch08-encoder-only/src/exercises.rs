@@ -1,6 +1,6 @@
 //! Solutions to the chapter's exercises (tested in tests/exercises.rs).
 
-use ch02_input::wordpiece::{SpecialIds, Vocab};
+use ch02_input::wordpiece::{SpecialIds, Vocab, WordPiece};
 use ndarray::{Array2, Array3, s};
 use rand::{Rng, RngExt};
 
@@ -155,6 +155,22 @@ pub fn pooling_table(mean: &Separation, cls: &Separation) -> String {
     }
     s
 }
+
+// ANCHOR: word_pieces
+/// Exercise 4: each word and the WordPiece pieces it becomes.
+pub fn word_pieces(tok: &WordPiece, words: &[&str]) -> Vec<(String, Vec<String>)> {
+    (words.iter())
+        .map(|&w| {
+            let ids = tok.encode_words(w);
+            let pieces = tok.tokens(&ids).unwrap_or_default(); // ids from its own vocab
+            (
+                w.to_owned(),
+                pieces.into_iter().map(str::to_owned).collect(),
+            )
+        })
+        .collect()
+}
+// ANCHOR_END: word_pieces
 
 /// Is any chosen piece special? (Used by the tests; whole-word masking must never be.)
 pub fn touches_special(m: &Masked, original: &[u32], sp: &SpecialIds) -> bool {

@@ -8,8 +8,10 @@ use ch01_foundations::init::seeded_rng;
 use ch02_input::wordpiece::Vocab;
 use ch08_encoder_only::exercises::{
     compare_pooling, mask_whole_words, pooling_table, sop_pairs, touches_special,
+    word_pieces,
 };
 use ch08_encoder_only::pretrain_data::NspLabel;
+use ch08_encoder_only::tasks::UNSEEN_WORDS;
 use rand::RngExt;
 
 /// The five special tokens, then 10 word-initial pieces and 10 `##` continuations.
@@ -138,4 +140,18 @@ fn mean_pooling_separates_paraphrases_better_than_cls() {
     );
     assert!(mean.unrelated_mean.abs() < 0.1, "{mean:?}");
     assert!(cls.unrelated_mean > 0.4, "{cls:?}");
+}
+
+#[test]
+fn unseen_sentiment_words_in_pieces() {
+    let enc = common::minilm().lock().unwrap();
+    let words: Vec<&str> = UNSEEN_WORDS.iter().flatten().copied().collect();
+    let pieces = word_pieces(&enc.tokenizer, &words);
+    let table: String = (pieces.iter())
+        .map(|(w, p)| format!("{w:<11} {}\n", p.join(" ")))
+        .collect();
+    insta::assert_snapshot!("unseen-pieces", table);
+    // The answer's count: words that MiniLM's vocabulary keeps whole.
+    let whole = pieces.iter().filter(|(_, p)| p.len() == 1).count();
+    assert_eq!((whole, words.len()), (12, 16), "{table}");
 }
