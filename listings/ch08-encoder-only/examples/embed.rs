@@ -29,10 +29,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = match args.model {
-        Some(dir) => dir,
-        None => models::ALL_MINILM_L6_V2.dir()?,
-    };
+    let dir = models::ALL_MINILM_L6_V2.dir_or(args.model)?;
     let mut enc = SentenceEncoder::load(&dir)
         .with_context(|| format!("loading the model from {}", dir.display()))?;
     let out = BufWriter::new(stdout().lock());

@@ -34,10 +34,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = args.out.unwrap_or_else(|| root.join("src/figures/ch08"));
-    let dir = match args.model {
-        Some(dir) => dir,
-        None => models::ALL_MINILM_L6_V2.dir()?,
-    };
+    let dir = models::ALL_MINILM_L6_V2.dir_or(args.model)?;
     let mut cfg = ExperimentConfig::full();
     if let Some(steps) = args.steps {
         cfg.recipe.steps = steps;

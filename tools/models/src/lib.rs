@@ -154,6 +154,11 @@ impl Model {
         self.find_in(&cache_dir()?)
     }
 
+    /// The directory a user named (a `--model DIR` option) if any, else [`Model::dir`].
+    pub fn dir_or(&self, named: Option<PathBuf>) -> Result<PathBuf, ModelsError> {
+        named.map_or_else(|| self.dir(), Ok)
+    }
+
     /// [`Model::dir`] for a given cache directory.
     pub fn find_in(&self, cache: &Path) -> Result<PathBuf, ModelsError> {
         let dir = self.dir_in(cache);
