@@ -2,7 +2,7 @@
 //! encoder stack wired Post-LN with GELU, and the pooler.
 
 use ch01_foundations::module::{
-    Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch04_ffn_norms::linear::Linear;
 use ch05_encoder::{EncoderStack, Wiring};
@@ -156,5 +156,9 @@ impl Module for Bert {
         visit_child_mut("embeddings", &mut self.embeddings, f);
         visit_child_mut("encoder", &mut self.encoder, f);
         visit_child_mut("pooler", &mut self.pooler, f);
+    }
+    /// Only the encoder's blocks hold dropout layers.
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.encoder.set_mode(mode);
     }
 }

@@ -4,7 +4,7 @@
 
 use ch01_foundations::linalg::{rows, unrows};
 use ch01_foundations::module::{
-    Module, Param, ParamView, ParamViewMut, visit_child, visit_child_mut,
+    Mode, Module, Param, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
 use ch04_ffn_norms::activations::Activation;
@@ -152,5 +152,8 @@ impl Module for BertForPreTraining {
         visit_child_mut("bert", &mut self.bert, f);
         visit_child_mut("mlm", &mut self.mlm, f);
         visit_child_mut("nsp", &mut self.nsp, f);
+    }
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.bert.set_mode(mode);
     }
 }
