@@ -53,7 +53,7 @@ impl PretrainConfig {
     /// The run the text reports.
     pub fn full() -> Self {
         PretrainConfig {
-            vocab_size: 2000,
+            vocab_size: 8000,
             heldout_every: 5,
             hidden: 64,
             layers: 2,
@@ -62,13 +62,13 @@ impl PretrainConfig {
             max_len: 64,
             max_sentences: 2,
             batch: 32,
-            steps: 600,
-            warmup: 60,
-            peak_lr: 1e-3,
+            steps: 1600,
+            warmup: 160,
+            peak_lr: 2e-3,
             clip: 1.0,
-            dropout: 0.1,
-            eval_every: 100,
-            eval_draws: 2,
+            dropout: 0.0,
+            eval_every: 400,
+            eval_draws: 8,
             seed: 0,
         }
     }
@@ -97,7 +97,14 @@ pub struct BookData {
     pub bytes: usize,
     /// The most frequent ordinary token of the training pages, and its share.
     pub unigram: (u32, f64),
+    /// [`SMALL_VOCAB`]'s vocabulary against the run's, on the training pages and on
+    /// [`EXAMPLE_SENTENCE`].
+    pub vocab_comparison: String,
 }
+
+/// A smaller vocabulary the report compares with, and the sentence it shows.
+pub const SMALL_VOCAB: usize = 2000;
+pub const EXAMPLE_SENTENCE: &str = "A transformer reads a sequence of integers.";
 
 /// Splits the book into pages, holds out every `heldout_every`-th, trains a WordPiece
 /// vocabulary on the training pages' sentences and tokenizes every sentence with it.
@@ -110,7 +117,21 @@ pub fn book_data(cfg: &PretrainConfig) -> Result<BookData, Box<dyn Error>> {
     };
     let (train_text, heldout_text) = (split(&train_pages), split(&heldout_pages));
     let corpus = train_text.iter().flatten().cloned().collect::<Vec<_>>();
-    let wp = WordPiece::new(train(&corpus.join("\n"), cfg.vocab_size)?.vocab()?);
+    let corpus = corpus.join("\n");
+    let wp = WordPiece::new(train(&corpus, cfg.vocab_size)?.vocab()?);
+    let small = WordPiece::new(train(&corpus, SMALL_VOCAB)?.vocab()?);
+    let words = corpus.split_whitespace().count();
+    let mut vocab_comparison = String::new();
+    for w in [&small, &wp] {
+        let tokens = w.encode_words(&corpus).len();
+        let pieces = w.tokens(&w.encode_words(EXAMPLE_SENTENCE))?.join(" ");
+        writeln!(
+            vocab_comparison,
+            "vocabulary {}: {} tokens per word (split at spaces) on the training pages; \"{EXAMPLE_SENTENCE}\" -> {pieces}",
+            w.vocab.len(),
+            round(tokens as f32 / words as f32, 2)
+        )?;
+    }
     let encode = |docs: &[Vec<String>]| -> Vec<Vec<Vec<u32>>> {
         (docs.iter())
             .map(|d| d.iter().map(|s| wp.encode_words(s)).filter(|s| !s.is_empty()))
@@ -136,6 +157,7 @@ pub fn book_data(cfg: &PretrainConfig) -> Result<BookData, Box<dyn Error>> {
         heldout_docs,
         bytes,
         unigram: (top as u32, counts[top] as f64 / total as f64),
+        vocab_comparison,
     })
 }
 
@@ -324,6 +346,7 @@ pub fn pretrain_and_report(
          token \"{word}\" ({} % of training tokens)",
         round(100.0 * data.unigram.1 as f32, 1)
     )?;
+    write!(r, "{}", data.vocab_comparison)?;
     writeln!(
         r,
         "model: C = {}, {} layers, {} heads, d_ff = {}, max_len {}; parameters: {}",
@@ -336,9 +359,18 @@ pub fn pretrain_and_report(
     )?;
     writeln!(
         r,
-        "training: {} steps of {} pairs ({} epochs), Adam (0.9, 0.999, 1e-6), linear warmup \
-         {} steps to lr {} then linear decay to 0, clip {}, seed {}",
-        cfg.steps, cfg.batch, log.epochs, cfg.warmup, cfg.peak_lr, cfg.clip, cfg.seed
+        "training: {} steps of {} pairs ({} epochs), spans of 1 to {} sentences, Adam \
+         (0.9, 0.999, 1e-6), linear warmup {} steps to lr {} then linear decay to 0, \
+         clip {}, dropout {}, seed {}",
+        cfg.steps,
+        cfg.batch,
+        log.epochs,
+        cfg.max_sentences,
+        cfg.warmup,
+        cfg.peak_lr,
+        cfg.clip,
+        cfg.dropout,
+        cfg.seed
     )?;
     writeln!(
         r,
