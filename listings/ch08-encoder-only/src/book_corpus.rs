@@ -74,7 +74,9 @@ pub fn sentences(page: &str) -> Vec<String> {
         let math = line.starts_with("$$");
         in_code ^= fence;
         in_math ^= math && !in_code;
-        let skip = ["|", "#", "{{#", "<!--"].iter().any(|p| line.starts_with(p));
+        let skip = ["|", "#", "{{#", "<!--"]
+            .iter()
+            .any(|p| line.starts_with(p));
         if in_code || fence || in_math || math || skip || line.is_empty() {
             split_into(&paragraph, &mut out); // anything not prose ends a paragraph
             paragraph.clear();
@@ -98,19 +100,22 @@ fn split_into(paragraph: &str, out: &mut Vec<String>) {
     }
     push_nonempty(&paragraph[start..], out);
 }
+// ANCHOR_END: sentences
 
 fn push_nonempty(sentence: &str, out: &mut Vec<String>) {
     if !sentence.trim().is_empty() {
         out.push(sentence.trim().to_owned());
     }
 }
-// ANCHOR_END: sentences
 
 /// The pages split into training and held-out pages: every `every`-th page (the
 /// `every - 1`-th, counting from 0) is held out whole, so no held-out sentence, and
 /// no neighbour of one, is ever trained on.
 pub fn split_pages(pages: &[Page], every: usize) -> (Vec<Page>, Vec<Page>) {
-    assert!(every >= 2, "split_pages: every = {every} would hold out every page");
+    assert!(
+        every >= 2,
+        "split_pages: every = {every} would hold out every page"
+    );
     let (mut train, mut heldout) = (Vec::new(), Vec::new());
     for (i, page) in pages.iter().enumerate() {
         if i % every == every - 1 {

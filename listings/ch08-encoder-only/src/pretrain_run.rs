@@ -134,7 +134,11 @@ pub fn book_data(cfg: &PretrainConfig) -> Result<BookData, Box<dyn Error>> {
     }
     let encode = |docs: &[Vec<String>]| -> Vec<Vec<Vec<u32>>> {
         (docs.iter())
-            .map(|d| d.iter().map(|s| wp.encode_words(s)).filter(|s| !s.is_empty()))
+            .map(|d| {
+                d.iter()
+                    .map(|s| wp.encode_words(s))
+                    .filter(|s| !s.is_empty())
+            })
             .map(|d| d.collect::<Vec<_>>())
             .filter(|d| d.len() >= 2) // NSP needs a sentence with a successor
             .collect()
@@ -162,7 +166,11 @@ pub fn book_data(cfg: &PretrainConfig) -> Result<BookData, Box<dyn Error>> {
 }
 
 /// Every page regrouped into random spans (see [`random_spans`]).
-pub fn span_docs(docs: &[Vec<Vec<u32>>], cfg: &PretrainConfig, rng: &mut impl rand::Rng) -> Vec<Vec<Vec<u32>>> {
+pub fn span_docs(
+    docs: &[Vec<Vec<u32>>],
+    cfg: &PretrainConfig,
+    rng: &mut impl rand::Rng,
+) -> Vec<Vec<Vec<u32>>> {
     (docs.iter())
         .map(|d| random_spans(d, cfg.max_sentences, rng))
         .filter(|d| d.len() >= 3)
@@ -201,7 +209,10 @@ pub struct HeldOut {
     pub same_page_pairs: Vec<PairExample>,
 }
 
-pub fn heldout_sets(data: &BookData, cfg: &PretrainConfig) -> Result<HeldOut, Box<dyn Error>> {
+pub fn heldout_sets(
+    data: &BookData,
+    cfg: &PretrainConfig,
+) -> Result<HeldOut, Box<dyn Error>> {
     let sp = data.wp.vocab.special();
     let v = data.wp.vocab.len();
     let mut rng = seeded_rng(cfg.seed.wrapping_add(2));
@@ -233,24 +244,33 @@ pub fn evaluate(
     counts
 }
 
+// ANCHOR: epoch
+/// One epoch: new spans and NSP pairs from the training pages, shuffled, masked anew
+/// (dynamic masking, as in RoBERTa; BERT's data script masked each pair once).
+pub fn epoch(
+    data: &BookData,
+    cfg: &PretrainConfig,
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<PretrainBatch>, Box<dyn Error>> {
+    let (sp, v) = (data.wp.vocab.special(), data.wp.vocab.len());
+    let docs = span_docs(&data.train_docs, cfg, rng);
+    let mut pairs = nsp_pairs(&docs, cfg.max_len, &sp, rng)?;
+    pairs.shuffle(rng);
+    Ok(masked_batches(&pairs, cfg.batch, v, &sp, rng))
+}
+// ANCHOR_END: epoch
+
 // ANCHOR: pretrain
-/// Pretrains a fresh model: every epoch draws new NSP pairs from the training pages,
-/// shuffles them and masks them anew (the masking is dynamic, as in RoBERTa, rather
-/// than fixed once as in BERT's data script).
+/// Pretrains a fresh model, evaluating on `heldout` every `eval_every` steps.
 pub fn pretrain(
     data: &BookData,
     heldout: &[PretrainBatch],
     cfg: &PretrainConfig,
     mut on_step: impl FnMut(usize, &LossParts),
 ) -> Result<(BertForPreTraining, PretrainLog), Box<dyn Error>> {
-    let (sp, v) = (data.wp.vocab.special(), data.wp.vocab.len());
-    let mut model = BertForPreTraining::new(cfg.bert(v), &mut seeded_rng(cfg.seed));
-    let p = cfg.dropout;
-    (model.bert.encoder).set_dropout(DropoutConfig {
-        residual: p,
-        embedding: 0.0, // the stack has none: the embeddings' dropout is their own
-        attention: p,
-    });
+    let bert = cfg.bert(data.wp.vocab.len());
+    let mut model = BertForPreTraining::new(bert, &mut seeded_rng(cfg.seed));
+    set_dropout(&mut model, cfg.dropout);
     let mut adam = Adam::new(0.9, 0.999, 1e-6); // BERT's β₂ and ε
     let mut data_rng = seeded_rng(cfg.seed.wrapping_add(1));
     let mut dropout_rng = seeded_rng(cfg.seed.wrapping_add(3));
@@ -261,17 +281,11 @@ pub fn pretrain(
     };
     let mut batches = Vec::new().into_iter();
     for step in 1..=cfg.steps {
-        let batch = match batches.next() {
-            Some(b) => b,
-            None => {
-                let docs = span_docs(&data.train_docs, cfg, &mut data_rng);
-                let mut pairs = nsp_pairs(&docs, cfg.max_len, &sp, &mut data_rng)?;
-                pairs.shuffle(&mut data_rng);
-                log.epochs += 1;
-                batches = masked_batches(&pairs, cfg.batch, v, &sp, &mut data_rng).into_iter();
-                batches.next().ok_or("no training pairs")?
-            }
-        };
+        if batches.len() == 0 {
+            batches = epoch(data, cfg, &mut data_rng)?.into_iter();
+            log.epochs += 1;
+        }
+        let batch = batches.next().ok_or("no training pairs")?;
         model.set_mode(&mut Mode::Train(&mut dropout_rng));
         let lr = warmup_linear_lr(step, cfg.warmup, cfg.steps, cfg.peak_lr);
         let parts = train_step(&mut model, &mut adam, &batch, lr, cfg.clip);
@@ -285,6 +299,15 @@ pub fn pretrain(
     Ok((model, log))
 }
 // ANCHOR_END: pretrain
+
+/// Dropout p on the attention weights and every sub-layer's output, as BERT's 0.1.
+fn set_dropout(model: &mut BertForPreTraining, p: f32) {
+    (model.bert.encoder).set_dropout(DropoutConfig {
+        residual: p,
+        embedding: 0.0, // the stack has none: the embeddings' dropout is their own
+        attention: p,
+    });
+}
 
 /// The files a run writes.
 pub const FILES: [&str; 2] = ["pretrain-loss.svg", "pretrain-run.txt"];
@@ -342,8 +365,16 @@ pub fn pretrain_and_report(
     )?;
     writeln!(
         r,
-        "WordPiece: vocabulary {v}, trained on the training pages; most frequent ordinary \
-         token \"{word}\" ({} % of training tokens)",
+        "WordPiece: vocabulary {v}{}, trained on the training pages; most frequent ordinary token \"{word}\" ({} % of \
+         training tokens)",
+        if v < cfg.vocab_size {
+            format!(
+                " ({} asked for; the trainer ran out of pairs first)",
+                cfg.vocab_size
+            )
+        } else {
+            String::new()
+        },
         round(100.0 * data.unigram.1 as f32, 1)
     )?;
     write!(r, "{}", data.vocab_comparison)?;
@@ -378,7 +409,10 @@ pub fn pretrain_and_report(
         rayon::current_num_threads(),
         1000.0 * seconds / cfg.steps as f64
     )?;
-    writeln!(r, "\nstep   train MLM  train NSP  held-out MLM  held-out NSP")?;
+    writeln!(
+        r,
+        "\nstep   train MLM  train NSP  held-out MLM  held-out NSP"
+    )?;
     let mut from = 0;
     for &(step, held) in &log.heldout {
         let window = &log.steps[from..step];
@@ -398,7 +432,13 @@ pub fn pretrain_and_report(
     let pct = |x: f64| round(100.0 * x as f32, 1);
     writeln!(
         r,
-        "\nheld-out MLM: {} masked tokens; top-1 accuracy {} %; unigram baseline \
+        "\nheld-out sets: the held-out pages' spans drawn and paired {} times (random and \
+         same-page pairs), each pair masked once",
+        cfg.eval_draws
+    )?;
+    writeln!(
+        r,
+        "held-out MLM: {} masked tokens; top-1 accuracy {} %; unigram baseline \
          (always \"{word}\") {} %",
         random.masked,
         pct(random.mlm_accuracy()),
@@ -436,7 +476,10 @@ pub fn pretrain_and_report(
 
 /// The lines of a report that do not depend on the machine: all but the wall time.
 pub fn deterministic_lines(report: &str) -> Vec<&str> {
-    report.lines().filter(|l| !l.starts_with("time: ")).collect()
+    report
+        .lines()
+        .filter(|l| !l.starts_with("time: "))
+        .collect()
 }
 
 fn write_loss_chart(
@@ -464,18 +507,32 @@ fn write_loss_chart(
             .map(|(s, p)| (*s as f64, f64::from(f(p))))
             .collect()
     };
-    chart.series.push(Series::new("train MLM (mean of 10 steps)", smooth(|p| p.mlm)));
-    chart.series.push(Series::new("held-out MLM", held(|p| p.mlm)));
-    chart.series.push(Series::new("train NSP (mean of 10 steps)", smooth(|p| p.nsp)));
-    chart.series.push(Series::new("held-out NSP", held(|p| p.nsp)));
+    chart.series.push(Series::new(
+        "train MLM (mean of 10 steps)",
+        smooth(|p| p.mlm),
+    ));
+    chart
+        .series
+        .push(Series::new("held-out MLM", held(|p| p.mlm)));
+    chart.series.push(Series::new(
+        "train NSP (mean of 10 steps)",
+        smooth(|p| p.nsp),
+    ));
+    chart
+        .series
+        .push(Series::new("held-out NSP", held(|p| p.nsp)));
     let n = cfg.steps as f64;
     let ln2 = std::f64::consts::LN_2;
-    chart.series.push(Series::new("NSP chance: ln 2", vec![(1.0, ln2), (n, ln2)]));
+    chart
+        .series
+        .push(Series::new("NSP chance: ln 2", vec![(1.0, ln2), (n, ln2)]));
     let uniform = (vocab as f64).ln();
     chart.series.push(Series::new(
         format!("MLM chance: ln {vocab}"),
         vec![(1.0, uniform), (n, uniform)],
     ));
-    chart.markers.push((cfg.warmup as f64, "end of warmup".into()));
+    chart
+        .markers
+        .push((cfg.warmup as f64, "end of warmup".into()));
     write_line_chart(path, &chart)
 }

@@ -3,11 +3,11 @@
 //! step with Chapter 7's Adam and clipping.
 
 use ch01_foundations::linalg::{rows, unrows};
+use ch01_foundations::module::Module;
 use ch01_foundations::probability::argmax;
 use ch05_encoder::block::padding_mask;
 use ch07_transformer::loss::label_smoothed_cross_entropy;
 use ch07_transformer::optim::{Adam, clip_grad_norm};
-use ch01_foundations::module::Module;
 use std::collections::BTreeSet;
 
 use ch02_input::wordpiece::SpecialIds;
@@ -275,9 +275,16 @@ pub fn same_page_pairs(
 /// A guess at NSP that learns nothing but a threshold: the Jaccard overlap of the
 /// sets of ordinary token ids in A and B. Sentences on one topic share words.
 pub fn word_overlap(pair: &PairExample, sp: &SpecialIds) -> f64 {
-    let split = pair.segments.iter().position(|&s| s == 1).unwrap_or(pair.ids.len());
+    let split = pair
+        .segments
+        .iter()
+        .position(|&s| s == 1)
+        .unwrap_or(pair.ids.len());
     let set = |ids: &[u32]| -> BTreeSet<u32> {
-        ids.iter().copied().filter(|&id| !is_special(id, sp)).collect()
+        ids.iter()
+            .copied()
+            .filter(|&id| !is_special(id, sp))
+            .collect()
     };
     let (a, b) = (set(&pair.ids[..split]), set(&pair.ids[split..]));
     let union = a.union(&b).count();
@@ -296,7 +303,11 @@ pub fn fit_overlap_threshold(pairs: &[PairExample], sp: &SpecialIds) -> (f64, f6
     let is_next_total = scored.iter().filter(|s| s.1).count();
     let (mut best, mut correct) = ((f64::NEG_INFINITY, is_next_total), is_next_total);
     for k in 1..=scored.len() {
-        correct = if scored[k - 1].1 { correct - 1 } else { correct + 1 };
+        correct = if scored[k - 1].1 {
+            correct - 1
+        } else {
+            correct + 1
+        };
         let distinct = k == scored.len() || scored[k].0 > scored[k - 1].0;
         if distinct && correct > best.1 {
             let theta = scored.get(k).map_or(f64::INFINITY, |s| s.0);
@@ -320,7 +331,11 @@ pub fn overlap_accuracy(pairs: &[PairExample], theta: f64, sp: &SpecialIds) -> f
 /// et al.'s "sentences" are spans too), and a pair's boundaries change every epoch,
 /// so the model cannot learn a pair by heart.
 // doc: sentences of token ids -> spans of token ids
-pub fn random_spans(doc: &[Vec<u32>], max_sentences: usize, rng: &mut impl Rng) -> Vec<Vec<u32>> {
+pub fn random_spans(
+    doc: &[Vec<u32>],
+    max_sentences: usize,
+    rng: &mut impl Rng,
+) -> Vec<Vec<u32>> {
     let mut spans = Vec::new();
     let mut i = 0;
     while i < doc.len() {

@@ -42,24 +42,38 @@ fn loss_is_the_two_means_and_its_gradient_matches_finite_differences() {
     };
     let mlm_want = (nll(&mlm, 0, 5) + nll(&mlm, 2, 0) + nll(&mlm, 3, 6)) / 3.0;
     let nsp_want = (nll(&nsp, 0, 0) + nll(&nsp, 1, 1) + nll(&nsp, 2, 1)) / 3.0;
-    assert!((parts.mlm - mlm_want).abs() < 1e-5, "{parts:?} vs {mlm_want}");
-    assert!((parts.nsp - nsp_want).abs() < 1e-5, "{parts:?} vs {nsp_want}");
+    assert!(
+        (parts.mlm - mlm_want).abs() < 1e-5,
+        "{parts:?} vs {mlm_want}"
+    );
+    assert!(
+        (parts.nsp - nsp_want).abs() < 1e-5,
+        "{parts:?} vs {nsp_want}"
+    );
     assert!((parts.total() - mlm_want - nsp_want).abs() < 1e-5);
-    assert!(dmlm.row(1).iter().all(|&g| g == 0.0), "an unlabelled row has no gradient");
+    assert!(
+        dmlm.row(1).iter().all(|&g| g == 0.0),
+        "an unlabelled row has no gradient"
+    );
     let check = GradCheck {
         eps: 1e-2,
         ..GradCheck::default()
     };
-    let r = check.check(&mlm, &dmlm, |x| pretraining_loss(x, &targets, &nsp, &labels).0.total());
+    let r = check.check(&mlm, &dmlm, |x| {
+        pretraining_loss(x, &targets, &nsp, &labels).0.total()
+    });
     r.assert_within(1e-2, "dL/dmlm");
-    let r = check.check(&nsp, &dnsp, |x| pretraining_loss(&mlm, &targets, x, &labels).0.total());
+    let r = check.check(&nsp, &dnsp, |x| {
+        pretraining_loss(&mlm, &targets, x, &labels).0.total()
+    });
     r.assert_within(1e-2, "dL/dnsp");
 }
 
 /// A batch of two, item 1 padded, and four masked positions (flat b·T + t).
 fn batch() -> (Array2<usize>, Array2<usize>, Array2<bool>, Vec<usize>) {
     let ids = Array2::from_shape_vec((2, 5), vec![2, 4, 3, 6, 3, 2, 7, 4, 3, 0]).unwrap();
-    let segments = Array2::from_shape_vec((2, 5), vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
+    let segments =
+        Array2::from_shape_vec((2, 5), vec![0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).unwrap();
     (ids, segments, padding_mask(&[5, 4], 5), vec![1, 3, 6, 7])
 }
 
@@ -147,7 +161,10 @@ fn spans_keep_the_sentences_in_order() {
     let spans = random_spans(&doc, 3, &mut seeded_rng(7));
     assert_eq!(spans.concat(), doc.concat());
     assert!(spans.iter().all(|s| (2..=6).contains(&s.len())));
-    assert!(spans.len() < doc.len(), "some span has two sentences or more");
+    assert!(
+        spans.len() < doc.len(),
+        "some span has two sentences or more"
+    );
 }
 
 #[test]
@@ -170,10 +187,18 @@ fn overlap_threshold_separates_what_it_can() {
 #[test]
 fn the_book_has_its_pages_and_its_prose_has_no_code() {
     let pages = book_pages();
-    assert_eq!(pages.len(), 10 + 45, "Chapter 1's 10 pages and 45 of Chapters 2-7");
+    assert_eq!(
+        pages.len(),
+        10 + 45,
+        "Chapter 1's 10 pages and 45 of Chapters 2-7"
+    );
     assert_eq!(pages[0].name, "ch01: Calculus and checking gradients");
     assert_eq!(pages[10].name, "src/ch02-input/bpe.md");
-    assert!(pages[10].text.starts_with("# "), "{:?}", &pages[10].text[..40]);
+    assert!(
+        pages[10].text.starts_with("# "),
+        "{:?}",
+        &pages[10].text[..40]
+    );
     let (train, heldout) = split_pages(&pages, 5);
     assert_eq!((train.len(), heldout.len()), (44, 11));
     assert_eq!(heldout[0].name, pages[4].name);
