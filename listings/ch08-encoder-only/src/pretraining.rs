@@ -34,9 +34,9 @@ impl LossParts {
 const IGNORE: usize = usize::MAX;
 
 // ANCHOR: loss
-/// L = mean over labelled positions of −log p(original token)
-///   + mean over pairs of −log p(NSP label): Chapter 7's cross-entropy with ε = 0,
-/// and an unlabelled row (`None`) ignored as padding was there.
+/// L = mean over labelled positions of −log p(original token) plus mean over pairs
+/// of −log p(NSP label): Chapter 7's cross-entropy with ε = 0, an unlabelled row
+/// (`None`) skipped as padding was there.
 // mlm: [N, V], targets: [N], nsp: [B, 2], labels: [B] -> (parts, dmlm, dnsp)
 pub fn pretraining_loss(
     mlm: &Array2<f32>,
