@@ -219,3 +219,31 @@ fn no_masked_position_gives_no_mlm_loss_and_uniform_nsp_gives_ln_2() {
     assert!((parts.nsp - std::f32::consts::LN_2).abs() < 1e-6);
     assert_eq!(parts.mlm, 0.0);
 }
+
+/// The same seed gives the same run, bit for bit, on 1 thread and on 2.
+#[test]
+fn a_short_run_is_the_same_on_one_thread_and_two() {
+    use ch08_encoder_only::pretrain_run::{PretrainConfig, book_data, heldout_sets, pretrain};
+    let cfg = PretrainConfig {
+        steps: 4,
+        warmup: 2,
+        eval_every: 2,
+        eval_draws: 1,
+        ..PretrainConfig::full()
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            let data = book_data(&cfg).expect("the book");
+            let held = heldout_sets(&data, &cfg).expect("held-out pairs");
+            let (_, log) = pretrain(&data, &held.random[..2], &cfg, |_, _| {}).expect("a run");
+            (log.steps, log.heldout)
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one.0.len(), 4);
+}
