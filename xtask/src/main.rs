@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 9] = [
+const MEASUREMENTS: [(&str, &str, Output); 10] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -67,6 +67,12 @@ const MEASUREMENTS: [(&str, &str, Output); 9] = [
         "ch07-transformer",
         "dropout_overfit",
         Output::Dir("src/figures/ch07"),
+    ),
+    // BERT pretrained on the book: its figure is deterministic, its run file holds wall time.
+    (
+        "ch08-encoder-only",
+        "pretrain",
+        Output::Args(&["--out", "src/figures/ch08"]),
     ),
     // Parity with sentence-transformers: needs the real weights (`models` below).
     (

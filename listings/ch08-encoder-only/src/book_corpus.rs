@@ -62,6 +62,10 @@ fn chapter1_pages(text: &'static str) -> Vec<Page> {
         .collect()
 }
 
+/// The line that opens and closes display math (not written inside the excerpt below:
+/// the book's math renderer would read it as a formula).
+const DISPLAY_MATH: &str = "$$";
+
 // ANCHOR: sentences
 /// The prose of a markdown page, cut into sentences: code, display math, tables,
 /// headings and includes are not prose; a blank line ends a paragraph; a sentence ends
@@ -71,7 +75,7 @@ pub fn sentences(page: &str) -> Vec<String> {
     let (mut in_code, mut in_math) = (false, false);
     for line in page.lines().map(str::trim) {
         let fence = line.starts_with("```");
-        let math = line.starts_with("$$");
+        let math = line.starts_with(DISPLAY_MATH);
         in_code ^= fence;
         in_math ^= math && !in_code;
         let skip = ["|", "#", "{{#", "<!--"]
@@ -100,13 +104,13 @@ fn split_into(paragraph: &str, out: &mut Vec<String>) {
     }
     push_nonempty(&paragraph[start..], out);
 }
+// ANCHOR_END: sentences
 
 fn push_nonempty(sentence: &str, out: &mut Vec<String>) {
     if !sentence.trim().is_empty() {
         out.push(sentence.trim().to_owned());
     }
 }
-// ANCHOR_END: sentences
 
 /// The pages split into training and held-out pages: every `every`-th page (the
 /// `every - 1`-th, counting from 0) is held out whole, so no held-out sentence, and

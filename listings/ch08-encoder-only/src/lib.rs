@@ -8,6 +8,9 @@
 //! - [`embeddings`]: token + segment + position embeddings and their LayerNorm.
 //! - [`bert`]: the model: embeddings, the encoder stack, the pooler.
 //! - [`pretrain_data`]: NSP sentence pairs and MLM masking (15 %, 80/10/10).
+//! - [`book_corpus`]: the book's frozen text, cut into pages and sentences.
+//! - [`pretraining`]: the MLM + NSP loss, masked-position batches, a training step.
+//! - [`pretrain_run`]: the `pretrain` example's run: BERT pretrained on the book.
 //! - [`heads`]: the MLM head (tied to the token embedding) and the NSP classifier.
 //! - [`pooling`]: mean pooling over real tokens and L2 normalisation.
 //! - [`checkpoint`]: Hugging Face safetensors names onto the book's modules.
@@ -32,6 +35,8 @@ pub mod finetune;
 pub mod heads;
 pub mod pooling;
 pub mod pretrain_data;
+pub mod pretrain_run;
+pub mod pretraining;
 pub mod report;
 pub mod search;
 pub mod sentence;
