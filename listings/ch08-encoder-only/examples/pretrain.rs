@@ -11,9 +11,7 @@
 //! `pretrain-run.txt` (`ch08_encoder_only::pretrain_run`, which
 //! `tests/pretrain_run.rs` reruns).
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use ch08_encoder_only::pretrain_run::{PretrainConfig, pretrain_and_report};
 use clap::Parser;
@@ -24,13 +22,16 @@ struct Cli {
     /// Folder for pretrain-loss.svg and pretrain-run.txt [default: src/figures/ch08]
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Training steps of 32 sentence pairs.
     #[arg(long, default_value_t = PretrainConfig::full().steps)]
     steps: usize,
+    /// Seeds the initial weights, the pairs, the masks and the dropout.
     #[arg(long, default_value_t = PretrainConfig::full().seed)]
     seed: u64,
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = cli.out.unwrap_or_else(|| root.join("src/figures/ch08"));
     let cfg = PretrainConfig {
@@ -43,17 +44,8 @@ fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
         if step % every == 0 {
             eprintln!("step {step:>5}  MLM {:.3}  NSP {:.3}", parts.mlm, parts.nsp);
         }
-    })?;
+    })
+    .map_err(|e| anyhow::anyhow!("pretraining into {}: {e}", out.display()))?;
     print!("{}", run.report);
     Ok(())
-}
-
-fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -523,14 +523,6 @@ pub fn report(sets: &Sets, cfg: &ExperimentConfig, runs: &[InitRun]) -> String {
     s
 }
 
-/// The lines of a report that do not depend on the machine (all but the wall time).
-pub fn deterministic_lines(report: &str) -> Vec<&str> {
-    report
-        .lines()
-        .filter(|l| !l.starts_with("time: "))
-        .collect()
-}
-
 /// The figure: held-out scores (%) against the fine-tuning step, one colour a measure,
 /// solid for the pretrained start and dashed for the random one. The x axis runs past
 /// the last step so that the legend sits beside the curves, not on them.

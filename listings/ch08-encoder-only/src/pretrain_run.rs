@@ -14,7 +14,6 @@ use ch01_foundations::plot::{LineChart, Series, write_line_chart};
 use ch01_foundations::report::round;
 use ch02_input::wordpiece::{SpecialIds, WordPiece, train};
 use ch04_ffn_norms::activations::Activation;
-use ch05_encoder::block::DropoutConfig;
 use ch07_transformer::optim::Adam;
 use rand::seq::SliceRandom;
 
@@ -43,7 +42,7 @@ pub struct PretrainConfig {
     pub warmup: usize,
     pub peak_lr: f32,
     pub clip: f32,
-    pub dropout: f32, // on attention weights and sub-layer outputs, as BERT's 0.1
+    pub dropout: f32, // both of `Bert::set_dropout`'s rates (BERT used 0.1)
     pub eval_every: usize,
     pub eval_draws: usize, // held-out pairs and masks are drawn this many times
     pub seed: u64,
@@ -270,7 +269,7 @@ pub fn pretrain(
 ) -> Result<(BertForPreTraining, PretrainLog), Box<dyn Error>> {
     let bert = cfg.bert(data.wp.vocab.len());
     let mut model = BertForPreTraining::new(bert, &mut seeded_rng(cfg.seed));
-    set_dropout(&mut model, cfg.dropout);
+    model.bert.set_dropout(cfg.dropout, cfg.dropout);
     let mut adam = Adam::new(0.9, 0.999, 1e-6); // BERT's β₂ and ε
     let mut data_rng = seeded_rng(cfg.seed.wrapping_add(1));
     let mut dropout_rng = seeded_rng(cfg.seed.wrapping_add(3));
@@ -299,15 +298,6 @@ pub fn pretrain(
     Ok((model, log))
 }
 // ANCHOR_END: pretrain
-
-/// Dropout p on the attention weights and every sub-layer's output, as BERT's 0.1.
-fn set_dropout(model: &mut BertForPreTraining, p: f32) {
-    (model.bert.encoder).set_dropout(DropoutConfig {
-        residual: p,
-        embedding: 0.0, // the stack has none: the embeddings' dropout is their own
-        attention: p,
-    });
-}
 
 /// The files a run writes.
 pub const FILES: [&str; 2] = ["pretrain-loss.svg", "pretrain-run.txt"];
@@ -472,14 +462,6 @@ pub fn pretrain_and_report(
         report: r,
         files,
     })
-}
-
-/// The lines of a report that do not depend on the machine: all but the wall time.
-pub fn deterministic_lines(report: &str) -> Vec<&str> {
-    report
-        .lines()
-        .filter(|l| !l.starts_with("time: "))
-        .collect()
 }
 
 fn write_loss_chart(

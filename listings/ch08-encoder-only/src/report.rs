@@ -129,3 +129,12 @@ pub fn pretraining_data_report(
     ));
     s
 }
+
+/// The lines of a run's report that do not depend on the machine: all but the wall
+/// time (a line starting `time: `). The run tests compare these with the committed file.
+pub fn deterministic_lines(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| !l.starts_with("time: "))
+        .collect()
+}

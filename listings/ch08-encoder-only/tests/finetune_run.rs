@@ -8,27 +8,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use ch01_foundations::figures::assert_up_to_date;
-use ch08_encoder_only::experiment::{
-    ExperimentConfig, deterministic_lines, run_and_write,
-};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn committed_report() -> String {
-    std::fs::read_to_string(root().join("src/figures/ch08/finetune-run.txt"))
-        .expect("src/figures/ch08/finetune-run.txt")
-}
+use ch08_encoder_only::experiment::{ExperimentConfig, run_and_write};
+use ch08_encoder_only::report::deterministic_lines;
 
 #[test]
 fn committed_figure_and_report_are_up_to_date() {
     let dir = common::minilm_dir();
     let mut report = String::new();
-    let checked = assert_up_to_date(&root(), "ch08", |out| {
+    let checked = assert_up_to_date(&common::book_root(), "ch08", |out| {
         let (text, files) = run_and_write(&dir, out, &ExperimentConfig::full())?;
         report = text;
         Ok(files
@@ -38,7 +26,7 @@ fn committed_figure_and_report_are_up_to_date() {
     });
     assert_eq!(checked, 1);
     assert_eq!(
-        deterministic_lines(&committed_report()),
+        deterministic_lines(&common::committed("src/figures/ch08/finetune-run.txt")),
         deterministic_lines(&report),
         "src/figures/ch08/finetune-run.txt is stale: run `cargo xtask bench` \
          (or the `finetune` example)"
@@ -68,7 +56,7 @@ fn row(report: &str, name: &str) -> (f64, f64) {
 /// The claims of the section's prose and table, on the committed report.
 #[test]
 fn the_text_claims_hold() {
-    let r = committed_report();
+    let r = common::committed("src/figures/ch08/finetune-run.txt");
     let seen = row(&r, "sentiment accuracy, seen words");
     let unseen = row(&r, "sentiment accuracy, unseen words");
     let f1 = row(&r, "NER entity F1");

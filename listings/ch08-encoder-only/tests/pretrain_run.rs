@@ -5,26 +5,16 @@
 //! and asserts each claim the text makes of it. Regenerate with `cargo xtask bench`
 //! (or `cargo run --release -p ch08-encoder-only --example pretrain`).
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use ch01_foundations::figures::assert_up_to_date;
-use ch08_encoder_only::pretrain_run::{
-    PretrainConfig, deterministic_lines, pretrain_and_report,
-};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn committed_report() -> String {
-    std::fs::read_to_string(root().join("src/figures/ch08/pretrain-run.txt"))
-        .expect("src/figures/ch08/pretrain-run.txt")
-}
+use ch08_encoder_only::pretrain_run::{PretrainConfig, pretrain_and_report};
+use ch08_encoder_only::report::deterministic_lines;
 
 #[test]
 fn committed_loss_figure_and_report_are_what_the_run_writes() {
     let mut report = String::new();
-    let checked = assert_up_to_date(&root(), "ch08", |dir| {
+    let checked = assert_up_to_date(&common::book_root(), "ch08", |dir| {
         let run = pretrain_and_report(dir, &PretrainConfig::full(), |_, _| {})?;
         report = run.report;
         // The report holds a wall time: its other lines are compared below.
@@ -36,7 +26,7 @@ fn committed_loss_figure_and_report_are_what_the_run_writes() {
     });
     assert_eq!(checked, 1);
     assert_eq!(
-        deterministic_lines(&committed_report()),
+        deterministic_lines(&common::committed("src/figures/ch08/pretrain-run.txt")),
         deterministic_lines(&report),
         "src/figures/ch08/pretrain-run.txt is stale: run `cargo xtask bench`"
     );
@@ -80,7 +70,7 @@ fn loss_table(report: &str) -> Vec<[f64; 5]> {
 /// checks that the report is what the run writes).
 #[test]
 fn pretraining_beats_both_baselines_and_nsp_is_mostly_topic() {
-    let r = committed_report();
+    let r = common::committed("src/figures/ch08/pretrain-run.txt");
     let mlm = number(&r, "held-out MLM:", "top-1 accuracy");
     let unigram = number(&r, "held-out MLM:", "baseline (always \"the\")");
     let random = number(&r, "held-out NSP, random pairs", "accuracy");
@@ -127,10 +117,11 @@ fn pretraining_beats_both_baselines_and_nsp_is_mostly_topic() {
 /// number it takes from the run is in the committed report.
 #[test]
 fn every_number_the_text_quotes_is_in_the_report() {
-    let r = committed_report();
-    let text =
-        std::fs::read_to_string(root().join("src/ch08-encoder-only/pretraining.md"))
-            .expect("pretraining.md");
+    let r = common::committed("src/figures/ch08/pretrain-run.txt");
+    let text = std::fs::read_to_string(
+        common::book_root().join("src/ch08-encoder-only/pretraining.md"),
+    )
+    .expect("pretraining.md");
     let mut in_code = false;
     let prose: Vec<&str> = text
         .lines()

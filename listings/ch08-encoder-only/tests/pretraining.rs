@@ -223,7 +223,9 @@ fn no_masked_position_gives_no_mlm_loss_and_uniform_nsp_gives_ln_2() {
 /// The same seed gives the same run, bit for bit, on 1 thread and on 2.
 #[test]
 fn a_short_run_is_the_same_on_one_thread_and_two() {
-    use ch08_encoder_only::pretrain_run::{PretrainConfig, book_data, heldout_sets, pretrain};
+    use ch08_encoder_only::pretrain_run::{
+        PretrainConfig, book_data, heldout_sets, pretrain,
+    };
     let cfg = PretrainConfig {
         steps: 4,
         warmup: 2,
@@ -239,7 +241,8 @@ fn a_short_run_is_the_same_on_one_thread_and_two() {
         pool.install(|| {
             let data = book_data(&cfg).expect("the book");
             let held = heldout_sets(&data, &cfg).expect("held-out pairs");
-            let (_, log) = pretrain(&data, &held.random[..2], &cfg, |_, _| {}).expect("a run");
+            let (_, log) =
+                pretrain(&data, &held.random[..2], &cfg, |_, _| {}).expect("a run");
             (log.steps, log.heldout)
         })
     };

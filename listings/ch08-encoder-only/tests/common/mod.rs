@@ -174,3 +174,14 @@ pub fn loss(y: &Array3<f32>, r: &Array3<f32>) -> f64 {
         .map(|(&y, &r)| f64::from(y) * f64::from(r))
         .sum()
 }
+
+/// The book's root, two levels above this crate.
+pub fn book_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A committed file of the book, by its path from the root.
+pub fn committed(path: &str) -> String {
+    std::fs::read_to_string(book_root().join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
