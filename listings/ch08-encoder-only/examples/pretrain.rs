@@ -25,6 +25,9 @@ struct Cli {
     /// Training steps of 32 sentence pairs.
     #[arg(long, default_value_t = PretrainConfig::full().steps)]
     steps: usize,
+    /// Dropout on the embeddings, the attention weights and every sub-layer's output.
+    #[arg(long, default_value_t = PretrainConfig::full().dropout)]
+    dropout: f32,
     /// Seeds the initial weights, the pairs, the masks and the dropout.
     #[arg(long, default_value_t = PretrainConfig::full().seed)]
     seed: u64,
@@ -37,6 +40,7 @@ fn main() -> anyhow::Result<()> {
     let cfg = PretrainConfig {
         steps: cli.steps,
         seed: cli.seed,
+        dropout: cli.dropout,
         ..PretrainConfig::full()
     };
     let every = (cfg.steps / 20).max(1);
