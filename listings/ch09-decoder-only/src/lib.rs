@@ -1,0 +1,6 @@
+//! Chapter 9 of *Transformers Deep Dive*: decoder-only models.
+//!
+//! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
+//!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
+
+pub mod gguf;
