@@ -59,7 +59,10 @@ fn truncation_anywhere_is_an_error() {
 fn bad_magic_and_version() {
     let mut b = small_file();
     b[0] = b'X';
-    assert!(err(b).starts_with("bad magic [58, 47, 55, 46]"));
+    assert_eq!(
+        err(b),
+        "bad magic 58 47 55 46 (\"XGUF\"): a GGUF file starts with \"GGUF\" (47 47 55 46)"
+    );
     let mut b = small_file();
     b[4] = 2;
     assert_eq!(

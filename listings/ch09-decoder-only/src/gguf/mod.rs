@@ -23,16 +23,10 @@ pub use summary::summary;
 /// tensor or the offset.
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    InFile {
-        path: String,
-        source: Box<GgufError>,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("{path}: {error}")]
+    InFile { path: String, error: Box<GgufError> },
     #[error(
         "truncated file: {what} needs {need} bytes at offset {at}, the file has {len}"
     )]
@@ -42,8 +36,8 @@ pub enum GgufError {
         need: u64,
         len: u64,
     },
-    #[error("bad magic {found:02x?}: a GGUF file starts with \"GGUF\" (47 47 55 46)")]
-    BadMagic { found: Vec<u8> },
+    #[error("bad magic {found}: a GGUF file starts with \"GGUF\" (47 47 55 46)")]
+    BadMagic { found: String },
     #[error("unsupported GGUF version {0}: this reader reads version 3")]
     UnsupportedVersion(u32),
     #[error("{what}: unknown value type {code} (GGUF's are 0 to 12)")]
@@ -198,13 +192,13 @@ impl Gguf {
     /// Reads and parses a file; errors start with its path.
     pub fn open(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| GgufError::Io {
+        let bytes = std::fs::read(path).map_err(|error| GgufError::Io {
             path: shown.clone(),
-            source,
+            error,
         })?;
         Self::parse(bytes).map_err(|e| GgufError::InFile {
             path: shown,
-            source: Box::new(e),
+            error: Box::new(e),
         })
     }
 

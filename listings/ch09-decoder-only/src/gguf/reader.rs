@@ -23,6 +23,10 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, pos: 0 }
+    }
+
     /// The next `n` bytes, or a `Truncated` error naming `what` was being read.
     fn take(&mut self, n: u64, what: &str) -> Result<&'a [u8]> {
         let rest = &self.bytes[self.pos..];
@@ -176,9 +180,9 @@ impl ValueType {
 fn header(c: &mut Cursor) -> Result<(u32, u64, u64)> {
     let magic = c.take(4, "the magic")?;
     if magic != b"GGUF" {
-        return Err(GgufError::BadMagic {
-            found: magic.to_vec(),
-        });
+        let hex: Vec<String> = magic.iter().map(|b| format!("{b:02x}")).collect();
+        let found = format!("{} ({:?})", hex.join(" "), String::from_utf8_lossy(magic));
+        return Err(GgufError::BadMagic { found });
     }
     let version = c.u32("the version")?;
     if version != 3 {
@@ -269,41 +273,52 @@ fn check_layout(
 }
 // ANCHOR_END: check_layout
 
+/// The metadata: `n` entries of key, value type, value; keys are unique.
+// ANCHOR: metadata
+fn metadata(c: &mut Cursor, n: u64) -> Result<Vec<(String, Value)>> {
+    c.fits(n, 8 + 4 + 1, "the metadata")?;
+    let mut metadata: Vec<(String, Value)> = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let key = c.string(&format!("the key of metadata entry #{i}"))?;
+        let what = format!("key {key}");
+        if metadata.iter().any(|(k, _)| *k == key) {
+            return Err(invalid(&what, "appears twice".into()));
+        }
+        let ty = c.value_type(&what)?;
+        let value = c.value(ty, &what, 0)?;
+        metadata.push((key, value));
+    }
+    Ok(metadata)
+}
+// ANCHOR_END: metadata
+
+/// The tensor table: `n` tensor infos with unique names.
+fn tensor_table(c: &mut Cursor, n: u64) -> Result<Vec<TensorInfo>> {
+    c.fits(n, 8 + 4 + 4 + 8, "the tensor table")?;
+    let mut tensors = Vec::with_capacity(n as usize);
+    let mut names = HashSet::new();
+    for i in 0..n {
+        let info = tensor_info(c, i)?;
+        if !names.insert(info.name.clone()) {
+            return Err(bad_tensor(&info.name, "appears twice".into()));
+        }
+        tensors.push(info);
+    }
+    Ok(tensors)
+}
+
 impl Gguf {
     /// Parses a whole GGUF file held in memory.
     // ANCHOR: parse
     pub fn parse(bytes: Vec<u8>) -> Result<Gguf> {
-        let mut c = Cursor {
-            bytes: &bytes,
-            pos: 0,
-        };
+        let mut c = Cursor::new(&bytes);
         let (version, n_tensors, n_kv) = header(&mut c)?;
-        c.fits(n_kv, 8 + 4 + 1, "the metadata")?;
-        let mut metadata: Vec<(String, Value)> = Vec::with_capacity(n_kv as usize);
-        for i in 0..n_kv {
-            let key = c.string(&format!("the key of metadata entry #{i}"))?;
-            let what = format!("key {key}");
-            if metadata.iter().any(|(k, _)| *k == key) {
-                return Err(invalid(&what, "appears twice".into()));
-            }
-            let ty = c.value_type(&what)?;
-            let value = c.value(ty, &what, 0)?;
-            metadata.push((key, value));
-        }
-        c.fits(n_tensors, 8 + 4 + 4 + 8, "the tensor table")?;
-        let mut tensors = Vec::with_capacity(n_tensors as usize);
-        let mut names = HashSet::new();
-        for i in 0..n_tensors {
-            let info = tensor_info(&mut c, i)?;
-            if !names.insert(info.name.clone()) {
-                return Err(bad_tensor(&info.name, "appears twice".into()));
-            }
-            tensors.push(info);
-        }
+        let metadata = metadata(&mut c, n_kv)?;
+        let tensors = tensor_table(&mut c, n_tensors)?;
         let alignment = alignment(&metadata)?;
-        let len = bytes.len() as u64;
+        // The data section starts at the next multiple of the alignment.
         let data_offset = (c.pos as u64).div_ceil(alignment) * alignment;
-        check_layout(&tensors, alignment, data_offset, len)?;
+        check_layout(&tensors, alignment, data_offset, bytes.len() as u64)?;
         Ok(Gguf {
             version,
             metadata,

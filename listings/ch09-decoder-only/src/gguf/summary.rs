@@ -24,7 +24,6 @@ fn show(v: &Value) -> String {
 
 /// The header, every metadata key, and per ggml type the tensor count, elements, bytes
 /// and bits per weight.
-// ANCHOR: summary
 pub fn summary(g: &Gguf) -> String {
     let mut s = String::new();
     let (n, len) = (g.tensors.len(), g.bytes().len());
@@ -66,4 +65,3 @@ pub fn summary(g: &Gguf) -> String {
     }
     s
 }
-// ANCHOR_END: summary
