@@ -259,3 +259,71 @@ fn a_missing_file_names_its_path() {
     let e = Gguf::open(std::path::Path::new("/nonexistent/x.gguf")).unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/x.gguf: "), "{e}");
 }
+
+/// The messages the book shows, one broken file each.
+#[test]
+fn error_messages() {
+    let f32s = |n: usize| vec![0u8; 4 * n];
+    let mut bad_utf8 = 2u64.to_le_bytes().to_vec();
+    bad_utf8.extend([0xff, 0xfe]);
+    let small = small_file();
+    let mut magic = small.clone();
+    magic[..4].copy_from_slice(b"GGML");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("cut after 100 bytes", small[..100].to_vec()),
+        ("wrong magic", magic),
+        (
+            "a string that is not UTF-8",
+            build(&[kv("general.name", 8, &bad_utf8)], &[], 32),
+        ),
+        ("value type 13", build(&[kv("some.key", 13, &[])], &[], 32)),
+        (
+            "ggml type 4 (removed from ggml)",
+            build(
+                &[],
+                &[T {
+                    name: "w",
+                    dims: &[32],
+                    ty: 4,
+                    data: vec![0; 18],
+                }],
+                32,
+            ),
+        ),
+        (
+            "64 floats in the shape, 32 in the file",
+            build(
+                &[],
+                &[T {
+                    name: "w",
+                    dims: &[64],
+                    ty: 0,
+                    data: f32s(32),
+                }],
+                32,
+            ),
+        ),
+        (
+            "a Q4_1 row of 48",
+            build(
+                &[],
+                &[T {
+                    name: "q",
+                    dims: &[48, 2],
+                    ty: 3,
+                    data: vec![0; 60],
+                }],
+                32,
+            ),
+        ),
+        (
+            "alignment 24",
+            build(&[kv("general.alignment", 4, &24u32.to_le_bytes())], &[], 32),
+        ),
+    ];
+    let text: String = cases
+        .into_iter()
+        .map(|(what, bytes)| format!("{what}:\n  {}\n", err(bytes)))
+        .collect();
+    insta::assert_snapshot!("error-messages", text);
+}
