@@ -187,6 +187,14 @@ impl GgufTokenizer {
     }
     // ANCHOR_END: encode
 
+    /// A token as the vocabulary spells it, in the byte alphabet (`Ġworld`), or `None`
+    /// for an id outside the vocabulary.
+    pub fn spelled(&self, id: u32) -> Option<String> {
+        let alphabet = byte_alphabet();
+        let t = self.tokens.get(id as usize)?;
+        Some(t.iter().map(|&b| alphabet[b as usize]).collect())
+    }
+
     /// Ids back to bytes (an id outside the vocabulary is an error naming it).
     pub fn decode(&self, ids: &[u32]) -> Result<Vec<u8>, GgufError> {
         let mut out = Vec::new();

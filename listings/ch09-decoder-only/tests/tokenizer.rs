@@ -58,3 +58,39 @@ fn vocabulary_and_specials() {
     let e = tok.decode(&[49152]).unwrap_err().to_string();
     assert_eq!(e, "token id 49152: the vocabulary has 49152 tokens");
 }
+
+/// What the book shows: a few texts as the tokens SmolLM2's vocabulary spells.
+#[test]
+fn tokens_of_a_few_texts() {
+    let tok = tokenizer();
+    let cases = common::fixture("tokenizer.json");
+    let mut out = String::new();
+    for name in [
+        "plain",
+        "digits",
+        "whitespace",
+        "accents",
+        "code",
+        "specials",
+    ] {
+        let text = cases[name]["text"].as_str().unwrap();
+        let ids = tok.encode(text);
+        let shown: Vec<String> = ids.iter().map(|&i| tok.spelled(i).unwrap()).collect();
+        out += &format!("{text:?}\n  {} tokens: {}\n", ids.len(), shown.join(" "));
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// Why the GPT-2 pattern alone gives the ids of llama.cpp's `smollm` pre-tokenizer,
+/// which also isolates every digit: no merge joins an ASCII digit to anything.
+#[test]
+fn no_merge_involves_an_ascii_digit() {
+    let merges = common::smollm2()
+        .str_array("tokenizer.ggml.merges")
+        .unwrap();
+    let with_digit: Vec<&&str> = merges
+        .iter()
+        .filter(|m| m.bytes().any(|b| b.is_ascii_digit()))
+        .collect();
+    assert!(with_digit.is_empty(), "{with_digit:?}");
+}
