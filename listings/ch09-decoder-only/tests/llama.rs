@@ -1,0 +1,59 @@
+//! SmolLM2-135M-Instruct run by the book's code against Hugging Face transformers
+//! loading the same GGUF in float32 (tools/golden/ch09_smollm2.py): the logits at every
+//! position of three prompts, at the top-5 ids and a fixed set of ids, and the row
+//! statistics. Tolerance: 1e-3 of the row's largest |logit|.
+
+mod common;
+
+use ch09_decoder_only::llama::Llama;
+
+#[test]
+fn smollm2_logits_match_hugging_face() {
+    let model = Llama::from_gguf(common::smollm2()).unwrap();
+    let doc = {
+        let path = common::golden_dir().join("smollm2_logits.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let fixed: Vec<usize> = serde_json::from_value(doc["fixed_ids"].clone()).unwrap();
+    let (mut worst, mut worst_abs) = (0f64, 0f64);
+    for (name, case) in doc["cases"].as_object().unwrap() {
+        let ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
+        let logits = model.forward(&ids);
+        for (t, pos) in case["positions"].as_array().unwrap().iter().enumerate() {
+            let row = logits.row(t);
+            let scale = f64::from(row.fold(0f32, |a, &b| a.max(b.abs())));
+            let top: Vec<usize> = serde_json::from_value(pos["top_ids"].clone()).unwrap();
+            let top_logits: Vec<f64> =
+                serde_json::from_value(pos["top_logits"].clone()).unwrap();
+            let fixed_logits: Vec<f64> =
+                serde_json::from_value(pos["fixed"].clone()).unwrap();
+            let pairs = top
+                .iter()
+                .zip(&top_logits)
+                .chain(fixed.iter().zip(&fixed_logits));
+            for (&id, &want) in pairs {
+                let d = (f64::from(row[id]) - want).abs();
+                worst_abs = worst_abs.max(d);
+                worst = worst.max(d / scale);
+                assert!(
+                    d / scale < 1e-3,
+                    "{name} position {t} id {id}: {} against {want}",
+                    row[id]
+                );
+            }
+            let argmax = row
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
+                .0;
+            let margin = top_logits[0] - top_logits[1];
+            if margin > 1e-2 {
+                assert_eq!(argmax, top[0], "{name} position {t}: top-1");
+            }
+        }
+    }
+    println!(
+        "largest logit error: {worst_abs:.3e} absolute, {worst:.3e} of the row's largest |logit|"
+    );
+}
