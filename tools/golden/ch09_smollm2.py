@@ -4,7 +4,9 @@ gguf_file=..., dtype=float32), which dequantizes with the gguf package).
 
 Writes listings/ch09-decoder-only/tests/golden/smollm2_logits.json: per prompt the ids
 (from the tokenizer HF builds from the GGUF), and per position the top-5 ids and logits,
-the logits of a fixed set of ids, and the max, mean and standard deviation of the row.
+the logits of a fixed set of ids, and the max, mean and standard deviation of the row;
+and the greedy continuation (32 new tokens, or fewer if it ends) with the top-1/top-2
+logit margin at each step.
 """
 import json
 import os
@@ -22,6 +24,7 @@ PROMPTS = {
     "code": "def add(a, b):\n    return",
     "chat": "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n",
 }
+GREEDY_TOKENS = 32
 FIXED_IDS = [0, 1, 2, 17, 100, 216, 1000, 5000, 10000, 20000, 30000, 40000, 49151]
 
 
@@ -47,7 +50,21 @@ def main() -> None:
                 "mean": row.mean().item(),
                 "std": row.std(unbiased=False).item(),
             })
-        cases[name] = {"text": text, "ids": ids, "positions": rows}
+        with torch.no_grad():
+            gen = model.generate(
+                torch.tensor([ids]), max_new_tokens=GREEDY_TOKENS, do_sample=False,
+                output_scores=True, return_dict_in_generate=True,
+                pad_token_id=tok.eos_token_id,
+            )
+        new = gen.sequences[0, len(ids):].tolist()
+        margins = []
+        for step in gen.scores:
+            top2 = torch.topk(step[0].to(torch.float32), 2).values
+            margins.append((top2[0] - top2[1]).item())
+        cases[name] = {
+            "text": text, "ids": ids, "positions": rows,
+            "greedy": new, "greedy_margins": margins,
+        }
     doc = {
         "generator": "tools/golden/ch09_smollm2.py",
         "transformers": transformers.__version__,

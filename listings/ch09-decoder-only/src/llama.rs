@@ -93,6 +93,12 @@ impl Llama {
     /// Logits for every position of `ids`, which must be in the vocabulary.
     // ids: [T] -> logits: [T, vocab]
     pub fn forward(&self, ids: &[u32]) -> Array2<f32> {
+        self.hidden(ids).dot(&self.embed.t())
+    }
+
+    /// The final hidden states, after the last RMSNorm: what the tied head multiplies.
+    // ids: [T] -> [T, C]
+    pub fn hidden(&self, ids: &[u32]) -> Array2<f32> {
         let (t, c) = (ids.len(), self.cfg.d_model);
         let mut x = Array2::zeros((t, c));
         for (i, &id) in ids.iter().enumerate() {
@@ -118,8 +124,32 @@ impl Llama {
             let act = gate.mapv(|g| g / (1.0 + (-g).exp())) * up;
             x += &act.dot(&b.w_down.t());
         }
-        let x = rms_norm(x.view(), &self.norm, self.cfg.rms_eps);
-        x.dot(&self.embed.t())
+        rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
+    }
+
+    /// Greedy decoding without a cache: each step runs the whole sequence again and
+    /// appends the most likely next token (the lowest id on a tie), until `max_new`
+    /// tokens or `eos`. Returns the new tokens only.
+    // prompt: [T] -> new ids: [<= max_new]
+    pub fn greedy(&self, prompt: &[u32], max_new: usize, eos: Option<u32>) -> Vec<u32> {
+        let mut ids = prompt.to_vec();
+        for _ in 0..max_new {
+            let h = self.hidden(&ids);
+            let last = self.embed.dot(&h.row(ids.len() - 1));
+            let next = last
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+                )
+                .0 as u32;
+            ids.push(next);
+            if Some(next) == eos {
+                break;
+            }
+        }
+        ids.split_off(prompt.len())
     }
 
     /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv).

@@ -57,3 +57,27 @@ fn smollm2_logits_match_hugging_face() {
         "largest logit error: {worst_abs:.3e} absolute, {worst:.3e} of the row's largest |logit|"
     );
 }
+
+/// Greedy continuations identical to Hugging Face's `generate(do_sample=False)` for up
+/// to 32 tokens (each prompt's smallest top-1/top-2 margin is in the fixture: 0.05 and
+/// up, far above the logit error).
+#[test]
+fn smollm2_greedy_continuations_match_hugging_face() {
+    let g = common::smollm2();
+    let model = Llama::from_gguf(g).unwrap();
+    let eos = g.uint("tokenizer.ggml.eos_token_id").unwrap() as u32;
+    let text = std::fs::read_to_string(common::golden_dir().join("smollm2_logits.json"))
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (name, case) in doc["cases"].as_object().unwrap() {
+        let ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
+        let want: Vec<u32> = serde_json::from_value(case["greedy"].clone()).unwrap();
+        let margins: Vec<f64> =
+            serde_json::from_value(case["greedy_margins"].clone()).unwrap();
+        assert!(
+            margins.iter().all(|&m| m > 1e-3),
+            "{name}: a near-tie in the reference"
+        );
+        assert_eq!(model.greedy(&ids, 32, Some(eos)), want, "{name}");
+    }
+}
