@@ -6,6 +6,7 @@
 mod common;
 
 use ch09_decoder_only::llama::Llama;
+use ch09_decoder_only::tokenizer::GgufTokenizer;
 
 #[test]
 fn smollm2_logits_match_hugging_face() {
@@ -17,6 +18,7 @@ fn smollm2_logits_match_hugging_face() {
     };
     let fixed: Vec<usize> = serde_json::from_value(doc["fixed_ids"].clone()).unwrap();
     let (mut worst, mut worst_abs) = (0f64, 0f64);
+    let (mut n_logits, mut n_positions, mut n_clear) = (0, 0, 0);
     for (name, case) in doc["cases"].as_object().unwrap() {
         let ids: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         let logits = model.forward(&ids);
@@ -41,6 +43,7 @@ fn smollm2_logits_match_hugging_face() {
                     "{name} position {t} id {id}: {} against {want}",
                     row[id]
                 );
+                n_logits += 1;
             }
             let argmax = row
                 .iter()
@@ -48,14 +51,27 @@ fn smollm2_logits_match_hugging_face() {
                 .fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
                 .0;
             let margin = top_logits[0] - top_logits[1];
+            n_positions += 1;
             if margin > 1e-2 {
                 assert_eq!(argmax, top[0], "{name} position {t}: top-1");
+                n_clear += 1;
             }
         }
     }
     println!(
         "largest logit error: {worst_abs:.3e} absolute, {worst:.3e} of the row's largest |logit|"
     );
+    // The snapshot rounds each error up to a power of ten, so that CPU differences
+    // cannot change it.
+    let up = |x: f64| format!("1e{}", x.log10().ceil() as i32);
+    let n_prompts = doc["cases"].as_object().unwrap().len();
+    insta::assert_snapshot!(format!(
+        "{n_prompts} prompts, {n_positions} positions, {n_logits} logits compared\n\
+         largest error: below {} absolute, below {} of the row's largest |logit|\n\
+         top-1 identical wherever the reference margin exceeds 0.01 ({n_clear} of {n_positions} positions)",
+        up(worst_abs),
+        up(worst)
+    ));
 }
 
 /// Greedy continuations identical to Hugging Face's `generate(do_sample=False)` for up
@@ -66,6 +82,8 @@ fn smollm2_greedy_continuations_match_hugging_face() {
     let g = common::smollm2();
     let model = Llama::from_gguf(g).unwrap();
     let eos = g.uint("tokenizer.ggml.eos_token_id").unwrap() as u32;
+    let tok = GgufTokenizer::from_gguf(g).unwrap();
+    let mut shown = String::new();
     let text = std::fs::read_to_string(common::golden_dir().join("smollm2_logits.json"))
         .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -78,6 +96,11 @@ fn smollm2_greedy_continuations_match_hugging_face() {
             margins.iter().all(|&m| m > 1e-3),
             "{name}: a near-tie in the reference"
         );
-        assert_eq!(model.greedy(&ids, 32, Some(eos)), want, "{name}");
+        let new = model.greedy(&ids, 32, Some(eos));
+        assert_eq!(new, want, "{name}");
+        let prompt = case["text"].as_str().unwrap();
+        let text = String::from_utf8_lossy(&tok.decode(&new).unwrap()).into_owned();
+        shown += &format!("{prompt:?}\n  -> {text:?} ({} tokens)\n", new.len());
     }
+    insta::assert_snapshot!(shown);
 }
