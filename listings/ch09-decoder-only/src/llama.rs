@@ -97,6 +97,7 @@ impl Llama {
     }
 
     /// The final hidden states, after the last RMSNorm: what the tied head multiplies.
+    // ANCHOR: hidden
     // ids: [T] -> [T, C]
     pub fn hidden(&self, ids: &[u32]) -> Array2<f32> {
         let (t, c) = (ids.len(), self.cfg.d_model);
@@ -126,6 +127,7 @@ impl Llama {
         }
         rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
     }
+    // ANCHOR_END: hidden
 
     /// Greedy decoding without a cache: each step runs the whole sequence again and
     /// appends the most likely next token (the lowest id on a tie), until `max_new`
@@ -153,6 +155,7 @@ impl Llama {
     }
 
     /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv).
+    // ANCHOR: attention
     // h: [T, C] -> [T, C]
     fn attention(&self, h: ArrayView2<f32>, b: &Block, rope: &Rope) -> Array2<f32> {
         let (t, dh) = (h.nrows(), self.cfg.d_head());
@@ -187,9 +190,11 @@ impl Llama {
         }
         out.dot(&b.wo.t())
     }
+    // ANCHOR_END: attention
 }
 
 /// RMSNorm: each row divided by its root mean square, times a learned gain.
+// ANCHOR: rms_norm
 // x: [T, C], w: [C] -> [T, C]
 pub fn rms_norm(x: ArrayView2<f32>, w: &Array1<f32>, eps: f32) -> Array2<f32> {
     let mut y = x.to_owned();
@@ -200,3 +205,4 @@ pub fn rms_norm(x: ArrayView2<f32>, w: &Array1<f32>, eps: f32) -> Array2<f32> {
     }
     y
 }
+// ANCHOR_END: rms_norm
