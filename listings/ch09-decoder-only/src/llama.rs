@@ -9,7 +9,9 @@
 //! file's weights with Chapter 2's interleaved RoPE and gets Hugging Face's logits.
 
 use ch02_input::positions::rope::{Rope, RopeStyle};
-use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, Ix1, Ix2, s};
+use ndarray::{
+    Array1, Array2, Array3, ArrayRef2, ArrayView2, Axis, Ix1, Ix2, concatenate, s,
+};
 
 use crate::config::LlamaConfig;
 use crate::gguf::{Gguf, GgufError};
@@ -25,6 +27,25 @@ struct Block {
     w_gate: Array2<f32>,
     w_up: Array2<f32>,
     w_down: Array2<f32>,
+}
+
+/// The keys (after RoPE) and values of every position seen so far, per block:
+/// [KV heads, positions, d_head] each. Decoding one token then costs one position's
+/// work, not the whole sequence's (Chapter 12 measures it).
+pub struct KvCache {
+    k: Vec<Array3<f32>>,
+    v: Vec<Array3<f32>>,
+}
+
+impl KvCache {
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.k.first().map_or(0, |k| k.len_of(Axis(1)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A Llama model with f32 weights.
@@ -97,10 +118,27 @@ impl Llama {
     }
 
     /// The final hidden states, after the last RMSNorm: what the tied head multiplies.
-    // ANCHOR: hidden
     // ids: [T] -> [T, C]
     pub fn hidden(&self, ids: &[u32]) -> Array2<f32> {
-        let (t, c) = (ids.len(), self.cfg.d_model);
+        self.hidden_cached(ids, &mut self.new_cache())
+    }
+
+    /// An empty cache for this model.
+    pub fn new_cache(&self) -> KvCache {
+        let shape = (self.cfg.n_kv_heads, 0, self.cfg.d_head());
+        let empty = || vec![Array3::zeros(shape); self.cfg.n_layers];
+        KvCache {
+            k: empty(),
+            v: empty(),
+        }
+    }
+
+    /// [`Llama::hidden`] for `ids` that follow the positions already in `cache`, which
+    /// then holds them too.
+    // ANCHOR: hidden
+    // ids: [T] -> [T, C]
+    pub fn hidden_cached(&self, ids: &[u32], cache: &mut KvCache) -> Array2<f32> {
+        let (t, c, past) = (ids.len(), self.cfg.d_model, cache.len());
         let mut x = Array2::zeros((t, c));
         for (i, &id) in ids.iter().enumerate() {
             assert!(
@@ -109,35 +147,44 @@ impl Llama {
             );
             x.row_mut(i).assign(&self.embed.row(id as usize));
         }
-        let positions: Vec<usize> = (0..t).collect();
+        let positions: Vec<usize> = (past..past + t).collect();
         let rope = Rope::new(
             &positions,
             self.cfg.d_head(),
             f64::from(self.cfg.rope_base),
             RopeStyle::Interleaved,
         );
-        for b in &self.blocks {
+        for (i, b) in self.blocks.iter().enumerate() {
             let h = rms_norm(x.view(), &b.attn_norm, self.cfg.rms_eps);
-            x += &self.attention(h.view(), b, &rope);
+            let kv = (&mut cache.k[i], &mut cache.v[i]);
+            x += &self.attention(h.view(), b, &rope, kv);
             let h = rms_norm(x.view(), &b.ffn_norm, self.cfg.rms_eps);
-            let gate = h.dot(&b.w_gate.t());
-            let up = h.dot(&b.w_up.t());
+            let gate = linear(&h, &b.w_gate);
+            let up = linear(&h, &b.w_up);
             let act = gate.mapv(|g| g / (1.0 + (-g).exp())) * up;
-            x += &act.dot(&b.w_down.t());
+            x += &linear(&act, &b.w_down);
         }
         rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
     }
     // ANCHOR_END: hidden
 
-    /// Greedy decoding without a cache: each step runs the whole sequence again and
-    /// appends the most likely next token (the lowest id on a tie), until `max_new`
-    /// tokens or `eos`. Returns the new tokens only.
+    /// The logits of the next token: the head applied to the last row.
+    // h: [T, C] -> [vocab]
+    pub fn next_logits(&self, h: &Array2<f32>) -> Array1<f32> {
+        self.embed.dot(&h.row(h.nrows() - 1))
+    }
+
+    /// Greedy decoding with a KV cache: the prompt once, then one token a step, each the
+    /// most likely next token (the lowest id on a tie), until `max_new` tokens or `eos`.
+    /// Returns the new tokens only.
     // prompt: [T] -> new ids: [<= max_new]
     pub fn greedy(&self, prompt: &[u32], max_new: usize, eos: Option<u32>) -> Vec<u32> {
+        let mut cache = self.new_cache();
         let mut ids = prompt.to_vec();
+        let mut fresh = prompt;
         for _ in 0..max_new {
-            let h = self.hidden(&ids);
-            let last = self.embed.dot(&h.row(ids.len() - 1));
+            let h = self.hidden_cached(fresh, &mut cache);
+            let last = self.next_logits(&h);
             let next = last
                 .iter()
                 .enumerate()
@@ -150,47 +197,80 @@ impl Llama {
             if Some(next) == eos {
                 break;
             }
+            fresh = &ids[ids.len() - 1..];
         }
         ids.split_off(prompt.len())
     }
 
-    /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv).
+    /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv). The
+    /// new keys and values join the cache; query i sits at position `past + i`.
     // ANCHOR: attention
-    // h: [T, C] -> [T, C]
-    fn attention(&self, h: ArrayView2<f32>, b: &Block, rope: &Rope) -> Array2<f32> {
+    // h: [T, C], cache: [H_kv, past, d_head] -> [T, C]; cache -> [H_kv, past + T, d_head]
+    fn attention(
+        &self,
+        h: ArrayView2<f32>,
+        b: &Block,
+        rope: &Rope,
+        (k_cache, v_cache): (&mut Array3<f32>, &mut Array3<f32>),
+    ) -> Array2<f32> {
         let (t, dh) = (h.nrows(), self.cfg.d_head());
         let (nh, nkv) = (self.cfg.n_heads, self.cfg.n_kv_heads);
-        let split = |x: Array2<f32>, n: usize| -> Array3<f32> {
-            x.into_shape_with_order((t, n, dh))
-                .expect("[T, n·dh]")
-                .permuted_axes([1, 0, 2])
-                .as_standard_layout()
-                .to_owned()
-        };
-        let q = rope.forward_heads(&split(h.dot(&b.wq.t()), nh));
-        let k = rope.forward_heads(&split(h.dot(&b.wk.t()), nkv));
-        let v = split(h.dot(&b.wv.t()), nkv);
-        let scale = 1.0 / (dh as f32).sqrt();
+        let q = rope.forward_heads(&split_heads(linear(&h, &b.wq), nh));
+        let past = k_cache.len_of(Axis(1));
+        let k_new = rope.forward_heads(&split_heads(linear(&h, &b.wk), nkv));
+        let v_new = split_heads(linear(&h, &b.wv), nkv);
+        *k_cache = concatenate(Axis(1), &[k_cache.view(), k_new.view()]).expect("kv");
+        *v_cache = concatenate(Axis(1), &[v_cache.view(), v_new.view()]).expect("kv");
         let mut out = Array2::zeros((t, nh * dh));
         for head in 0..nh {
             let g = head / (nh / nkv);
-            let mut scores = q
+            let scores = q
                 .index_axis(Axis(0), head)
-                .dot(&k.index_axis(Axis(0), g).t());
-            for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
-                row.mapv_inplace(|s| s * scale);
-                row.slice_mut(s![i + 1..]).fill(f32::NEG_INFINITY);
-                let m = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-                row.mapv_inplace(|s| (s - m).exp());
-                let z = row.sum();
-                row.mapv_inplace(|p| p / z);
-            }
-            let o = scores.dot(&v.index_axis(Axis(0), g));
+                .dot(&k_cache.index_axis(Axis(0), g).t());
+            let p = causal_softmax(scores / (dh as f32).sqrt(), past);
+            let o = p.dot(&v_cache.index_axis(Axis(0), g));
             out.slice_mut(s![.., head * dh..(head + 1) * dh]).assign(&o);
         }
-        out.dot(&b.wo.t())
+        linear(&out, &b.wo)
     }
     // ANCHOR_END: attention
+}
+
+/// Rows of heads side by side to one matrix a head.
+// x: [T, n·d_head] -> [n, T, d_head]
+fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
+    let (t, d) = x.dim();
+    x.into_shape_with_order((t, n, d / n))
+        .expect("[T, n·d_head]")
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .to_owned()
+}
+
+/// Softmax over each row, where row i (the query at position past + i) sees only the
+/// keys at positions up to its own.
+// scores: [T, past + T] -> [T, past + T]
+fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
+    for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
+        row.slice_mut(s![past + i + 1..]).fill(f32::NEG_INFINITY);
+        let m = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        row.mapv_inplace(|s| (s - m).exp());
+        let z = row.sum();
+        row.mapv_inplace(|p| p / z);
+    }
+    scores
+}
+
+/// x Wᵀ for a weight stored [out, in]. One row (a decoding step) goes through a
+/// matrix-vector product, which reads W in its stored order and skips the packing a
+/// matrix product does.
+// x: [T, in], w: [out, in] -> [T, out]
+fn linear(x: &ArrayRef2<f32>, w: &Array2<f32>) -> Array2<f32> {
+    if x.nrows() == 1 {
+        w.dot(&x.row(0)).insert_axis(Axis(0))
+    } else {
+        x.dot(&w.t())
+    }
 }
 
 /// RMSNorm: each row divided by its root mean square, times a learned gain.
