@@ -91,20 +91,16 @@ impl LlamaConfig {
     /// Every tensor the model needs with its row-major shape. The LM head
     /// `output.weight` is absent when it is tied to the token embedding.
     // ANCHOR: expected_tensors
-    pub fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {
+    pub fn expected_tensors(&self) -> impl Iterator<Item = (String, Vec<usize>)> + '_ {
         let (c, f, v) = (self.d_model, self.d_ff, self.vocab);
         let (q, kv) = (
             self.n_heads * self.d_head(),
             self.n_kv_heads * self.d_head(),
         );
-        let mut out = vec![
-            ("token_embd.weight".to_owned(), vec![v, c]),
-            ("output_norm.weight".to_owned(), vec![c]),
-        ];
-        for i in 0..self.n_layers {
+        let blocks = (0..self.n_layers).flat_map(move |i| {
             let blk =
                 |name: &str, shape: Vec<usize>| (format!("blk.{i}.{name}.weight"), shape);
-            out.extend([
+            [
                 blk("attn_norm", vec![c]),
                 blk("attn_q", vec![q, c]),
                 blk("attn_k", vec![kv, c]),
@@ -114,37 +110,40 @@ impl LlamaConfig {
                 blk("ffn_gate", vec![f, c]),
                 blk("ffn_up", vec![f, c]),
                 blk("ffn_down", vec![c, f]),
-            ]);
-        }
-        out
+            ]
+        });
+        [
+            ("token_embd.weight".to_owned(), vec![v, c]),
+            ("output_norm.weight".to_owned(), vec![c]),
+        ]
+        .into_iter()
+        .chain(blocks)
     }
     // ANCHOR_END: expected_tensors
 
     /// Checks the file's tensor table against [`LlamaConfig::expected_tensors`]; returns
     /// whether the LM head is tied (no `output.weight`).
     pub fn check_tensors(&self, g: &Gguf) -> Result<bool, GgufError> {
-        let mut expected = self.expected_tensors();
         let tied = g.tensor("output.weight").is_err();
-        if !tied {
-            expected.push(("output.weight".to_owned(), vec![self.vocab, self.d_model]));
-        }
-        for (name, shape) in &expected {
-            let info = g.tensor(name)?;
-            if info.shape() != *shape {
+        let head =
+            (!tied).then(|| ("output.weight".to_owned(), vec![self.vocab, self.d_model]));
+        // Lazily: metadata that claims a huge model fails at its first missing tensor,
+        // before a list of every name is built.
+        let mut found = std::collections::HashSet::new();
+        for (name, shape) in self.expected_tensors().chain(head) {
+            let info = g.tensor(&name)?;
+            if info.shape() != shape {
                 return Err(GgufError::BadTensor {
-                    tensor: name.clone(),
+                    tensor: name,
                     problem: format!(
                         "shape {:?} in the file, expected {shape:?} from the metadata",
                         info.shape()
                     ),
                 });
             }
+            found.insert(name);
         }
-        if let Some(extra) = g
-            .tensors
-            .iter()
-            .find(|t| !expected.iter().any(|(n, _)| *n == t.name))
-        {
+        if let Some(extra) = g.tensors.iter().find(|t| !found.contains(&t.name)) {
             return Err(GgufError::BadTensor {
                 tensor: extra.name.clone(),
                 problem: "not a tensor of a Llama model".into(),

@@ -26,7 +26,7 @@ fn smollm2_config_and_tensors() {
         }
     );
     assert_eq!(cfg.d_head(), 64);
-    assert_eq!(cfg.expected_tensors().len(), 272);
+    assert_eq!(cfg.expected_tensors().count(), 272);
     assert!(
         cfg.check_tensors(g).unwrap(),
         "the LM head is tied to the embedding"
@@ -146,4 +146,13 @@ fn inconsistent_hyperparameters_name_the_key() {
         err(&[("llama.block_count", 0)]),
         "key llama.block_count: 0 is not a positive size"
     );
+}
+
+#[test]
+fn the_fuzz_seed_is_a_whole_model() {
+    let g = Gguf::parse(common::tiny_llama_file()).unwrap();
+    let model = ch09_decoder_only::llama::Llama::from_gguf(&g).unwrap();
+    assert_eq!(model.forward(&[0, 5, 3]).dim(), (3, 6));
+    let tok = ch09_decoder_only::tokenizer::GgufTokenizer::from_gguf(&g).unwrap();
+    assert_eq!(tok.encode("ab"), [0, 1]);
 }

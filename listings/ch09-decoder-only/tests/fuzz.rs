@@ -1,10 +1,14 @@
 //! The reader never panics: arbitrary bytes, and mutated copies of valid files (one built
 //! here, one written by gguf.GGUFWriter), give `Ok` or `Err`, never a panic, and every
-//! tensor of a file that parses dequantizes or reports an error.
+//! tensor of a file that parses dequantizes or reports an error; the Llama config, the
+//! tensor check, the model loader and the tokenizer read whatever parses without panics.
 
 mod common;
 
+use ch09_decoder_only::config::LlamaConfig;
 use ch09_decoder_only::gguf::Gguf;
+use ch09_decoder_only::llama::Llama;
+use ch09_decoder_only::tokenizer::GgufTokenizer;
 use proptest::prelude::*;
 
 /// Parse, then touch everything a caller would: metadata lookups and every tensor.
@@ -14,6 +18,12 @@ fn exercise(bytes: Vec<u8>) {
         for (key, _) in &g.metadata {
             let _ = (g.uint(key), g.float(key), g.str(key), g.str_array(key));
         }
+        if let Ok(cfg) = LlamaConfig::from_gguf(&g)
+            && cfg.check_tensors(&g).is_ok()
+        {
+            let _ = Llama::from_gguf(&g);
+        }
+        let _ = GgufTokenizer::from_gguf(&g);
         for t in &g.tensors {
             if let Ok(x) = g.dequantize(&t.name) {
                 assert_eq!(x.len() as u64, t.n_elements());
@@ -31,7 +41,7 @@ fn cases() -> u32 {
 
 fn seeds() -> Vec<Vec<u8>> {
     let tiny = std::fs::read(common::golden_dir().join("tiny.gguf")).unwrap();
-    vec![common::small_file(), tiny]
+    vec![common::small_file(), tiny, common::tiny_llama_file()]
 }
 
 #[derive(Debug, Clone)]
@@ -115,7 +125,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_files_never_panic(
-        seed in 0usize..2,
+        seed in 0usize..3,
         edits in proptest::collection::vec(edit(), 1..6),
     ) {
         exercise(apply(seeds()[seed].clone(), &edits));

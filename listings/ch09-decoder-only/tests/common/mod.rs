@@ -178,3 +178,60 @@ pub fn small_file() -> Vec<u8> {
         32,
     )
 }
+
+/// A complete one-layer Llama (C = 4, 2 heads, 1 KV head, d_ff = 8, vocab 6) with a
+/// two-token byte-level vocabulary: enough for the config, the loader and the tokenizer.
+pub fn tiny_llama_file() -> Vec<u8> {
+    let u32kv = |k: &str, v: u32| kv(k, 4, &v.to_le_bytes());
+    let mut tokens = 8u32.to_le_bytes().to_vec();
+    tokens.extend(2u64.to_le_bytes());
+    tokens.extend(string("a"));
+    tokens.extend(string("b"));
+    let mut types = 5u32.to_le_bytes().to_vec();
+    types.extend(2u64.to_le_bytes());
+    types.extend([1i32, 3].iter().flat_map(|t| t.to_le_bytes()));
+    let mut merges = 8u32.to_le_bytes().to_vec();
+    merges.extend(0u64.to_le_bytes());
+    let kvs = vec![
+        kv("general.architecture", 8, &string("llama")),
+        u32kv("llama.block_count", 1),
+        u32kv("llama.embedding_length", 4),
+        u32kv("llama.attention.head_count", 2),
+        u32kv("llama.attention.head_count_kv", 1),
+        u32kv("llama.feed_forward_length", 8),
+        u32kv("llama.vocab_size", 6),
+        u32kv("llama.context_length", 16),
+        kv(
+            "llama.attention.layer_norm_rms_epsilon",
+            6,
+            &1e-5f32.to_le_bytes(),
+        ),
+        kv("tokenizer.ggml.model", 8, &string("gpt2")),
+        kv("tokenizer.ggml.tokens", 9, &tokens),
+        kv("tokenizer.ggml.token_type", 9, &types),
+        kv("tokenizer.ggml.merges", 9, &merges),
+    ];
+    let shapes: [(&str, &[u64]); 11] = [
+        ("token_embd.weight", &[4, 6]),
+        ("output_norm.weight", &[4]),
+        ("blk.0.attn_norm.weight", &[4]),
+        ("blk.0.attn_q.weight", &[4, 4]),
+        ("blk.0.attn_k.weight", &[4, 2]),
+        ("blk.0.attn_v.weight", &[4, 2]),
+        ("blk.0.attn_output.weight", &[4, 4]),
+        ("blk.0.ffn_norm.weight", &[4]),
+        ("blk.0.ffn_gate.weight", &[4, 8]),
+        ("blk.0.ffn_up.weight", &[4, 8]),
+        ("blk.0.ffn_down.weight", &[8, 4]),
+    ];
+    let ts: Vec<T> = shapes
+        .iter()
+        .map(|(name, dims)| T {
+            name,
+            dims,
+            ty: 0,
+            data: vec![0; 4 * dims.iter().product::<u64>() as usize],
+        })
+        .collect();
+    build(&kvs, &ts, 32)
+}
