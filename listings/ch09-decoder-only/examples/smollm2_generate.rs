@@ -55,6 +55,13 @@ fn main() -> Result<()> {
     let g = Gguf::open(&path)?;
     let tok = GgufTokenizer::from_gguf(&g)?;
     let model = Llama::from_gguf(&g)?;
+    anyhow::ensure!(
+        tok.n_tokens() <= model.cfg.vocab,
+        "{}: the tokenizer has {} tokens, the model's embedding {}",
+        path.display(),
+        tok.n_tokens(),
+        model.cfg.vocab
+    );
     let eos = g.uint("tokenizer.ggml.eos_token_id").ok().map(|e| e as u32);
     let mut prompt = String::new();
     std::io::stdin()

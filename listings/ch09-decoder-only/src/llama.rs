@@ -57,6 +57,7 @@ pub struct Llama {
     norm: Array1<f32>,
 }
 
+// tensor `name` -> [rows, cols]
 fn matrix(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Array2<f32>, GgufError> {
     let x = g.dequantize_as(name, &shape)?;
     x.into_dimensionality::<Ix2>()
@@ -66,6 +67,7 @@ fn matrix(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Array2<f32>, GgufEr
         })
 }
 
+// tensor `name` -> [n]
 fn vector(g: &Gguf, name: &str, n: usize) -> Result<Array1<f32>, GgufError> {
     let x = g.dequantize_as(name, &[n])?;
     x.into_dimensionality::<Ix1>()
