@@ -1,14 +1,11 @@
 //! SmolLM2-135M-Instruct continues a prompt read from stdin, streaming to stdout.
 //!
-//! cargo run --release -p ch09-decoder-only --example smollm2_generate -- \
+//! cargo run --release -p ch09-decoder-only --example generate -- \
 //!     [--raw] [--greedy] [--max-new-tokens N] [--ids] [--temperature T] [--seed S] [--model FILE]
 //!
 //! The prompt is stdin without its final newline. Without `--raw` it is wrapped in the
 //! model's chat template as one user turn; with `--raw` it is encoded as plain text.
 //! `--ids` prints the generated ids (not the prompt's) on one line instead of text.
-//!
-//! (The issue asks for `--example generate`; Chapter 6 already has an example of that
-//! name, and example names are unique across the workspace.)
 
 use std::io::Read;
 use std::path::PathBuf;
