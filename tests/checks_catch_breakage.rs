@@ -713,3 +713,20 @@ fn unclosed_backtick_that_hides_math_is_reported() {
     );
     assert_clean(&check_math(book.root()));
 }
+
+#[test]
+fn backtick_fence_inside_a_listing_is_reported() {
+    let book = Book::with_chapter(
+        "```rust\n{{#include ../../listings/ch01/src/fence.rs:body}}\n```",
+    );
+    book.write(
+        "listings/ch01/src/fence.rs",
+        "// ANCHOR: body\nfn is_fence(l: &str) -> bool {\n    l.starts_with(\"```\")\n}\n// ANCHOR_END: body\n",
+    );
+    assert_one(
+        &check_includes(book.root()),
+        INDEX,
+        6,
+        "line 3 of `listings/ch01/src/fence.rs` holds a run of three backticks",
+    );
+}

@@ -339,7 +339,34 @@ fn selection_problems(
     let mut problems = range_problems(text, sel, rustdoc, file);
     problems.extend(snapshot_header_problem(text, sel, rustdoc, file));
     problems.extend(length_problem(text, sel, rustdoc, file));
+    problems.extend(fence_problem(text, sel, rustdoc, file));
     problems
+}
+
+/// A listing line that holds a run of three backticks: the page shows the listing
+/// inside a code fence, and Markdown ends that fence at the first such run, so the
+/// rest of the listing, and every formula after it on the page, is mangled.
+/// Included markdown is prose, not a listing, and may hold fences of its own.
+fn fence_problem(
+    text: &str,
+    sel: &Selection,
+    rustdoc: bool,
+    file: &str,
+) -> Option<String> {
+    if file.ends_with(".md") {
+        return None;
+    }
+    let lines = links::line_ranges(text);
+    let taken = links::take(text, sel, rustdoc);
+    let line = taken.iter().find(|t| {
+        lines
+            .get(t.index)
+            .is_some_and(|r| text[r.clone()].contains("```"))
+    })?;
+    Some(format!(
+        "line {} of `{file}` holds a run of three backticks, which ends the page's code fence early: write it with escapes, as \"\\u{{60}}\\u{{60}}\\u{{60}}\"",
+        line.index + 1
+    ))
 }
 
 /// An excerpt longer than [`links::MAX_EXCERPT_LINES`] shown lines (the

@@ -17,6 +17,10 @@ use ch02_input::corpus::BOOK_CH01;
 /// Chapters 2 to 7 as of commit 7982cac.
 pub const BOOK_CH02_CH07: &str = include_str!("../data/book-ch02-ch07.md");
 
+/// A code fence, written with escapes so that an excerpt of this crate can be shown
+/// inside one without ending it.
+pub const FENCE: &str = "\u{60}\u{60}\u{60}";
+
 /// The line that starts each page of [`BOOK_CH02_CH07`].
 pub const PAGE_MARK: &str = "<!-- page: ";
 
@@ -43,7 +47,7 @@ fn chapter1_pages(text: &'static str) -> Vec<Page> {
     let mut starts = Vec::new();
     let (mut offset, mut in_code) = (0, false);
     for line in text.split_inclusive('\n') {
-        in_code ^= line.starts_with("```");
+        in_code ^= line.starts_with(FENCE);
         if !in_code && line.starts_with("# ") {
             starts.push(offset);
         }
@@ -74,7 +78,7 @@ pub fn sentences(page: &str) -> Vec<String> {
     let (mut out, mut paragraph) = (Vec::new(), String::new());
     let (mut in_code, mut in_math) = (false, false);
     for line in page.lines().map(str::trim) {
-        let fence = line.starts_with("```");
+        let fence = line.starts_with(FENCE);
         let math = line.starts_with(DISPLAY_MATH);
         in_code ^= fence;
         in_math ^= math && !in_code;

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use ch01_foundations::module::Module;
 
 use crate::SentenceEncoder;
+use crate::book_corpus::FENCE;
 
 /// The model's sizes from its config, and its parameter count.
 pub fn model_summary(enc: &SentenceEncoder) -> String {
@@ -70,8 +71,8 @@ pub fn pretraining_data_report(
         .map(|section| {
             let mut in_code = false; // code blocks and tables are not sentences
             let prose = section.lines().filter(|l| {
-                in_code ^= l.starts_with("```");
-                !in_code && !l.starts_with("```") && !l.starts_with('|')
+                in_code ^= l.starts_with(FENCE);
+                !in_code && !l.starts_with(FENCE) && !l.starts_with('|')
             });
             let text = prose.collect::<Vec<_>>().join(" ");
             let sentences = text.split(". ").map(|s| wp.encode_words(s));

@@ -5,6 +5,7 @@
 
 use ndarray::{Array1, Array2};
 
+use crate::book_corpus::FENCE;
 use crate::sentence::SentenceEncoder;
 
 // ANCHOR: passage
@@ -16,10 +17,6 @@ pub struct Passage {
     pub text: String,    // the heading, then prose: no code, no display math
 }
 // ANCHOR_END: passage
-
-/// A code fence, written with escapes so that this file's excerpts can be shown inside
-/// one without ending it.
-const FENCE: &str = "\u{60}\u{60}\u{60}";
 
 // ANCHOR: prose_lines
 /// The lines of a markdown page a reader would call prose, and its headings: code
