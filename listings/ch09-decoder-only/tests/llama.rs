@@ -92,9 +92,10 @@ fn smollm2_greedy_continuations_match_hugging_face() {
         let want: Vec<u32> = serde_json::from_value(case["greedy"].clone()).unwrap();
         let margins: Vec<f64> =
             serde_json::from_value(case["greedy_margins"].clone()).unwrap();
+        // The text: the smallest margin along the continuations is 0.05.
         assert!(
-            margins.iter().all(|&m| m > 1e-3),
-            "{name}: a near-tie in the reference"
+            margins.iter().all(|&m| m >= 0.05),
+            "{name}: a margin under 0.05 in the reference: {margins:?}"
         );
         let new = model.greedy(&ids, 32, Some(eos));
         assert_eq!(new, want, "{name}");
