@@ -13,7 +13,7 @@ use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::norms::LayerNorm;
 use ch05_encoder::{DropoutConfig, Wiring};
-use ch06_decoder::DecoderBlock;
+use ch06_decoder::{DecoderBlock, lm_loss};
 use ndarray::{Array2, Array3};
 use rand::Rng;
 use thiserror::Error;
@@ -50,6 +50,8 @@ pub enum Gpt2Error {
     TooLong { t: usize, n_positions: usize },
     #[error("GPT-2 input: the batch is empty ([B, T] = [{b}, {t}])")]
     Empty { b: usize, t: usize },
+    #[error("GPT-2 input: {t} token(s) a sequence leave no next token to predict")]
+    NoTarget { t: usize },
     #[error("GPT-2 input: token id {id} at [{b}, {t}] is not below vocab_size = {vocab}")]
     Id {
         id: usize,
@@ -227,6 +229,28 @@ impl Gpt2 {
     }
 }
 // ANCHOR_END: forward
+
+// ANCHOR: lm_step
+impl Gpt2 {
+    /// One language-modelling step's loss and gradients: the mean cross-entropy of
+    /// predicting ids[b, t + 1] from ids[b, ..=t] (Chapter 6's `lm_loss`; the last
+    /// position has no target), then the backward pass. Gradients accumulate: the
+    /// caller zeroes them between steps.
+    // ids: [B, T] -> loss
+    pub fn lm_step(&mut self, ids: &Array2<usize>) -> Result<f32, Gpt2Error> {
+        let (b, t) = ids.dim();
+        if t < 2 {
+            return Err(Gpt2Error::NoTarget { t });
+        }
+        let logits = self.forward(ids)?; // [B, T, vocab]
+        let targets =
+            Array2::from_shape_fn((b, t), |(i, j)| ids.get((i, j + 1)).copied());
+        let (loss, dlogits) = lm_loss(&logits, &targets);
+        self.backward(&dlogits);
+        Ok(loss)
+    }
+}
+// ANCHOR_END: lm_step
 
 impl Gpt2 {
     /// The input contract of [`Gpt2::forward`], as errors.
