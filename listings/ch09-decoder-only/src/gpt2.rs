@@ -90,7 +90,7 @@ impl Gpt2Config {
                 return Err(Gpt2Error::Zero { field });
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(Gpt2Error::Heads {
                 n_embd: self.n_embd,
                 n_head: self.n_head,
@@ -105,7 +105,7 @@ impl Gpt2Config {
                 return Err(Gpt2Error::Rate { field, p });
             }
         }
-        if !(self.layer_norm_epsilon > 0.0) {
+        if self.layer_norm_epsilon.is_nan() || self.layer_norm_epsilon <= 0.0 {
             return Err(Gpt2Error::Epsilon(self.layer_norm_epsilon));
         }
         Ok(())
