@@ -122,7 +122,9 @@ pub struct Gpt2 {
     pub blocks: Vec<DecoderBlock>,
     pub ln_f: LayerNorm,
 }
+// ANCHOR_END: gpt2
 
+// ANCHOR: gpt2_new
 impl Gpt2 {
     /// A model with GPT-2's initialisation (see [`Gpt2::init`]).
     pub fn new(cfg: Gpt2Config, rng: &mut impl Rng) -> Result<Self, Gpt2Error> {
@@ -154,7 +156,7 @@ impl Gpt2 {
         Ok(model)
     }
 }
-// ANCHOR_END: gpt2
+// ANCHOR_END: gpt2_new
 
 // ANCHOR: init
 impl Gpt2 {
