@@ -1,6 +1,6 @@
 //! GPT-2's initialisation statistics, its config and input errors, and causality.
 
-use ch01_foundations::init::seeded_rng;
+use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::module::Module;
 use ch09_decoder_only::gpt2::{Gpt2, Gpt2Config, Gpt2Error};
 use ndarray::{Array2, ArrayViewD, s};
@@ -175,4 +175,49 @@ fn a_later_token_never_changes_an_earlier_logit() {
     let after = model.forward(&ids).unwrap();
     assert_eq!(before.slice(s![.., ..6, ..]), after.slice(s![.., ..6, ..]));
     assert_ne!(before.slice(s![.., 6, ..]), after.slice(s![.., 6, ..]));
+}
+
+/// The residual stream's standard deviation after the embeddings and after the last
+/// of the blocks, for a batch of ids.
+// ids: [B, T] -> (std at the input, std after block N)
+fn stream_std(model: &mut Gpt2, ids: &Array2<usize>) -> (f32, f32) {
+    let (b, t) = ids.dim();
+    let flat: Vec<usize> = ids.iter().copied().collect();
+    let positions: Vec<usize> = (0..b).flat_map(|_| 0..t).collect();
+    let x = model.wte.forward(&flat) + model.wpe.forward(&positions);
+    let mut x = x.into_shape_with_order((b, t, model.cfg.n_embd)).unwrap();
+    let input = x.std(0.0);
+    for block in &mut model.blocks {
+        x = block.forward(&x, None);
+    }
+    (input, x.std(0.0))
+}
+
+#[test]
+fn the_scaled_projections_keep_a_deep_stream_from_growing() {
+    let cfg = Gpt2Config {
+        n_layer: 24,
+        ..cfg()
+    };
+    let ids = Array2::from_shape_fn((4, 16), |(b, t)| (7 * b + 3 * t) % 50);
+    let mut scaled = Gpt2::new(cfg, &mut seeded_rng(4)).unwrap();
+    let (input, out_scaled) = stream_std(&mut scaled, &ids);
+    // The same model with the two residual projections drawn at 0.02 like the rest.
+    let mut plain = Gpt2::new(cfg, &mut seeded_rng(4)).unwrap();
+    let mut rng = seeded_rng(5);
+    for block in &mut plain.blocks {
+        let (attn, ffn) = (&mut block.block.attn, &mut block.block.ffn);
+        attn.w_o.value = normal(attn.w_o.value.raw_dim(), 0.02, &mut rng);
+        ffn.fc2.w.value = normal(ffn.fc2.w.value.raw_dim(), 0.02, &mut rng);
+    }
+    let (_, out_plain) = stream_std(&mut plain, &ids);
+    let (g_scaled, g_plain) = (out_scaled / input, out_plain / input);
+    eprintln!(
+        "stream std × {g_scaled:.2} over 24 blocks scaled, × {g_plain:.2} unscaled"
+    );
+    assert!(g_scaled < 2.0, "scaled: × {g_scaled}");
+    assert!(
+        g_plain > 1.5 * g_scaled,
+        "unscaled × {g_plain} vs scaled × {g_scaled}"
+    );
 }
