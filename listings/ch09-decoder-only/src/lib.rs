@@ -5,6 +5,8 @@
 //! - [`generate`]: the `generate` example's core: streaming, greedy or sampled.
 //! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
 //!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
+//! - [`gpt2`]: GPT-2 from scratch from Chapters 2–6's parts: forward, backward, the
+//!   next-token loss, GPT-2's initialisation and Hugging Face's parameter names.
 //! - [`llama`]: a Llama model for inference with f32 weights from a GGUF file.
 //! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
 //!   SmolLM2-Instruct's chat prompt.
@@ -12,5 +14,6 @@
 pub mod config;
 pub mod generate;
 pub mod gguf;
+pub mod gpt2;
 pub mod llama;
 pub mod tokenizer;

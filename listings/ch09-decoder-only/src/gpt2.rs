@@ -1,0 +1,336 @@
+//! GPT-2 from scratch (section "GPT-2 from scratch"): learned positions, Pre-LN blocks
+//! with a GELU (tanh) FFN, dropout on the embeddings, the attention weights and every
+//! residual branch, a final LayerNorm and the token table reused as the LM head.
+//! Everything but the wiring comes from earlier chapters: the block is Chapter 6's.
+
+use ch01_foundations::init::normal;
+use ch01_foundations::linalg::{rows, unrows};
+use ch01_foundations::module::{
+    Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
+};
+use ch02_input::embedding::Embedding;
+use ch04_ffn_norms::activations::Activation;
+use ch04_ffn_norms::dropout::Dropout;
+use ch04_ffn_norms::norms::LayerNorm;
+use ch05_encoder::{DropoutConfig, Wiring};
+use ch06_decoder::{DecoderBlock, lm_loss};
+use ndarray::{Array2, Array3};
+use rand::Rng;
+use thiserror::Error;
+
+// ANCHOR: config
+/// GPT-2's hyperparameters, with Hugging Face's `GPT2Config` names. The FFN is 4·n_embd
+/// wide, as in every GPT-2 size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gpt2Config {
+    pub vocab_size: usize,
+    pub n_positions: usize, // the context length: one learned row a position
+    pub n_embd: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub layer_norm_epsilon: f32,
+    pub embd_pdrop: f32,  // on wte[ids] + wpe[t]
+    pub attn_pdrop: f32,  // on the attention weights P
+    pub resid_pdrop: f32, // on each sub-layer's output, before its residual add
+}
+// ANCHOR_END: config
+
+/// What is wrong with a config or an input; the model never panics on either.
+#[derive(Debug, Error, PartialEq)]
+pub enum Gpt2Error {
+    #[error("GPT-2 config: {field} must be at least 1")]
+    Zero { field: &'static str },
+    #[error("GPT-2 config: n_embd = {n_embd} is not a multiple of n_head = {n_head}")]
+    Heads { n_embd: usize, n_head: usize },
+    #[error("GPT-2 config: {field} = {p} is not a dropout rate in [0, 1)")]
+    Rate { field: &'static str, p: f32 },
+    #[error("GPT-2 config: layer_norm_epsilon = {0} must be positive")]
+    Epsilon(f32),
+    #[error("GPT-2 input: {t} tokens, but positions stop at n_positions = {n_positions}")]
+    TooLong { t: usize, n_positions: usize },
+    #[error("GPT-2 input: the batch is empty ([B, T] = [{b}, {t}])")]
+    Empty { b: usize, t: usize },
+    #[error("GPT-2 input: {t} token(s) a sequence leave no next token to predict")]
+    NoTarget { t: usize },
+    #[error("GPT-2 input: token id {id} at [{b}, {t}] is not below vocab_size = {vocab}")]
+    Id {
+        id: usize,
+        b: usize,
+        t: usize,
+        vocab: usize,
+    },
+}
+
+impl Gpt2Config {
+    /// GPT-2 small (124M): 12 layers, width 768, 12 heads, 1024 positions.
+    pub fn small() -> Self {
+        Gpt2Config {
+            vocab_size: 50257,
+            n_positions: 1024,
+            n_embd: 768,
+            n_layer: 12,
+            n_head: 12,
+            layer_norm_epsilon: 1e-5,
+            embd_pdrop: 0.1,
+            attn_pdrop: 0.1,
+            resid_pdrop: 0.1,
+        }
+    }
+
+    /// Every field that would make the model meaningless, named.
+    pub fn validate(&self) -> Result<(), Gpt2Error> {
+        for (field, n) in [
+            ("vocab_size", self.vocab_size),
+            ("n_positions", self.n_positions),
+            ("n_embd", self.n_embd),
+            ("n_layer", self.n_layer),
+            ("n_head", self.n_head),
+        ] {
+            if n == 0 {
+                return Err(Gpt2Error::Zero { field });
+            }
+        }
+        if !self.n_embd.is_multiple_of(self.n_head) {
+            return Err(Gpt2Error::Heads {
+                n_embd: self.n_embd,
+                n_head: self.n_head,
+            });
+        }
+        for (field, p) in [
+            ("embd_pdrop", self.embd_pdrop),
+            ("attn_pdrop", self.attn_pdrop),
+            ("resid_pdrop", self.resid_pdrop),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Gpt2Error::Rate { field, p });
+            }
+        }
+        if self.layer_norm_epsilon.is_nan() || self.layer_norm_epsilon <= 0.0 {
+            return Err(Gpt2Error::Epsilon(self.layer_norm_epsilon));
+        }
+        Ok(())
+    }
+}
+
+// ANCHOR: gpt2
+/// GPT-2: logits = LN_f(blocks(Drop(wte[ids] + wpe[t]))) wteᵀ, with N Pre-LN blocks.
+pub struct Gpt2 {
+    pub cfg: Gpt2Config,
+    pub wte: Embedding, // [vocab, C]: the token table, and the LM head (tied)
+    pub wpe: Embedding, // [n_positions, C]: learned positions
+    pub drop: Dropout,  // embd_pdrop
+    pub blocks: Vec<DecoderBlock>,
+    pub ln_f: LayerNorm,
+}
+// ANCHOR_END: gpt2
+
+// ANCHOR: gpt2_new
+impl Gpt2 {
+    /// A model with GPT-2's initialisation (see [`Gpt2::init`]).
+    pub fn new(cfg: Gpt2Config, rng: &mut impl Rng) -> Result<Self, Gpt2Error> {
+        cfg.validate()?;
+        let (c, eps) = (cfg.n_embd, cfg.layer_norm_epsilon);
+        let blocks = (0..cfg.n_layer)
+            .map(|_| {
+                let mut b = DecoderBlock::new(c, cfg.n_head, 4 * c, Wiring::PreLn, rng);
+                b.block.ffn.act = Activation::GeluTanh; // HF's "gelu_new"
+                b.block.norm1.eps = eps;
+                b.block.norm2.eps = eps;
+                b.block.set_dropout(DropoutConfig {
+                    residual: cfg.resid_pdrop,
+                    embedding: 0.0, // read only by Chapter 5's Encoder: `drop` does it here
+                    attention: cfg.attn_pdrop,
+                });
+                b
+            })
+            .collect();
+        let mut model = Gpt2 {
+            cfg,
+            wte: Embedding::new(cfg.vocab_size, c, 0.02, rng),
+            wpe: Embedding::new(cfg.n_positions, c, 0.02, rng),
+            drop: Dropout::new(cfg.embd_pdrop),
+            blocks,
+            ln_f: LayerNorm::new(c, eps),
+        };
+        model.init(rng);
+        Ok(model)
+    }
+}
+// ANCHOR_END: gpt2_new
+
+// ANCHOR: init
+impl Gpt2 {
+    /// GPT-2's initialisation: every weight from N(0, 0.02²), biases 0, LayerNorms
+    /// γ = 1, β = 0; the two projections that write into the residual stream (the
+    /// attention's W_o, `c_proj`, and the FFN's second layer, `mlp.c_proj`) from
+    /// N(0, (0.02/√(2·n_layer))²), so that the stream's variance stays O(1) after the
+    /// 2·n_layer residual adds.
+    pub fn init(&mut self, rng: &mut impl Rng) {
+        let std = 0.02;
+        let std_proj = std / ((2 * self.cfg.n_layer) as f32).sqrt();
+        self.wte.table.value = normal(self.wte.table.value.raw_dim(), std, rng);
+        self.wpe.table.value = normal(self.wpe.table.value.raw_dim(), std, rng);
+        for block in &mut self.blocks {
+            let (attn, ffn) = (&mut block.block.attn, &mut block.block.ffn);
+            attn.w_qkv.value = normal(attn.w_qkv.value.raw_dim(), std, rng);
+            attn.w_o.value = normal(attn.w_o.value.raw_dim(), std_proj, rng);
+            ffn.fc1.w.value = normal(ffn.fc1.w.value.raw_dim(), std, rng);
+            ffn.fc2.w.value = normal(ffn.fc2.w.value.raw_dim(), std_proj, rng);
+            for b in [
+                &mut attn.b_qkv,
+                &mut attn.b_o,
+                &mut ffn.fc1.b,
+                &mut ffn.fc2.b,
+            ] {
+                b.value.fill(0.0);
+            }
+            for norm in [&mut block.block.norm1, &mut block.block.norm2] {
+                norm.gamma.value.fill(1.0);
+                norm.beta.value.fill(0.0);
+            }
+        }
+        self.ln_f.gamma.value.fill(1.0);
+        self.ln_f.beta.value.fill(0.0);
+    }
+}
+// ANCHOR_END: init
+
+// ANCHOR: forward
+impl Gpt2 {
+    /// Logits for the next token at every position: row t scores token t + 1. Ids out
+    /// of the vocabulary and inputs longer than the context are errors.
+    // ids: [B, T] -> logits: [B, T, vocab]
+    pub fn forward(&mut self, ids: &Array2<usize>) -> Result<Array3<f32>, Gpt2Error> {
+        let (b, t) = ids.dim();
+        self.check(ids)?;
+        let c = self.cfg.n_embd;
+        let flat: Vec<usize> = ids.iter().copied().collect(); // row-major
+        let positions: Vec<usize> = (0..b).flat_map(|_| 0..t).collect();
+        let x = self.wte.forward(&flat) + self.wpe.forward(&positions); // [B·T, C]
+        let mut x = self.drop.apply(unrows(x, b, t, c));
+        for block in &mut self.blocks {
+            x = block.forward(&x, None); // causal: query t sees keys ≤ t
+        }
+        let h = self.ln_f.forward(&rows(&x)); // [B·T, C]
+        Ok(unrows(self.wte.unembed(&h), b, t, self.cfg.vocab_size))
+    }
+
+    /// Accumulates every parameter's gradient; wte receives two, from the head and
+    /// from the lookup.
+    // dlogits: [B, T, vocab] -> nothing: the input was integers
+    pub fn backward(&mut self, dlogits: &Array3<f32>) {
+        let (b, t, _) = dlogits.dim();
+        let dh = self.wte.unembed_backward(&rows(dlogits)); // [B·T, C]
+        let mut dx = unrows(self.ln_f.backward(&dh), b, t, self.cfg.n_embd);
+        for block in self.blocks.iter_mut().rev() {
+            dx = block.backward(&dx);
+        }
+        let dx = rows(&self.drop.backward(&dx));
+        self.wte.backward(&dx);
+        self.wpe.backward(&dx);
+    }
+}
+// ANCHOR_END: forward
+
+// ANCHOR: lm_step
+impl Gpt2 {
+    /// One language-modelling step's loss and gradients: the mean cross-entropy of
+    /// predicting ids[b, t + 1] from ids[b, ..=t] (Chapter 6's `lm_loss`; the last
+    /// position has no target), then the backward pass. Gradients accumulate: the
+    /// caller zeroes them between steps.
+    // ids: [B, T] -> loss
+    pub fn lm_step(&mut self, ids: &Array2<usize>) -> Result<f32, Gpt2Error> {
+        let (b, t) = ids.dim();
+        if t < 2 {
+            return Err(Gpt2Error::NoTarget { t });
+        }
+        let logits = self.forward(ids)?; // [B, T, vocab]
+        let targets =
+            Array2::from_shape_fn((b, t), |(i, j)| ids.get((i, j + 1)).copied());
+        let (loss, dlogits) = lm_loss(&logits, &targets);
+        self.backward(&dlogits);
+        Ok(loss)
+    }
+}
+// ANCHOR_END: lm_step
+
+impl Gpt2 {
+    /// The input contract of [`Gpt2::forward`], as errors.
+    // ids: [B, T] -> ()
+    pub fn check(&self, ids: &Array2<usize>) -> Result<(), Gpt2Error> {
+        let (b, t) = ids.dim();
+        if b == 0 || t == 0 {
+            return Err(Gpt2Error::Empty { b, t });
+        }
+        if t > self.cfg.n_positions {
+            return Err(Gpt2Error::TooLong {
+                t,
+                n_positions: self.cfg.n_positions,
+            });
+        }
+        let vocab = self.cfg.vocab_size;
+        match ids.indexed_iter().find(|(_, id)| **id >= vocab) {
+            Some(((b, t), &id)) => Err(Gpt2Error::Id { id, b, t, vocab }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Names follow the book's layers (`blocks.0.attn.w_qkv`); `wte` is listed once, as
+/// Hugging Face lists the tied `transformer.wte.weight` / `lm_head.weight` once.
+impl Module for Gpt2 {
+    fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
+        visit_child("wte", &self.wte, f);
+        visit_child("wpe", &self.wpe, f);
+        visit_child("blocks", &self.blocks, f);
+        visit_child("ln_f", &self.ln_f, f);
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
+        visit_child_mut("wte", &mut self.wte, f);
+        visit_child_mut("wpe", &mut self.wpe, f);
+        visit_child_mut("blocks", &mut self.blocks, f);
+        visit_child_mut("ln_f", &mut self.ln_f, f);
+    }
+
+    fn set_mode(&mut self, mode: &mut Mode<'_>) {
+        self.drop.set_mode(mode);
+        self.blocks.set_mode(mode);
+    }
+}
+
+// ANCHOR: hf_names
+/// The Hugging Face `GPT2LMHeadModel` name of each of the book's parameters. HF's
+/// `Conv1D` stores weights as [in, out], computing x W as the book's `Linear` does, and
+/// `c_attn` holds Q, K, V side by side as `w_qkv` does: no tensor is transposed.
+pub fn hf_name(name: &str) -> Option<String> {
+    let top = match name {
+        "wte.table" => Some("transformer.wte.weight"),
+        "wpe.table" => Some("transformer.wpe.weight"),
+        "ln_f.gamma" => Some("transformer.ln_f.weight"),
+        "ln_f.beta" => Some("transformer.ln_f.bias"),
+        _ => None,
+    };
+    if let Some(top) = top {
+        return Some(top.to_owned());
+    }
+    let rest = name.strip_prefix("blocks.")?;
+    let (i, leaf) = rest.split_once('.')?;
+    let hf = match leaf {
+        "attn.w_qkv" => "attn.c_attn.weight",
+        "attn.b_qkv" => "attn.c_attn.bias",
+        "attn.w_o" => "attn.c_proj.weight",
+        "attn.b_o" => "attn.c_proj.bias",
+        "norm1.gamma" => "ln_1.weight",
+        "norm1.beta" => "ln_1.bias",
+        "ffn.fc1.w" => "mlp.c_fc.weight",
+        "ffn.fc1.b" => "mlp.c_fc.bias",
+        "ffn.fc2.w" => "mlp.c_proj.weight",
+        "ffn.fc2.b" => "mlp.c_proj.bias",
+        "norm2.gamma" => "ln_2.weight",
+        "norm2.beta" => "ln_2.bias",
+        _ => return None,
+    };
+    Some(format!("transformer.h.{i}.{hf}"))
+}
+// ANCHOR_END: hf_names
