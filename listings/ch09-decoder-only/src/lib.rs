@@ -5,12 +5,17 @@
 //! - [`generate`]: the `generate` example's core: streaming, greedy or sampled.
 //! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
 //!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
+//! - [`gqa`]: grouped-query attention with RoPE, forward and backward.
 //! - [`llama`]: a Llama model for inference with f32 weights from a GGUF file.
+//! - [`llama_model`]: a trainable Llama (RMSNorm, RoPE, SwiGLU, GQA), forward and
+//!   backward, and the K/V memory per token.
 //! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
 //!   SmolLM2-Instruct's chat prompt.
 
 pub mod config;
 pub mod generate;
 pub mod gguf;
+pub mod gqa;
 pub mod llama;
+pub mod llama_model;
 pub mod tokenizer;

@@ -1,0 +1,199 @@
+//! Grouped-query attention with RoPE, forward and backward (section "Llama from
+//! scratch"). `n_kv_heads` K/V heads, each shared by `n_heads / n_kv_heads` query heads:
+//! one K/V head is multi-query attention (MQA), `n_kv_heads = n_heads` is multi-head.
+
+use ch01_foundations::init::xavier_uniform;
+use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
+use ch02_input::positions::rope::{Rope, RopeStyle};
+use ch03_attention::mask::Mask;
+use ch03_attention::sdpa::{sdpa, sdpa_backward};
+use ndarray::{Array2, Array3, Ix2, s};
+use rand::Rng;
+
+/// What backward needs: the input, the rotated queries and keys, the values, every
+/// head's attention weights, the heads' concatenated output, and the rotation.
+struct GqaCache {
+    x: Array2<f32>, // [T, C]
+    q: Array3<f32>, // [H, T, d] rotated
+    k: Array3<f32>, // [H_kv, T, d] rotated
+    v: Array3<f32>, // [H_kv, T, d]
+    p: Array3<f32>, // [H, T, T]
+    o: Array2<f32>, // [T, H·d]
+    rope: Rope,
+}
+
+// ANCHOR: gqa_struct
+/// Bias-free projections W_q: [C, H·d], W_k, W_v: [C, H_kv·d], W_o: [H·d, C].
+/// Query head h reads K/V head h / (H / H_kv), as Hugging Face's `repeat_kv` does.
+pub struct GroupedQueryAttention {
+    pub wq: Param<Ix2>,
+    pub wk: Param<Ix2>,
+    pub wv: Param<Ix2>,
+    pub wo: Param<Ix2>,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    pub rope_base: f64,
+    cache: Option<GqaCache>,
+}
+// ANCHOR_END: gqa_struct
+
+impl GroupedQueryAttention {
+    /// Panics unless `n_kv_heads` divides `n_heads` and `head_dim` is even: the model's
+    /// config checks these first and returns an error naming the field.
+    pub fn new(
+        d_model: usize,
+        (n_heads, n_kv_heads, head_dim): (usize, usize, usize),
+        rope_base: f64,
+        rng: &mut impl Rng,
+    ) -> Self {
+        assert!(
+            n_kv_heads > 0 && n_heads.is_multiple_of(n_kv_heads) && head_dim % 2 == 0,
+            "gqa: {n_kv_heads} K/V heads must divide {n_heads} heads, head_dim {head_dim} even"
+        );
+        let (dq, dkv) = (n_heads * head_dim, n_kv_heads * head_dim);
+        GroupedQueryAttention {
+            wq: Param::new(xavier_uniform(d_model, dq, rng)),
+            wk: Param::new(xavier_uniform(d_model, dkv, rng)),
+            wv: Param::new(xavier_uniform(d_model, dkv, rng)),
+            wo: Param::new(xavier_uniform(dq, d_model, rng)),
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            rope_base,
+            cache: None,
+        }
+    }
+
+    /// Query heads per K/V head.
+    pub fn group(&self) -> usize {
+        self.n_heads / self.n_kv_heads
+    }
+}
+
+/// [T, n·d] -> [n, T, d]: the heads side by side in the columns, split apart.
+// x: [T, n·d] -> [n, T, d]
+fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
+    let (t, nd) = x.dim();
+    let x = x
+        .into_shape_with_order((t, n, nd / n))
+        .expect("n divides the width");
+    x.permuted_axes([1, 0, 2]).as_standard_layout().into_owned()
+}
+
+/// [n, T, d] -> [T, n·d], the inverse of [`split_heads`].
+// x: [n, T, d] -> [T, n·d]
+fn merge_heads(x: Array3<f32>) -> Array2<f32> {
+    let (n, t, d) = x.dim();
+    let x = x.permuted_axes([1, 0, 2]).as_standard_layout().into_owned();
+    x.into_shape_with_order((t, n * d)).expect("contiguous")
+}
+
+// ANCHOR: gqa_forward
+impl GroupedQueryAttention {
+    /// Causal self-attention at positions 0..T. RoPE turns q and k (Hugging Face's
+    /// rotate-half pairs); v is not rotated.
+    // x: [T, C] -> y: [T, C]
+    pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
+        let (t, d, g) = (x.nrows(), self.head_dim, self.group());
+        let positions: Vec<usize> = (0..t).collect();
+        let rope = Rope::new(&positions, d, self.rope_base, RopeStyle::RotateHalf);
+        let q = rope.forward_heads(&split_heads(x.dot(&self.wq.value), self.n_heads));
+        let k = rope.forward_heads(&split_heads(x.dot(&self.wk.value), self.n_kv_heads));
+        let v = split_heads(x.dot(&self.wv.value), self.n_kv_heads);
+        let mask = Mask {
+            causal: true,
+            ..Mask::default()
+        };
+        let mut o = Array3::zeros((self.n_heads, t, d));
+        let mut p = Array3::zeros((self.n_heads, t, t));
+        for h in 0..self.n_heads {
+            let kv = h / g; // the K/V head this query head shares
+            let a = sdpa(
+                q.slice(s![h, .., ..]),
+                k.slice(s![kv, .., ..]),
+                v.slice(s![kv, .., ..]),
+                &mask,
+            );
+            o.slice_mut(s![h, .., ..]).assign(&a.out);
+            p.slice_mut(s![h, .., ..]).assign(&a.p);
+        }
+        let o = merge_heads(o);
+        let y = o.dot(&self.wo.value);
+        self.cache = Some(GqaCache {
+            x: x.clone(),
+            q,
+            k,
+            v,
+            p,
+            o,
+            rope,
+        });
+        y
+    }
+}
+// ANCHOR_END: gqa_forward
+
+// ANCHOR: gqa_backward
+impl GroupedQueryAttention {
+    /// A K/V head served `group` query heads, so its gradient is the sum of theirs.
+    /// RoPE's backward is the inverse rotation.
+    // dy: [T, C] -> dx: [T, C]
+    pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
+        let c = self.cache.as_ref().expect("gqa backward before forward");
+        assert_eq!(
+            dy.dim(),
+            c.x.dim(),
+            "gqa: dy is {:?}, x was {:?}",
+            dy.dim(),
+            c.x.dim()
+        );
+        let g = self.group();
+        self.wo.grad += &c.o.t().dot(dy);
+        let d_o = split_heads(dy.dot(&self.wo.value.t()), self.n_heads);
+        let mut dq = Array3::zeros(c.q.raw_dim());
+        let mut dk = Array3::zeros(c.k.raw_dim());
+        let mut dv = Array3::zeros(c.v.raw_dim());
+        for h in 0..self.n_heads {
+            let kv = h / g;
+            let (dq_h, dk_h, dv_h) = sdpa_backward(
+                c.q.slice(s![h, .., ..]),
+                c.k.slice(s![kv, .., ..]),
+                c.v.slice(s![kv, .., ..]),
+                c.p.slice(s![h, .., ..]),
+                d_o.slice(s![h, .., ..]),
+            );
+            dq.slice_mut(s![h, .., ..]).assign(&dq_h);
+            let mut dk_kv = dk.slice_mut(s![kv, .., ..]);
+            dk_kv += &dk_h; // summed over the group
+            let mut dv_kv = dv.slice_mut(s![kv, .., ..]);
+            dv_kv += &dv_h;
+        }
+        let dq = merge_heads(c.rope.backward_heads(&dq));
+        let dk = merge_heads(c.rope.backward_heads(&dk));
+        let dv = merge_heads(dv);
+        self.wq.grad += &c.x.t().dot(&dq);
+        self.wk.grad += &c.x.t().dot(&dk);
+        self.wv.grad += &c.x.t().dot(&dv);
+        dq.dot(&self.wq.value.t())
+            + dk.dot(&self.wk.value.t())
+            + dv.dot(&self.wv.value.t())
+    }
+}
+// ANCHOR_END: gqa_backward
+
+impl Module for GroupedQueryAttention {
+    fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
+        f("wq", self.wq.view());
+        f("wk", self.wk.view());
+        f("wv", self.wv.view());
+        f("wo", self.wo.view());
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
+        f("wq", self.wq.view_mut());
+        f("wk", self.wk.view_mut());
+        f("wv", self.wv.view_mut());
+        f("wo", self.wo.view_mut());
+    }
+}
