@@ -233,6 +233,36 @@ impl Module for Llama {
     }
 }
 
+// ANCHOR: hf_name
+/// The Hugging Face name of a book parameter, and whether the book stores it
+/// transposed: a Hugging Face linear weight is [out, in], the book's W is [in, out].
+pub fn hf_name(name: &str) -> (String, bool) {
+    let fixed = [
+        ("embed.table", "model.embed_tokens.weight", false),
+        ("norm.weight", "model.norm.weight", false),
+        ("lm_head", "lm_head.weight", true),
+    ];
+    if let Some(&(_, hf, t)) = fixed.iter().find(|(n, _, _)| *n == name) {
+        return (hf.to_owned(), t);
+    }
+    let rest = name.strip_prefix("blocks.").expect("a block parameter");
+    let (layer, part) = rest.split_once('.').expect("blocks.N.part");
+    let (hf, t) = match part {
+        "attn_norm.weight" => ("input_layernorm.weight", false),
+        "ffn_norm.weight" => ("post_attention_layernorm.weight", false),
+        "attn.wq" => ("self_attn.q_proj.weight", true),
+        "attn.wk" => ("self_attn.k_proj.weight", true),
+        "attn.wv" => ("self_attn.v_proj.weight", true),
+        "attn.wo" => ("self_attn.o_proj.weight", true),
+        "ffn.w1" => ("mlp.gate_proj.weight", true),
+        "ffn.w3" => ("mlp.up_proj.weight", true),
+        "ffn.w2" => ("mlp.down_proj.weight", true),
+        other => panic!("no Hugging Face name for {other}"),
+    };
+    (format!("model.layers.{layer}.{hf}"), t)
+}
+// ANCHOR_END: hf_name
+
 // ANCHOR: kv_bytes
 /// The KV cache stores one key and one value vector per layer, K/V head and token:
 /// bytes per token = 2 · n_layers · n_kv_heads · head_dim · bytes_per_value.

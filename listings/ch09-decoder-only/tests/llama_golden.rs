@@ -11,7 +11,7 @@ use std::path::Path;
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
-use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig};
+use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, hf_name};
 use golden::{Fixture, assert_close, max_abs_diff};
 use ndarray::{ArrayD, Axis, Ix2, Ix3};
 
@@ -32,33 +32,6 @@ fn config() -> LlamaTrainConfig {
         norm_eps: 1e-6,
         tie_embeddings: false,
     }
-}
-
-/// The Hugging Face name of a book parameter, and whether it is a transposed matrix.
-fn hf_name(name: &str) -> (String, bool) {
-    let fixed = [
-        ("embed.table", "model.embed_tokens.weight", false),
-        ("norm.weight", "model.norm.weight", false),
-        ("lm_head", "lm_head.weight", true),
-    ];
-    if let Some(&(_, hf, t)) = fixed.iter().find(|(n, _, _)| *n == name) {
-        return (hf.to_owned(), t);
-    }
-    let rest = name.strip_prefix("blocks.").expect("a block parameter");
-    let (layer, part) = rest.split_once('.').expect("blocks.N.part");
-    let (hf, t) = match part {
-        "attn_norm.weight" => ("input_layernorm.weight", false),
-        "ffn_norm.weight" => ("post_attention_layernorm.weight", false),
-        "attn.wq" => ("self_attn.q_proj.weight", true),
-        "attn.wk" => ("self_attn.k_proj.weight", true),
-        "attn.wv" => ("self_attn.v_proj.weight", true),
-        "attn.wo" => ("self_attn.o_proj.weight", true),
-        "ffn.w1" => ("mlp.gate_proj.weight", true),
-        "ffn.w3" => ("mlp.up_proj.weight", true),
-        "ffn.w2" => ("mlp.down_proj.weight", true),
-        other => panic!("no Hugging Face name for {other}"),
-    };
-    (format!("model.layers.{layer}.{hf}"), t)
 }
 
 /// The fixture's `{prefix}{hf name}` tensor in the book's layout.
