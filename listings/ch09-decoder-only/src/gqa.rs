@@ -10,16 +10,25 @@ use ch03_attention::sdpa::{sdpa, sdpa_backward};
 use ndarray::{Array2, Array3, Ix2, s};
 use rand::Rng;
 
-/// What backward needs: the input, the rotated queries and keys, the values, every
-/// head's attention weights, the heads' concatenated output, and the rotation.
-struct GqaCache {
-    x: Array2<f32>, // [T, C]
-    q: Array3<f32>, // [H, T, d] rotated
-    k: Array3<f32>, // [H_kv, T, d] rotated
-    v: Array3<f32>, // [H_kv, T, d]
-    p: Array3<f32>, // [H, T, T]
-    o: Array2<f32>, // [T, H·d]
-    rope: Rope,
+/// What backward needs: the input x [T, C], the rotated queries [H, T, d] and keys
+/// [H_kv, T, d], the values [H_kv, T, d], every head's weights [H, T, T], the heads'
+/// concatenated output [T, H·d], and the rotation.
+struct GqaCache(
+    Array2<f32>,
+    Array3<f32>,
+    Array3<f32>,
+    Array3<f32>,
+    Array3<f32>,
+    Array2<f32>,
+    Rope,
+);
+
+/// Causal, and nothing else: Llama's training batches are unpadded.
+fn causal() -> Mask<'static> {
+    Mask {
+        causal: true,
+        ..Mask::default()
+    }
 }
 
 // ANCHOR: gqa_struct
@@ -101,10 +110,6 @@ impl GroupedQueryAttention {
         let q = rope.forward_heads(&split_heads(x.dot(&self.wq.value), self.n_heads));
         let k = rope.forward_heads(&split_heads(x.dot(&self.wk.value), self.n_kv_heads));
         let v = split_heads(x.dot(&self.wv.value), self.n_kv_heads);
-        let mask = Mask {
-            causal: true,
-            ..Mask::default()
-        };
         let mut o = Array3::zeros((self.n_heads, t, d));
         let mut p = Array3::zeros((self.n_heads, t, t));
         for h in 0..self.n_heads {
@@ -113,22 +118,14 @@ impl GroupedQueryAttention {
                 q.slice(s![h, .., ..]),
                 k.slice(s![kv, .., ..]),
                 v.slice(s![kv, .., ..]),
-                &mask,
+                &causal(),
             );
             o.slice_mut(s![h, .., ..]).assign(&a.out);
             p.slice_mut(s![h, .., ..]).assign(&a.p);
         }
         let o = merge_heads(o);
         let y = o.dot(&self.wo.value);
-        self.cache = Some(GqaCache {
-            x: x.clone(),
-            q,
-            k,
-            v,
-            p,
-            o,
-            rope,
-        });
+        self.cache = Some(GqaCache(x.clone(), q, k, v, p, o, rope));
         y
     }
 }
@@ -140,27 +137,20 @@ impl GroupedQueryAttention {
     /// RoPE's backward is the inverse rotation.
     // dy: [T, C] -> dx: [T, C]
     pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
-        let c = self.cache.as_ref().expect("gqa backward before forward");
-        assert_eq!(
-            dy.dim(),
-            c.x.dim(),
-            "gqa: dy is {:?}, x was {:?}",
-            dy.dim(),
-            c.x.dim()
-        );
-        let g = self.group();
-        self.wo.grad += &c.o.t().dot(dy);
+        let cache = self.cache.as_ref().expect("gqa backward before forward");
+        let GqaCache(x, q, k, v, p, o, rope) = cache;
+        assert_eq!(dy.dim(), x.dim(), "gqa backward: dy and x (left, right)");
+        self.wo.grad += &o.t().dot(dy);
         let d_o = split_heads(dy.dot(&self.wo.value.t()), self.n_heads);
-        let mut dq = Array3::zeros(c.q.raw_dim());
-        let mut dk = Array3::zeros(c.k.raw_dim());
-        let mut dv = Array3::zeros(c.v.raw_dim());
+        let mut dq = Array3::zeros(q.raw_dim());
+        let (mut dk, mut dv) = (Array3::zeros(k.raw_dim()), Array3::zeros(v.raw_dim()));
         for h in 0..self.n_heads {
-            let kv = h / g;
+            let kv = h / self.group();
             let (dq_h, dk_h, dv_h) = sdpa_backward(
-                c.q.slice(s![h, .., ..]),
-                c.k.slice(s![kv, .., ..]),
-                c.v.slice(s![kv, .., ..]),
-                c.p.slice(s![h, .., ..]),
+                q.slice(s![h, .., ..]),
+                k.slice(s![kv, .., ..]),
+                v.slice(s![kv, .., ..]),
+                p.slice(s![h, .., ..]),
                 d_o.slice(s![h, .., ..]),
             );
             dq.slice_mut(s![h, .., ..]).assign(&dq_h);
@@ -169,12 +159,12 @@ impl GroupedQueryAttention {
             let mut dv_kv = dv.slice_mut(s![kv, .., ..]);
             dv_kv += &dv_h;
         }
-        let dq = merge_heads(c.rope.backward_heads(&dq));
-        let dk = merge_heads(c.rope.backward_heads(&dk));
+        let dq = merge_heads(rope.backward_heads(&dq));
+        let dk = merge_heads(rope.backward_heads(&dk));
         let dv = merge_heads(dv);
-        self.wq.grad += &c.x.t().dot(&dq);
-        self.wk.grad += &c.x.t().dot(&dk);
-        self.wv.grad += &c.x.t().dot(&dv);
+        self.wq.grad += &x.t().dot(&dq);
+        self.wk.grad += &x.t().dot(&dk);
+        self.wv.grad += &x.t().dot(&dv);
         dq.dot(&self.wq.value.t())
             + dk.dot(&self.wk.value.t())
             + dv.dot(&self.wv.value.t())
