@@ -43,6 +43,8 @@ pub struct GroupedQueryAttention {
     pub n_kv_heads: usize,
     pub head_dim: usize,
     pub rope_base: f64,
+    /// Which pairs RoPE turns: rotate-half, as Hugging Face's Llama checkpoints expect.
+    pub rope_style: RopeStyle,
     cache: Option<GqaCache>,
 }
 // ANCHOR_END: gqa_struct
@@ -70,6 +72,7 @@ impl GroupedQueryAttention {
             n_kv_heads,
             head_dim,
             rope_base,
+            rope_style: RopeStyle::RotateHalf,
             cache: None,
         }
     }
@@ -100,13 +103,12 @@ fn merge_heads(x: Array3<f32>) -> Array2<f32> {
 
 // ANCHOR: gqa_forward
 impl GroupedQueryAttention {
-    /// Causal self-attention at positions 0..T. RoPE turns q and k (Hugging Face's
-    /// rotate-half pairs); v is not rotated.
+    /// Causal self-attention at positions 0..T. RoPE turns q and k, not v.
     // x: [T, C] -> y: [T, C]
     pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
         let (t, d, g) = (x.nrows(), self.head_dim, self.group());
         let positions: Vec<usize> = (0..t).collect();
-        let rope = Rope::new(&positions, d, self.rope_base, RopeStyle::RotateHalf);
+        let rope = Rope::new(&positions, d, self.rope_base, self.rope_style);
         let q = rope.forward_heads(&split_heads(x.dot(&self.wq.value), self.n_heads));
         let k = rope.forward_heads(&split_heads(x.dot(&self.wk.value), self.n_kv_heads));
         let v = split_heads(x.dot(&self.wv.value), self.n_kv_heads);

@@ -11,9 +11,10 @@ use std::path::Path;
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
+use ch02_input::positions::rope::RopeStyle;
 use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, hf_name};
 use golden::{Fixture, assert_close, max_abs_diff};
-use ndarray::{ArrayD, Axis, Ix2, Ix3};
+use ndarray::{ArrayD, Axis, Ix2, Ix3, s};
 
 /// Tolerance, f32 against f32: max-abs for the logits; for a gradient, relative to its
 /// largest entry (at least 1). Each error is printed with `-- --nocapture`.
@@ -107,4 +108,37 @@ fn llama_matches_transformers_logits_and_every_gradient() {
         "{} parameters; max logits error {logits_err:.2e}; max gradient error / max |reference| {worst:.2e}",
         want.len()
     );
+}
+
+/// The RoPE convention is part of the checkpoint: the same weights with interleaved
+/// pairs agree at position 0 (no rotation) and nowhere after.
+#[test]
+fn interleaved_rope_on_hugging_face_weights_gives_other_logits() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llama_train.json");
+    let f = Fixture::load(&path).unwrap();
+    let mut model = Llama::new(config(), &mut seeded_rng(1)).unwrap();
+    model.visit_params_mut(&mut |name, mut p| {
+        p.value.assign(&book_layout(&f, "param.", name))
+    });
+    for block in &mut model.blocks {
+        block.attn.rope_style = RopeStyle::Interleaved;
+    }
+    let ids = f.array::<Ix2>(CASE, "ids").unwrap().mapv(|x| x as usize);
+    let want = f.array::<Ix3>(CASE, "logits").unwrap();
+    let logits = model.forward(&ids.row(0).to_vec());
+    let want = want.index_axis(Axis(0), 0);
+    let first = max_abs_diff(
+        &logits.slice(s![..1, ..]).to_owned().into_dyn(),
+        &want.slice(s![..1, ..]).to_owned().into_dyn(),
+    );
+    assert!(first <= TOL, "position 0 is not rotated: {first:.2e}");
+    for t in 1..logits.nrows() {
+        let e = max_abs_diff(
+            &logits.row(t).to_owned().into_dyn(),
+            &want.row(t).to_owned().into_dyn(),
+        );
+        eprintln!("position {t}: interleaved vs rotate-half logits differ by {e:.2e}");
+        assert!(e > 1e-2, "position {t} differs by only {e:.2e}");
+    }
 }
