@@ -7,7 +7,10 @@
 //!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
 //! - [`gpt2`]: GPT-2 from scratch from Chapters 2–6's parts: forward, backward, the
 //!   next-token loss, GPT-2's initialisation and Hugging Face's parameter names.
+//! - [`gqa`]: grouped-query attention with RoPE, forward and backward.
 //! - [`llama`]: a Llama model for inference with f32 weights from a GGUF file.
+//! - [`llama_model`]: a trainable Llama (RMSNorm, RoPE, SwiGLU, GQA), forward and
+//!   backward, and the K/V memory per token.
 //! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
 //!   SmolLM2-Instruct's chat prompt.
 
@@ -15,5 +18,7 @@ pub mod config;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;
+pub mod gqa;
 pub mod llama;
+pub mod llama_model;
 pub mod tokenizer;
