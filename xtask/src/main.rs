@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 10] = [
+const MEASUREMENTS: [(&str, &str, Output); 11] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -86,6 +86,12 @@ const MEASUREMENTS: [(&str, &str, Output); 10] = [
         "ch08-encoder-only",
         "finetune",
         Output::Args(&["--out", "src/figures/ch08"]),
+    ),
+    // The trainable Llama against transformers' LlamaForCausalLM (a committed fixture).
+    (
+        "ch09-decoder-only",
+        "llama_parity",
+        Output::Stdout("src/figures/ch09/llama-parity.txt"),
     ),
 ];
 
