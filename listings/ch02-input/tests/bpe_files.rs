@@ -139,3 +139,40 @@ fn bad_id_lines_name_the_line_and_the_id() {
         .to_string();
     assert_eq!(e, "ids.txt:1: \"x2\" is not a token id");
 }
+
+#[test]
+fn gpt2_ranks_must_be_contiguous_and_complete() {
+    use ch02_input::bpe::gpt2::{check_contiguous, gpt2_from_file};
+    let parse = |text: &str| parse_tiktoken(text.as_bytes(), "r").expect("well-formed");
+    let gap = parse(&format!("{}aGk= 300\n", bytes_only()));
+    let err = check_contiguous(&gap, "r").expect_err("a gap").to_string();
+    assert_eq!(
+        err,
+        "r: token number 257 has rank 300, but 257 tokens need ranks 0..257: \
+         the ranks are not contiguous"
+    );
+    // Only a slice with a repeated rank (no rank file has one) can miss a rank below n.
+    let mut missing = parse(&bytes_only());
+    missing.retain(|(_, r)| *r != 7);
+    missing.push((b"ok".to_vec(), 8));
+    let err = check_contiguous(&missing, "r").expect_err("rank 7 missing");
+    assert_eq!(
+        err.to_string(),
+        "r: no token has rank 7: the ranks are not contiguous"
+    );
+    assert!(check_contiguous(&parse(&bytes_only()), "r").is_ok());
+
+    let dir = std::env::temp_dir().join(format!("ch02-gpt2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("small.tiktoken");
+    std::fs::write(&file, bytes_only()).unwrap();
+    let err = gpt2_from_file(&file)
+        .expect_err("too few ranks")
+        .to_string();
+    assert!(err.ends_with(": 256 ranks, GPT-2 has 50256"), "{err}");
+    let err = gpt2_from_file(&dir.join("absent"))
+        .expect_err("no file")
+        .to_string();
+    assert!(err.contains("absent"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -100,8 +100,34 @@ pub const SMOLLM2_135M_INSTRUCT: Model = Model {
     }],
 };
 
+/// The real GPT-2 BPE ranks (Chapter 9), as tiktoken's `gpt2.tiktoken`, and Whisper's
+/// mel filter bank (Chapter 10). `openai-whisper` ships no weights and publishes only a
+/// source distribution, so the files come from its .tar.gz.
+pub const OPENAI_WHISPER_ASSETS: Model = Model {
+    name: "openai-whisper-assets",
+    package: "openai-whisper",
+    version: "20250625",
+    archive_dir: "openai_whisper-20250625/whisper/assets",
+    files: &[
+        File {
+            path: "gpt2.tiktoken",
+            bytes: 835_554,
+            sha256: "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+        },
+        File {
+            path: "mel_filters.npz",
+            bytes: 4_271,
+            sha256: "7450ae70723a5ef9d341e3cee628c7cb0177f36ce42c44b7ed2bf3325f0f6d4c",
+        },
+    ],
+};
+
 /// Every pinned model, in the order `cargo xtask models` fetches them.
-pub const MODELS: &[Model] = &[ALL_MINILM_L6_V2, SMOLLM2_135M_INSTRUCT];
+pub const MODELS: &[Model] = &[
+    ALL_MINILM_L6_V2,
+    SMOLLM2_135M_INSTRUCT,
+    OPENAI_WHISPER_ASSETS,
+];
 
 /// Why a model cannot be found; every message names `cargo xtask models`.
 #[derive(Debug, thiserror::Error)]

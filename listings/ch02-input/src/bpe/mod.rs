@@ -4,6 +4,7 @@
 //! - [`train`]: from a corpus to a vocabulary, with incremental pair counts and a heap.
 //! - [`encode`]: [`Bpe`], encoding by rank (tiktoken's algorithm) and decoding.
 //! - [`ranks`]: reading and writing tiktoken's `.tiktoken` rank files.
+//! - [`gpt2`]: the real GPT-2 tokenizer from OpenAI's `gpt2.tiktoken`.
 //! - [`reference`]: the naive trainer and merge loop, the oracles the fast code is
 //!   tested against.
 //! - [`report`]: what the section prints; [`figures`]: its figure;
@@ -12,6 +13,7 @@
 pub mod encode;
 pub mod exercises;
 pub mod figures;
+pub mod gpt2;
 pub mod lines;
 pub mod pretokenize;
 pub mod ranks;
@@ -20,6 +22,7 @@ pub mod report;
 pub mod train;
 
 pub use encode::Bpe;
+pub use gpt2::gpt2_from_file;
 pub use pretokenize::{GPT2_PATTERN, pretokenize, pretokenize_str};
 pub use ranks::{read_tiktoken, write_tiktoken};
 pub use train::{Trained, train};
