@@ -16,7 +16,7 @@ use ch04_ffn_norms::activations::Activation;
 use ch08_encoder_only::checkpoint::assign_pretraining;
 use ch08_encoder_only::config::BertConfig;
 use ch08_encoder_only::heads::BertForPreTraining;
-use golden::{Fixture, assert_close, max_abs_diff};
+use golden::{Fixture, assert_close, assert_grad_close};
 use ndarray::{Array2, ArrayD, Ix1, Ix2, Ix3};
 
 /// Tolerance, f32 against f32: max-abs for the logits; for a gradient, relative to its
@@ -111,23 +111,14 @@ fn bert_for_pretraining_matches_transformers_logits_and_every_gradient() {
     });
     let mut n = 0;
     model.visit_params(&mut |name, p| {
-        let reference = &want[name];
-        let scale = reference.iter().fold(1.0f32, |m, x| m.max(x.abs()));
-        let e = max_abs_diff(&p.grad.to_owned(), reference);
-        eprintln!(
-            "grad {name}: max |ours - reference| = {e:.2e}, max |reference| = {scale:.1}"
-        );
-        assert!(
-            e <= TOL * scale,
-            "grad {name}: error {e:.2e} > {TOL:.0e} × {scale:.1}"
-        );
+        let relative = assert_grad_close(name, &p.grad.to_owned(), &want[name], TOL);
         let part = if name.starts_with("bert.") {
             "encoder grads"
         } else {
             "head grads"
         };
         let w = worst.entry(part).or_insert(0.0f32);
-        *w = w.max(e / scale);
+        *w = w.max(relative);
         n += 1;
     });
     assert_eq!(n, want.len());

@@ -11,7 +11,7 @@ use std::path::Path;
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch09_decoder_only::gpt2::{Gpt2, Gpt2Config, hf_name};
-use golden::{Fixture, assert_close, max_abs_diff};
+use golden::{Fixture, assert_close, assert_grad_close};
 use ndarray::{Array2, Ix2, Ix3};
 
 /// Tolerance, f32 against f32: max-abs for the logits; for a gradient, relative to its
@@ -94,17 +94,8 @@ fn gpt2_matches_transformers_logits_and_every_gradient() {
     let mut worst = 0.0f32;
     let mut n = 0;
     model.visit_params(&mut |name, p| {
-        let reference = &want[name];
-        let scale = reference.iter().fold(1.0f32, |m, x| m.max(x.abs()));
-        let e = max_abs_diff(&p.grad.to_owned(), reference);
-        eprintln!(
-            "grad {name}: max |ours - reference| = {e:.2e}, max |reference| = {scale:.1}"
-        );
-        assert!(
-            e <= TOL * scale,
-            "grad {name}: error {e:.2e} > {TOL:.0e} × {scale:.1}"
-        );
-        worst = worst.max(e / scale);
+        let relative = assert_grad_close(name, &p.grad.to_owned(), &want[name], TOL);
+        worst = worst.max(relative);
         n += 1;
     });
     assert_eq!(n, 4 + 12 * 2, "wte, wpe, ln_f (2) and 12 tensors a block");

@@ -13,7 +13,7 @@ use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch02_input::positions::rope::RopeStyle;
 use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, hf_name};
-use golden::{Fixture, assert_close, max_abs_diff};
+use golden::{Fixture, assert_close, assert_grad_close, max_abs_diff};
 use ndarray::{ArrayD, Axis, Ix2, Ix3, s};
 
 /// Tolerance, f32 against f32: max-abs for the logits; for a gradient, relative to its
@@ -92,17 +92,8 @@ fn llama_matches_transformers_logits_and_every_gradient() {
     });
     let mut worst = 0.0f32;
     model.visit_params(&mut |name, p| {
-        let reference = &want[name];
-        let scale = reference.iter().fold(1.0f32, |m, x| m.max(x.abs()));
-        let e = max_abs_diff(&p.grad.to_owned(), reference);
-        eprintln!(
-            "grad {name}: max |ours - reference| = {e:.2e}, max |reference| = {scale:.1}"
-        );
-        assert!(
-            e <= TOL * scale,
-            "grad {name}: error {e:.2e} > {TOL:.0e} × {scale:.1}"
-        );
-        worst = worst.max(e / scale);
+        let relative = assert_grad_close(name, &p.grad.to_owned(), &want[name], TOL);
+        worst = worst.max(relative);
     });
     eprintln!(
         "{} parameters; max logits error {logits_err:.2e}; max gradient error / max |reference| {worst:.2e}",

@@ -188,6 +188,27 @@ pub fn assert_close(what: &str, ours: &ArrayD<f32>, want: &ArrayD<f32>, tol: f32
     err
 }
 
+/// Asserts that a gradient matches the reference relative to the reference's largest
+/// entry (at least 1): a loss that sums many logits gives gradients of tens, where one
+/// f32 ulp is already ~1e-6. Prints both numbers and returns error / scale.
+pub fn assert_grad_close(
+    name: &str,
+    ours: &ArrayD<f32>,
+    want: &ArrayD<f32>,
+    tol: f32,
+) -> f32 {
+    let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
+    let e = max_abs_diff(ours, want);
+    eprintln!(
+        "grad {name}: max |ours - reference| = {e:.2e}, max |reference| = {scale:.1}"
+    );
+    assert!(
+        e <= tol * scale,
+        "grad {name}: error {e:.2e} > {tol:.0e} × {scale:.1}"
+    );
+    e / scale
+}
+
 /// Largest |a - b| over two same-shape tensors, treating equal infinities as equal.
 pub fn max_abs_diff(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     assert_eq!(
