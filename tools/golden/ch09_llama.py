@@ -10,16 +10,7 @@ Run: tools/golden/.venv/bin/python tools/golden/ch09_llama.py
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from common import write
-
-
-def rounded(t: torch.Tensor) -> dict:
-    t = t.detach().to(torch.float32).contiguous()
-    return {"shape": list(t.shape), "data": [float(f"{v:.9g}") for v in t.flatten().tolist()]}
-
-
-def ints(t: torch.Tensor) -> dict:
-    return {"shape": list(t.shape), "data": t.flatten().tolist()}
+from common import ints, rounded, write
 
 
 def main() -> None:

@@ -21,6 +21,16 @@ def tensor(t: torch.Tensor) -> dict:
     return {"shape": list(t.shape), "data": [number(float(v)) for v in t.flatten().tolist()]}
 
 
+def rounded(t: torch.Tensor, digits: int = 9) -> dict:
+    """A float tensor at `digits` significant digits (9 give back the exact f32)."""
+    t = t.detach().to(torch.float32).contiguous()
+    return {"shape": list(t.shape), "data": [float(f"{v:.{digits}g}") for v in t.flatten().tolist()]}
+
+
+def ints(t: torch.Tensor) -> dict:
+    return {"shape": list(t.shape), "data": t.flatten().tolist()}
+
+
 def write(relpath: str, cases: dict, compact: bool = False) -> None:
     """compact: no indentation, for fixtures that are mostly long float arrays."""
     path = ROOT / relpath
