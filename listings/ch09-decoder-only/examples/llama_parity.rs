@@ -10,39 +10,20 @@ use std::path::Path;
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
-use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, hf_name};
+use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, book_layout};
 use golden::{Fixture, max_abs_diff};
-use ndarray::{ArrayD, Axis, Ix2, Ix3};
-
-fn book_layout(f: &Fixture, prefix: &str, name: &str) -> ArrayD<f32> {
-    let (hf, transposed) = hf_name(name);
-    let t = f.tensor("llama", &format!("{prefix}{hf}")).unwrap();
-    if transposed {
-        let t = t.into_dimensionality::<Ix2>().unwrap();
-        t.t().as_standard_layout().into_owned().into_dyn()
-    } else {
-        t
-    }
-}
+use ndarray::{Axis, Ix2, Ix3};
 
 fn main() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llama_train.json");
     let f = Fixture::load(&path).unwrap();
-    let cfg = LlamaTrainConfig {
-        vocab_size: 40,
-        d_model: 16,
-        n_layers: 2,
-        n_heads: 4,
-        n_kv_heads: 2,
-        d_ff: 32,
-        rope_base: 10_000.0,
-        norm_eps: 1e-6,
-        tie_embeddings: false,
-    };
+    let cfg = LlamaTrainConfig::tiny();
     let mut model = Llama::new(cfg, &mut seeded_rng(1)).unwrap();
     model.visit_params_mut(&mut |name, mut p| {
-        p.value.assign(&book_layout(&f, "param.", name))
+        p.value.assign(&book_layout(name, |hf| {
+            f.tensor("llama", &format!("param.{hf}")).unwrap()
+        }))
     });
     let ids = f.array::<Ix2>("llama", "ids").unwrap().mapv(|x| x as usize);
     let want = f.array::<Ix3>("llama", "logits").unwrap();
@@ -66,7 +47,8 @@ fn main() {
     );
     let mut worst = 0.0f32;
     model.visit_params(&mut |name, p| {
-        let reference = book_layout(&f, "grad.", name);
+        let reference =
+            book_layout(name, |hf| f.tensor("llama", &format!("grad.{hf}")).unwrap());
         let scale = reference.iter().fold(1.0f32, |m, x| m.max(x.abs()));
         let e = max_abs_diff(&p.grad.to_owned(), &reference);
         worst = worst.max(e / scale);

@@ -8,7 +8,7 @@ use ch01_foundations::module::{visit_child, visit_child_mut};
 use ch02_input::embedding::Embedding;
 use ch04_ffn_norms::norms::RmsNorm;
 use ch04_ffn_norms::swiglu::SwiGlu;
-use ndarray::{Array2, Ix2};
+use ndarray::{Array2, ArrayD, Ix2};
 use rand::Rng;
 use thiserror::Error;
 
@@ -49,6 +49,22 @@ pub enum LlamaConfigError {
 // ANCHOR_END: config
 
 impl LlamaTrainConfig {
+    /// The tiny config the PyTorch check uses (tools/golden/ch09_llama.py): width 16,
+    /// 2 layers, 4 query heads sharing 2 K/V heads, SwiGLU 32, vocabulary 40, untied.
+    pub fn tiny() -> Self {
+        LlamaTrainConfig {
+            vocab_size: 40,
+            d_model: 16,
+            n_layers: 2,
+            n_heads: 4,
+            n_kv_heads: 2,
+            d_ff: 32,
+            rope_base: 10_000.0,
+            norm_eps: 1e-6,
+            tie_embeddings: false,
+        }
+    }
+
     pub fn head_dim(&self) -> usize {
         self.d_model / self.n_heads
     }
@@ -262,6 +278,20 @@ pub fn hf_name(name: &str) -> (String, bool) {
     (format!("model.layers.{layer}.{hf}"), t)
 }
 // ANCHOR_END: hf_name
+
+/// A book parameter's value from a source that holds it under its Hugging Face name
+/// (a fixture, a checkpoint), transposed where [`hf_name`] says so.
+pub fn book_layout(name: &str, get: impl FnOnce(&str) -> ArrayD<f32>) -> ArrayD<f32> {
+    let (hf, transposed) = hf_name(name);
+    let t = get(&hf);
+    if !transposed {
+        return t;
+    }
+    let w = t
+        .into_dimensionality::<Ix2>()
+        .expect("a linear weight is 2-D");
+    w.t().as_standard_layout().into_owned().into_dyn()
+}
 
 // ANCHOR: kv_bytes
 /// The KV cache stores one key and one value vector per layer, K/V head and token:

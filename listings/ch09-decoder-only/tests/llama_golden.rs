@@ -12,7 +12,7 @@ use std::path::Path;
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
 use ch02_input::positions::rope::RopeStyle;
-use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, hf_name};
+use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig, book_layout, hf_name};
 use golden::{Fixture, assert_close, assert_grad_close, max_abs_diff};
 use ndarray::{ArrayD, Axis, Ix2, Ix3, s};
 
@@ -21,41 +21,15 @@ use ndarray::{ArrayD, Axis, Ix2, Ix3, s};
 const TOL: f32 = 1e-5;
 const CASE: &str = "llama";
 
-fn config() -> LlamaTrainConfig {
-    LlamaTrainConfig {
-        vocab_size: 40,
-        d_model: 16,
-        n_layers: 2,
-        n_heads: 4,
-        n_kv_heads: 2,
-        d_ff: 32,
-        rope_base: 10_000.0,
-        norm_eps: 1e-6,
-        tie_embeddings: false,
-    }
-}
-
-/// The fixture's `{prefix}{hf name}` tensor in the book's layout.
-fn book_layout(f: &Fixture, prefix: &str, name: &str) -> ArrayD<f32> {
-    let (hf, transposed) = hf_name(name);
-    let t = f.tensor(CASE, &format!("{prefix}{hf}")).unwrap();
-    if transposed {
-        let t = t.into_dimensionality::<Ix2>().unwrap();
-        t.t().as_standard_layout().into_owned().into_dyn()
-    } else {
-        t
-    }
-}
-
 #[test]
 fn llama_matches_transformers_logits_and_every_gradient() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llama_train.json");
     let f = Fixture::load(&path).unwrap();
-    let mut model = Llama::new(config(), &mut seeded_rng(1)).unwrap();
+    let mut model = Llama::new(LlamaTrainConfig::tiny(), &mut seeded_rng(1)).unwrap();
     let mut read = BTreeSet::new();
     model.visit_params_mut(&mut |name, mut p| {
-        let v = book_layout(&f, "param.", name);
+        let v = book_layout(name, |hf| f.tensor(CASE, &format!("param.{hf}")).unwrap());
         assert_eq!(p.value.shape(), v.shape(), "{name}");
         p.value.assign(&v);
         read.insert(hf_name(name).0);
@@ -88,7 +62,10 @@ fn llama_matches_transformers_logits_and_every_gradient() {
 
     let mut want: BTreeMap<String, ArrayD<f32>> = BTreeMap::new();
     model.visit_params(&mut |name, _| {
-        want.insert(name.to_owned(), book_layout(&f, "grad.", name));
+        want.insert(
+            name.to_owned(),
+            book_layout(name, |hf| f.tensor(CASE, &format!("grad.{hf}")).unwrap()),
+        );
     });
     let mut worst = 0.0f32;
     model.visit_params(&mut |name, p| {
@@ -108,9 +85,11 @@ fn interleaved_rope_on_hugging_face_weights_gives_other_logits() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/llama_train.json");
     let f = Fixture::load(&path).unwrap();
-    let mut model = Llama::new(config(), &mut seeded_rng(1)).unwrap();
+    let mut model = Llama::new(LlamaTrainConfig::tiny(), &mut seeded_rng(1)).unwrap();
     model.visit_params_mut(&mut |name, mut p| {
-        p.value.assign(&book_layout(&f, "param.", name))
+        p.value.assign(&book_layout(name, |hf| {
+            f.tensor(CASE, &format!("param.{hf}")).unwrap()
+        }))
     });
     for block in &mut model.blocks {
         block.attn.rope_style = RopeStyle::Interleaved;
