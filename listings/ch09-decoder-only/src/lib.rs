@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: a Llama model's hyperparameters from the GGUF metadata, and the
 //!   tensors they imply, checked against the file.
+//! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`generate`]: the `generate` example's core: streaming, greedy or sampled.
 //! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
 //!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
@@ -15,6 +16,7 @@
 //!   SmolLM2-Instruct's chat prompt.
 
 pub mod config;
+pub mod exercises;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;
