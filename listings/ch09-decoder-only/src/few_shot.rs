@@ -15,6 +15,7 @@ use ch08_encoder_only::tasks::{
     UNSEEN_WORDS, sentiment,
 };
 use rand::Rng;
+use rayon::prelude::*;
 
 use crate::llama::{KvCache, Llama};
 use crate::tokenizer::{GgufTokenizer, smollm2_chat_prompt};
@@ -31,7 +32,7 @@ pub const SHOTS: [usize; 4] = [0, 1, 3, 5];
 
 /// The section's task: test sentences, shot draws and seed.
 pub const N_TEST: usize = 48;
-pub const DRAWS: usize = 4;
+pub const DRAWS: usize = 2;
 pub const SEED: u64 = 9;
 
 /// How the prompt reaches the model.
@@ -165,8 +166,8 @@ pub struct Answer {
     pub scored: usize,
     /// The scored label's logit minus the other's.
     pub margin: f32,
-    /// The greedy continuation (at most [`MAX_NEW`] tokens, up to a newline or the end
-    /// of the turn).
+    /// The greedy continuation: at most [`MAX_NEW`] tokens, up to the end of its first
+    /// word (the whitespace after it included) or of the turn.
     pub generated: String,
 }
 
@@ -245,7 +246,7 @@ impl<'a> FewShot<'a> {
             }
             new.push(next);
             let text = self.tok.decode(&new).expect("ids from the model");
-            if text.contains(&b'\n') || new.len() == MAX_NEW {
+            if first_word_done(&text) || new.len() == MAX_NEW {
                 break;
             }
             fresh = vec![next];
@@ -271,7 +272,7 @@ impl<'a> FewShot<'a> {
         test: &[Labelled],
     ) -> Vec<Answer> {
         let prefix = self.prefix(format, shots);
-        test.iter()
+        test.par_iter()
             .map(|t| {
                 let ids = self.tok.encode(&prompt(format, shots, &t.text));
                 self.answer(format, &ids, &prefix)
@@ -297,6 +298,11 @@ impl Row {
     /// How many the scoring got right.
     pub fn scored(&self) -> usize {
         self.answers.iter().filter(|(y, a)| a.scored == *y).count()
+    }
+
+    /// How many times the scoring said positive.
+    pub fn scored_positive(&self) -> usize {
+        self.answers.iter().filter(|(_, a)| a.scored == 1).count()
     }
 
     /// How many generated answers extract to the right label.
@@ -374,18 +380,20 @@ pub fn percent(k: usize, n: usize) -> String {
 /// One line of the table.
 pub fn table_line(r: &Row) -> String {
     format!(
-        "{:<6} {:>5} {:>8} {:>8} {:>10} {:>12}",
+        "{:<6} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
         r.format.name(),
         r.shots,
         r.n(),
         percent(r.scored(), r.n()),
+        r.scored_positive(),
         percent(r.generated(), r.n()),
         r.unparseable()
     )
 }
 
 /// The header of the table.
-pub const TABLE_HEADER: &str = "format shots  answers   scored  generated  unparseable";
+pub const TABLE_HEADER: &str =
+    "format shots  answers   scored  positive  generated  unparseable";
 
 /// The committed report: the task, the baseline, the table, and what the unparseable
 /// answers said.
@@ -466,6 +474,13 @@ pub fn write_figure(
     write_line_chart(path, &chart)
 }
 
+/// Whether the first word of a continuation has ended: a non-space character, then
+/// whitespace. Generating past it cannot change what [`extract`] reads.
+fn first_word_done(text: &[u8]) -> bool {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| text[i..].iter().any(u8::is_ascii_whitespace))
+}
+
 /// The most likely token, the lowest id on a tie.
 // logits: [vocab] -> id
 fn argmax(logits: &ndarray::Array1<f32>) -> u32 {
@@ -482,6 +497,14 @@ fn argmax(logits: &ndarray::Array1<f32>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_stops_after_the_first_word() {
+        assert!(!first_word_done(b" positive"));
+        assert!(first_word_done(b" positive\n"));
+        assert!(first_word_done(b"The sentiment"));
+        assert!(!first_word_done(b"\n\n"));
+    }
 
     #[test]
     fn the_extraction_rule() {
