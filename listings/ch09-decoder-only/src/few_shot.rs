@@ -14,6 +14,7 @@ use ch08_encoder_only::tasks::{
     Labelled, SEEN_WORDS, TEST_SUBJECTS, TEST_TEMPLATES, TRAIN_SUBJECTS, TRAIN_TEMPLATES,
     UNSEEN_WORDS, sentiment,
 };
+use ndarray::Array1;
 use rand::Rng;
 use rayon::prelude::*;
 
@@ -122,6 +123,7 @@ pub struct Task {
     pub shot_sets: Vec<Vec<Labelled>>,
 }
 
+// ANCHOR: task
 impl Task {
     /// `n_test` test sentences and `draws` shot sets from a pool of training sentences.
     pub fn new(n_test: usize, draws: usize, seed: u64) -> Self {
@@ -158,6 +160,7 @@ impl Task {
         Task { test, shot_sets }
     }
 }
+// ANCHOR_END: task
 
 /// What the model did with one prompt.
 #[derive(Clone, Debug, PartialEq)]
@@ -215,7 +218,7 @@ impl<'a> FewShot<'a> {
 
     // ANCHOR: answer
     /// Scores the two labels after the prompt, then generates greedily from the same
-    /// cache. `prefix` must be the start of the prompt's ids, already in `cache`.
+    /// cache. `prefix` must be the start of the prompt's ids, already in its cache.
     pub fn answer(
         &self,
         format: Format,
@@ -228,17 +231,34 @@ impl<'a> FewShot<'a> {
             "the prompt does not start with its prefix"
         );
         let mut cache = prefix_cache.clone();
-        let mut fresh = ids[prefix_ids.len()..].to_vec();
-        let logits = self
-            .model
-            .next_logits(&self.model.hidden_cached(&fresh, &mut cache));
+        let logits = self.step(&ids[prefix_ids.len()..], &mut cache);
         let [neg, pos] = [0, 1].map(|l| logits[self.label_token(format, l) as usize]);
         let (scored, margin) = if pos > neg {
             (1, pos - neg)
         } else {
             (0, neg - pos)
         };
-        let (mut new, mut logits) = (Vec::new(), logits);
+        let generated = self.first_word(logits, &mut cache);
+        Answer {
+            scored,
+            margin,
+            generated,
+        }
+    }
+    // ANCHOR_END: answer
+
+    /// The next token's logits after `ids`, which join the cache.
+    // ids: [T] -> [vocab]
+    fn step(&self, ids: &[u32], cache: &mut KvCache) -> Array1<f32> {
+        self.model
+            .next_logits(&self.model.hidden_cached(ids, cache))
+    }
+
+    // ANCHOR: first_word
+    /// Greedy decoding from `logits` until the first word has ended (see [`extract`]),
+    /// the turn ends, or [`MAX_NEW`] tokens; returns the text generated.
+    fn first_word(&self, mut logits: Array1<f32>, cache: &mut KvCache) -> String {
+        let mut new = Vec::new();
         while new.len() < MAX_NEW {
             let next = argmax(&logits);
             if Some(next) == self.eos {
@@ -249,20 +269,12 @@ impl<'a> FewShot<'a> {
             if first_word_done(&text) || new.len() == MAX_NEW {
                 break;
             }
-            fresh = vec![next];
-            logits = self
-                .model
-                .next_logits(&self.model.hidden_cached(&fresh, &mut cache));
+            logits = self.step(&[next], cache);
         }
         let bytes = self.tok.decode(&new).expect("ids from the model");
-        let generated = String::from_utf8_lossy(&bytes).into_owned();
-        Answer {
-            scored,
-            margin,
-            generated,
-        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
-    // ANCHOR_END: answer
+    // ANCHOR_END: first_word
 
     /// Every test sentence answered with `shots` in `format`.
     pub fn run(
@@ -483,7 +495,7 @@ fn first_word_done(text: &[u8]) -> bool {
 
 /// The most likely token, the lowest id on a tie.
 // logits: [vocab] -> id
-fn argmax(logits: &ndarray::Array1<f32>) -> u32 {
+fn argmax(logits: &Array1<f32>) -> u32 {
     let best = logits
         .iter()
         .enumerate()
