@@ -3,6 +3,8 @@
 //! - [`config`]: a Llama model's hyperparameters from the GGUF metadata, and the
 //!   tensors they imply, checked against the file.
 //! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`few_shot`]: zero- and few-shot prompting of SmolLM2-Instruct on Chapter 8's
+//!   sentiment sentences, answered by scoring the labels and by generation.
 //! - [`generate`]: the `generate` example's core: streaming, greedy or sampled.
 //! - [`gguf`]: llama.cpp's GGUF format, read and checked; F32, F16, Q8_0 and Q4_1
 //!   tensors dequantized to f32. It loads the real SmolLM2-135M-Instruct.
@@ -17,6 +19,7 @@
 
 pub mod config;
 pub mod exercises;
+pub mod few_shot;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;

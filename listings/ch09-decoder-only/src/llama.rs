@@ -32,6 +32,7 @@ struct Block {
 /// The keys (after RoPE) and values of every position seen so far, per block:
 /// [KV heads, positions, d_head] each. Decoding one token then costs one position's
 /// work, not the whole sequence's (Chapter 12 measures it).
+#[derive(Clone)]
 pub struct KvCache {
     k: Vec<Array3<f32>>,
     v: Vec<Array3<f32>>,
