@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 11] = [
+const MEASUREMENTS: [(&str, &str, Output); 12] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -92,6 +92,13 @@ const MEASUREMENTS: [(&str, &str, Output); 11] = [
         "ch09-decoder-only",
         "llama_parity",
         Output::Stdout("src/figures/ch09/llama-parity.txt"),
+    ),
+    // GPT-2 and Llama trained on the book: its figure and numbers are deterministic, its
+    // run file holds wall time.
+    (
+        "ch09-decoder-only",
+        "train_decoders",
+        Output::Args(&["--out", "src/figures/ch09"]),
     ),
 ];
 
