@@ -89,8 +89,14 @@ fn main() -> anyhow::Result<()> {
     let mut gpt2_back = load_gpt2(&std::fs::read(&g_path)?, &g_path)?;
     let mut llama_back = load_llama(&std::fs::read(&l_path)?, &l_path)?;
     let probe = &run.data.heldout[..cfg.schedule.context];
-    anyhow::ensure!(gpt2.logits(probe) == gpt2_back.logits(probe), "GPT-2 reload differs");
-    anyhow::ensure!(llama.logits(probe) == llama_back.logits(probe), "Llama reload differs");
+    anyhow::ensure!(
+        gpt2.logits(probe) == gpt2_back.logits(probe),
+        "GPT-2 reload differs"
+    );
+    anyhow::ensure!(
+        llama.logits(probe) == llama_back.logits(probe),
+        "Llama reload differs"
+    );
     println!(
         "\ncheckpoints: {} and {} saved, loaded back, same logits",
         g_path.display(),

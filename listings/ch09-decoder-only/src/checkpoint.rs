@@ -42,12 +42,11 @@ pub fn save(
     model: &dyn Module,
     metadata: HashMap<String, String>,
 ) -> Result<(), CheckpointError> {
-    let bytes = module_to_bytes(model, metadata).map_err(|source| {
-        CheckpointError::Format {
+    let bytes =
+        module_to_bytes(model, metadata).map_err(|source| CheckpointError::Format {
             path: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     std::fs::write(path, bytes).map_err(|source| CheckpointError::Io {
         path: path.to_owned(),
         source,
@@ -81,7 +80,11 @@ struct File<'a> {
 }
 
 impl<'a> File<'a> {
-    fn open(bytes: &'a [u8], path: &'a Path, format: &str) -> Result<Self, CheckpointError> {
+    fn open(
+        bytes: &'a [u8],
+        path: &'a Path,
+        format: &str,
+    ) -> Result<Self, CheckpointError> {
         let bad = |source| CheckpointError::Format {
             path: path.to_owned(),
             source,
@@ -110,7 +113,8 @@ impl<'a> File<'a> {
     }
 
     fn field<T: std::str::FromStr>(&self, field: &str) -> Result<T, CheckpointError> {
-        let text = (self.meta.get(field)).ok_or_else(|| self.err(field, "missing".into()))?;
+        let text =
+            (self.meta.get(field)).ok_or_else(|| self.err(field, "missing".into()))?;
         text.parse()
             .map_err(|_| self.err(field, format!("{text:?} does not parse")))
     }

@@ -21,24 +21,25 @@ use rand::{Rng, RngExt};
 use crate::gpt2::{Gpt2, Gpt2Config};
 use crate::llama_model::{Llama, LlamaTrainConfig};
 use crate::training::{
-    LanguageModel, Schedule, TrainLog, heldout_loss, loss_by_position, token_losses, train,
+    LanguageModel, Schedule, TrainLog, heldout_loss, loss_by_position, token_losses,
+    train,
 };
 
 // ANCHOR: config
 /// Everything the run's outcome depends on.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TrainConfig {
-    pub vocab_size: usize,    // Chapter 2's BPE, trained on the training pages
+    pub vocab_size: usize, // Chapter 2's BPE, trained on the training pages
     pub heldout_every: usize, // every k-th page is held out whole
-    pub d_model: usize,       // both models
+    pub d_model: usize,    // both models
     pub layers: usize,
     pub heads: usize,
     pub kv_heads: usize, // Llama's K/V heads (GQA); GPT-2 has one per query head
     pub schedule: Schedule,
     pub eval_every: usize,
-    pub copy_len: usize,    // the in-context test: sequences of this many tokens
+    pub copy_len: usize, // the in-context test: sequences of this many tokens
     pub copy_trials: usize, // ... this many of them
-    pub copy_pool: usize,   // random ones from this many most frequent training tokens
+    pub copy_pool: usize, // random ones from this many most frequent training tokens
     pub seed: u64,
 }
 // ANCHOR_END: config
@@ -135,7 +136,8 @@ impl TrainConfig {
 }
 
 fn count(cfg: &LlamaTrainConfig) -> usize {
-    (Llama::new(cfg.clone(), &mut seeded_rng(0)).expect("a valid Llama config")).num_params()
+    (Llama::new(cfg.clone(), &mut seeded_rng(0)).expect("a valid Llama config"))
+        .num_params()
 }
 
 /// The book as two token streams.
@@ -161,7 +163,10 @@ pub fn book_tokens(cfg: &TrainConfig) -> Result<BookTokens, Box<dyn Error>> {
     let trained = train_bpe(train_text.as_bytes(), cfg.vocab_size)?;
     let bpe = trained.bpe();
     let encode = |text: &str| -> Vec<usize> {
-        bpe.encode_ordinary(text).into_iter().map(|id| id as usize).collect()
+        bpe.encode_ordinary(text)
+            .into_iter()
+            .map(|id| id as usize)
+            .collect()
     };
     Ok(BookTokens {
         vocab_size: trained.vocab.len(),
@@ -242,6 +247,8 @@ pub fn copy_test<M: LanguageModel>(model: &mut M, seqs: &[Vec<usize>]) -> CopySc
     }
 }
 
+// ANCHOR_END: copy_test
+
 /// `n` sequences of `len` ids drawn uniformly from `pool`: no order to learn, so the
 /// first copy is guesswork and only the second can be predicted.
 pub fn random_sequences(
@@ -251,9 +258,10 @@ pub fn random_sequences(
     rng: &mut impl Rng,
 ) -> Vec<Vec<usize>> {
     let draw = |rng: &mut _| pool[RngExt::random_range(rng, 0..pool.len())];
-    (0..n).map(|_| (0..len).map(|_| draw(rng)).collect()).collect()
+    (0..n)
+        .map(|_| (0..len).map(|_| draw(rng)).collect())
+        .collect()
 }
-// ANCHOR_END: copy_test
 
 /// The files a run writes.
 pub const FILES: [&str; 3] = ["train-loss.svg", "train-context.svg", "train-run.txt"];
@@ -282,7 +290,15 @@ fn fit<M: LanguageModel>(
     // The same data seed for both models: they see the same batches in the same order.
     let mut rng = seeded_rng(cfg.seed.wrapping_add(1));
     let (s, every) = (&cfg.schedule, cfg.eval_every);
-    let log = train(model, &data.train, &data.heldout, s, every, &mut rng, on_step);
+    let log = train(
+        model,
+        &data.train,
+        &data.heldout,
+        s,
+        every,
+        &mut rng,
+        on_step,
+    );
     (log, start.elapsed().as_secs_f64())
 }
 
@@ -371,7 +387,10 @@ pub fn train_and_report(
         tokens as f64 / l_s,
         rayon::current_num_threads()
     )?;
-    writeln!(r, "\nstep   GPT-2 train  GPT-2 held-out  Llama train  Llama held-out")?;
+    writeln!(
+        r,
+        "\nstep   GPT-2 train  GPT-2 held-out  Llama train  Llama held-out"
+    )?;
     let mut from = 0;
     for (&(step, gh), &(_, lh)) in g_log.heldout.iter().zip(&l_log.heldout) {
         let mean = |log: &TrainLog| {
@@ -418,13 +437,23 @@ pub fn train_and_report(
     while lo < t {
         let hi = (2 * lo - 1).min(t - 1); // 1, 2-3, 4-7, 8-15, ...
         let mean = |v: &[f32]| v[lo - 1..hi].iter().sum::<f32>() / (hi - lo + 1) as f32;
-        let span = if lo == hi { format!("{lo}") } else { format!("{lo}-{hi}") };
-        writeln!(r, "{span:>5}  {}  {}", round(mean(&g_pos), 3), round(mean(&l_pos), 3))?;
+        let span = if lo == hi {
+            format!("{lo}")
+        } else {
+            format!("{lo}-{hi}")
+        };
+        writeln!(
+            r,
+            "{span:>5}  {}  {}",
+            round(mean(&g_pos), 3),
+            round(mean(&l_pos), 3)
+        )?;
         lo = hi + 1;
     }
     let (len, n) = (cfg.copy_len, cfg.copy_trials);
     let pool = most_frequent(&data, cfg.copy_pool);
-    let random = random_sequences(&pool, len, n, &mut seeded_rng(cfg.seed.wrapping_add(2)));
+    let random =
+        random_sequences(&pool, len, n, &mut seeded_rng(cfg.seed.wrapping_add(2)));
     let step = (data.heldout.len() - len) / n;
     let passages: Vec<Vec<usize>> = (0..n)
         .map(|i| data.heldout[i * step..i * step + len].to_vec())
@@ -435,7 +464,10 @@ pub fn train_and_report(
          loss and top-1 accuracy inside the first copy and inside the second"
     )?;
     for (what, seqs) in [
-        (format!("random tokens (from the {} most frequent)", pool.len()), &random),
+        (
+            format!("random tokens (from the {} most frequent)", pool.len()),
+            &random,
+        ),
         ("held-out passages".to_owned(), &passages),
     ] {
         for (name, c) in [
@@ -455,7 +487,11 @@ pub fn train_and_report(
     let prompt: Vec<usize> = (data.bpe.encode_ordinary(PROMPT).into_iter())
         .map(|id| id as usize)
         .collect();
-    writeln!(r, "\nsamples: 40 tokens after {PROMPT:?} (temperature 0 = greedy)")?;
+    writeln!(
+        r,
+        "\nsamples: 40 tokens after {PROMPT:?} (temperature 0 = greedy), as Rust string \
+         literals with \\u{{60}} for a backtick and \\u{{7b}} for a brace"
+    )?;
     for t in [0.0, 0.8] {
         let sample_rng = || seeded_rng(cfg.seed.wrapping_add(3));
         let text = |ids: Vec<usize>| {
@@ -465,8 +501,8 @@ pub fn train_and_report(
         let g = generate(&mut gpt2, &prompt, 40, s.context, t, &mut sample_rng());
         let l = generate(&mut llama, &prompt, 40, s.context, t, &mut sample_rng());
         let (g, l) = (text(g)?, text(l)?);
-        writeln!(r, "GPT-2, temperature {t}: {g:?}")?;
-        writeln!(r, "Llama, temperature {t}: {l:?}")?;
+        writeln!(r, "GPT-2, temperature {t}: {}", literal(&g))?;
+        writeln!(r, "Llama, temperature {t}: {}", literal(&l))?;
     }
     std::fs::write(&files[2], &r)?;
     Ok(Run {
@@ -477,6 +513,14 @@ pub fn train_and_report(
         report: r,
         files,
     })
+}
+
+/// `text` as a Rust string literal that a book page can show inside a code block:
+/// backticks could end the block, and braces could start an mdBook include.
+pub fn literal(text: &str) -> String {
+    format!("{text:?}")
+        .replace('{', "\\u{7b}")
+        .replace('`', "\\u{60}")
 }
 
 /// The `k` most frequent ids of the training stream, most frequent first.
@@ -495,7 +539,11 @@ pub fn unigram_loss(data: &BookTokens) -> f32 {
     let mut counts = vec![1.0f64; data.vocab_size];
     data.train.iter().for_each(|&id| counts[id] += 1.0);
     let total: f64 = counts.iter().sum();
-    let nll: f64 = data.heldout.iter().map(|&id| -(counts[id] / total).ln()).sum();
+    let nll: f64 = data
+        .heldout
+        .iter()
+        .map(|&id| -(counts[id] / total).ln())
+        .sum();
     (nll / data.heldout.len() as f64) as f32
 }
 
@@ -511,7 +559,9 @@ fn write_context_chart(
         "cross-entropy (nats)",
     );
     let points = |v: &[f32]| -> Vec<(f64, f64)> {
-        (v.iter().enumerate()).map(|(i, &l)| ((i + 1) as f64, f64::from(l))).collect()
+        (v.iter().enumerate())
+            .map(|(i, &l)| ((i + 1) as f64, f64::from(l)))
+            .collect()
     };
     chart.series.push(Series::new("GPT-2", points(gpt2)));
     chart.series.push(Series::new("Llama", points(llama)));
@@ -545,18 +595,31 @@ fn write_loss_chart(
             .collect()
     };
     let held = |log: &TrainLog| -> Vec<(f64, f64)> {
-        log.heldout.iter().map(|&(s, l)| (s as f64, f64::from(l))).collect()
+        log.heldout
+            .iter()
+            .map(|&(s, l)| (s as f64, f64::from(l)))
+            .collect()
     };
     chart.points = false;
-    chart.series.push(Series::new(format!("GPT-2 train (mean of {W} steps)"), smooth(gpt2)));
+    chart.series.push(Series::new(
+        format!("GPT-2 train (mean of {W} steps)"),
+        smooth(gpt2),
+    ));
     chart.series.push(Series::new("GPT-2 held-out", held(gpt2)));
-    chart.series.push(Series::new(format!("Llama train (mean of {W} steps)"), smooth(llama)));
-    chart.series.push(Series::new("Llama held-out", held(llama)));
+    chart.series.push(Series::new(
+        format!("Llama train (mean of {W} steps)"),
+        smooth(llama),
+    ));
+    chart
+        .series
+        .push(Series::new("Llama held-out", held(llama)));
     let (n, uniform) = (cfg.schedule.steps as f64, (vocab as f64).ln());
     chart.series.push(Series::new(
         format!("uniform guess: ln {vocab}"),
         vec![(1.0, uniform), (n, uniform)],
     ));
-    chart.markers.push((cfg.schedule.warmup as f64, "end of warmup".into()));
+    chart
+        .markers
+        .push((cfg.schedule.warmup as f64, "end of warmup".into()));
     write_line_chart(path, &chart)
 }

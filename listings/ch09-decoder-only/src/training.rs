@@ -46,7 +46,10 @@ impl LanguageModel for Gpt2 {
 impl LanguageModel for Llama {
     fn lm_step(&mut self, ids: &Array2<usize>) -> f32 {
         let (b, t) = ids.dim();
-        assert!(t >= 2, "lm_step: [B, T] = [{b}, {t}] leaves nothing to predict");
+        assert!(
+            t >= 2,
+            "lm_step: [B, T] = [{b}, {t}] leaves nothing to predict"
+        );
         let mut total = 0.0;
         for row in ids.rows() {
             let seq = row.to_vec();
@@ -75,11 +78,17 @@ pub fn random_batch(
     t: usize,
     rng: &mut impl Rng,
 ) -> Array2<usize> {
-    assert!(stream.len() > t, "a stream of {} tokens has no window of {t}", stream.len());
+    assert!(
+        stream.len() > t,
+        "a stream of {} tokens has no window of {t}",
+        stream.len()
+    );
     let mut ids = Array2::zeros((b, t));
     for mut row in ids.rows_mut() {
         let start = rng.random_range(0..=stream.len() - t);
-        row.iter_mut().zip(&stream[start..start + t]).for_each(|(x, &id)| *x = id);
+        row.iter_mut()
+            .zip(&stream[start..start + t])
+            .for_each(|(x, &id)| *x = id);
     }
     ids
 }
@@ -128,7 +137,8 @@ pub fn train<M: LanguageModel>(
         log.losses.push(loss);
         on_step(step, loss);
         if step % eval_every == 0 || step == s.steps {
-            log.heldout.push((step, heldout_loss(model, heldout, s.context)));
+            log.heldout
+                .push((step, heldout_loss(model, heldout, s.context)));
         }
     }
     log
@@ -165,7 +175,11 @@ pub fn heldout_loss<M: LanguageModel>(model: &mut M, stream: &[usize], t: usize)
 /// of predicting a token from the p tokens before it. A model that uses its context
 /// predicts better the more of it there is.
 // stream: [N] -> [t - 1]
-pub fn loss_by_position<M: LanguageModel>(model: &mut M, stream: &[usize], t: usize) -> Vec<f32> {
+pub fn loss_by_position<M: LanguageModel>(
+    model: &mut M,
+    stream: &[usize],
+    t: usize,
+) -> Vec<f32> {
     let mut sums = vec![0.0f64; t - 1];
     let windows: Vec<&[usize]> = stream.chunks_exact(t).collect();
     for window in &windows {
@@ -173,6 +187,8 @@ pub fn loss_by_position<M: LanguageModel>(model: &mut M, stream: &[usize], t: us
             *sum += f64::from(l);
         }
     }
-    sums.iter().map(|s| (s / windows.len() as f64) as f32).collect()
+    sums.iter()
+        .map(|s| (s / windows.len() as f64) as f32)
+        .collect()
 }
 // ANCHOR_END: by_position
