@@ -132,7 +132,10 @@ fn the_committed_report_says_what_the_text_says() {
     }
     assert!(one[2] - one[1] > 3.0 * (mid[3] - mid[2]).max(far[3] - far[2]));
     // Copying: the second copy is no easier, accuracy under 1 %.
-    for line in r.lines().filter(|l| l.contains(" copy ")) {
+    for line in r
+        .lines()
+        .filter(|l| l.contains(" copy ") && l.contains(" nats"))
+    {
         let first = number(line, "", "first copy");
         let second = number(line, "", "second copy");
         let split = line.find("second copy").expect("a second copy");
@@ -144,7 +147,28 @@ fn the_committed_report_says_what_the_text_says() {
             assert!(first > uniform, "{line}");
         }
     }
-    assert_eq!(r.lines().filter(|l| l.contains(" copy ")).count(), 4);
+    assert_eq!(
+        r.lines()
+            .filter(|l| l.contains(" copy ") && l.contains(" nats"))
+            .count(),
+        4
+    );
+    // The page shows the report in parts, by line number: each part starts where it did.
+    let lines: Vec<&str> = r.lines().collect();
+    for (n, start) in [
+        (1, "corpus:"),
+        (21, "held-out loss:"),
+        (23, "held-out loss by context length"),
+        (31, "in-context copying:"),
+        (37, "samples:"),
+    ] {
+        assert!(
+            lines[n - 1].starts_with(start),
+            "line {n}: {:?}",
+            lines[n - 1]
+        );
+    }
+    assert_eq!(lines.len(), 41, "the page includes lines up to 41");
 }
 
 /// Every decimal the section quotes (4.123, 61.8, ...) is in the committed report.
