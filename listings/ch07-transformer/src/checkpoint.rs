@@ -61,6 +61,15 @@ const FORMAT: &str = "transformers-deep-dive/ch07-transformer";
 // ANCHOR: to_bytes
 /// The model's parameters, config and vocabularies as safetensors bytes.
 pub fn to_bytes(model: &Transformer, task: &Task) -> Result<Vec<u8>, SafeTensorError> {
+    module_to_bytes(model, metadata(&model.cfg, task))
+}
+
+/// Any `Module`'s parameters under their dotted names, with string metadata
+/// (Chapter 9 saves its language models with it).
+pub fn module_to_bytes(
+    model: &dyn Module,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, SafeTensorError> {
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     model.visit_params(&mut |name, p| {
         let bytes = p.value.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -75,7 +84,7 @@ pub fn to_bytes(model: &Transformer, task: &Task) -> Result<Vec<u8>, SafeTensorE
             ))
         })
         .collect::<Result<Vec<_>, SafeTensorError>>()?;
-    safetensors::serialize(views, Some(metadata(&model.cfg, task)))
+    safetensors::serialize(views, Some(metadata))
 }
 // ANCHOR_END: to_bytes
 
@@ -194,9 +203,9 @@ fn min_params(cfg: &Config) -> u128 {
 
 // ANCHOR: read_params
 /// Overwrites every parameter of `model` with the file's tensor of the same name,
-/// stopping at the first that is missing or does not fit.
-fn read_params(
-    model: &mut Transformer,
+/// stopping at the first that is missing or does not fit. Any `Module` loads this way.
+pub fn read_params(
+    model: &mut dyn Module,
     file: &SafeTensors<'_>,
     path: &Path,
 ) -> Result<(), CheckpointError> {
@@ -213,8 +222,8 @@ fn read_params(
 }
 
 /// A tensor the model does not have means the file was written by another model.
-fn reject_extra_tensors(
-    model: &Transformer,
+pub fn reject_extra_tensors(
+    model: &dyn Module,
     file: &SafeTensors<'_>,
     path: &Path,
 ) -> Result<(), CheckpointError> {

@@ -1,5 +1,6 @@
 //! Chapter 9 of *Transformers Deep Dive*: decoder-only models.
 //!
+//! - [`checkpoint`]: the trained GPT-2 and Llama saved and loaded (safetensors).
 //! - [`config`]: a Llama model's hyperparameters from the GGUF metadata, and the
 //!   tensors they imply, checked against the file.
 //! - [`exercises`]: solutions to the chapter's exercises.
@@ -16,7 +17,12 @@
 //!   backward, and the K/V memory per token.
 //! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
 //!   SmolLM2-Instruct's chat prompt.
+//! - [`training`]: one interface for both models, batches, the training loop and
+//!   the held-out loss.
+//! - [`train_run`]: the `train_decoders` example's run: GPT-2 and Llama trained on
+//!   the book, compared, sampled, and tested for in-context copying.
 
+pub mod checkpoint;
 pub mod config;
 pub mod exercises;
 pub mod few_shot;
@@ -27,3 +33,5 @@ pub mod gqa;
 pub mod llama;
 pub mod llama_model;
 pub mod tokenizer;
+pub mod train_run;
+pub mod training;

@@ -235,3 +235,14 @@ pub fn tiny_llama_file() -> Vec<u8> {
         .collect();
     build(&kvs, &ts, 32)
 }
+
+/// The book's root folder (the workspace root).
+pub fn book_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A committed file of the book, by its path from the root.
+pub fn committed(path: &str) -> String {
+    std::fs::read_to_string(book_root().join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
