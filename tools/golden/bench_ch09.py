@@ -13,14 +13,15 @@
    sequence), backward, AdamW (β = 0.9, 0.95, ε = 1e-8, lr 3e-4, weight decay 0.1 on
    the matrices only, nanoGPT's groups). The Rust side is
    `cargo run --release -p ch09-decoder-only --example gpt_step_bench`. Each side takes
-   the best of REPEAT steps after 3 warm-up steps, then times the step's parts in a
-   second loop; the two sides alternate for ROUNDS rounds and each keeps its best, so
+   the best of a few steps after warm-up steps (VOCABS), then times the step's parts in
+   a second loop; the two sides alternate for ROUNDS rounds and each keeps its best, so
    that a burst of other load on the machine does not land on one side only.
 
 2. SmolLM2-135M-Instruct on f32 weights dequantized from the same Q4_1 GGUF: prefill of
    a 256-token prompt (the first 256 ids of the book's frozen Chapter 1 text) and 128
    greedy decoding steps with a KV cache, against Hugging Face transformers (PyTorch
-   fp32, the GGUF loaded as ch09_smollm2.py loads it; a manual loop over
+   fp32, the GGUF loaded as ch09_smollm2.py loads it, once, and saved as safetensors
+   for the timed processes to load; a manual loop over
    `past_key_values`, logits of the last position only), at 1 and 2 threads; and
    llama.cpp (llama-cpp-python, built from source, requirements-bench.txt) on the Q4_1
    file itself, as the reference Chapter 13's quantized kernels chase. Every side runs
@@ -35,6 +36,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -42,10 +44,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 TRAIN_OUT = ROOT / "src/figures/ch09/train-step-speed.txt"
 SMOLLM2_OUT = ROOT / "src/figures/ch09/smollm2-speed.txt"
 LAYERS, WIDTH, HEADS, CONTEXT, BATCH = 4, 128, 4, 128, 16
-VOCABS = (50257, 256)
-REPEAT, ROUNDS = 10, 3
+# vocab: (timed steps, warm-up steps); a step at 50,257 takes seconds on this machine
+VOCABS = {50257: (3, 1), 256: (5, 2)}
+ROUNDS = 2
 PROMPT_TOKENS, NEW_TOKENS = 256, 128
-SM_REPEAT, SM_ROUNDS = 2, 2
+SM_REPEAT, SM_ROUNDS = 1, 2
 
 
 def cpu_model() -> str:
@@ -74,7 +77,7 @@ def peak_mib() -> float:
 # 1. The training step
 
 
-def torch_train(threads: int, vocab: int) -> dict:
+def torch_train(threads: int, vocab: int, repeat: int, warmup: int) -> dict:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -125,13 +128,13 @@ def torch_train(threads: int, vocab: int) -> dict:
         return F.cross_entropy(model(ids).view(-1, vocab), targets, ignore_index=-1)
 
     best, parts = float("inf"), [float("inf")] * 3
-    for _ in range(REPEAT + 3):
+    for _ in range(repeat + warmup):
         start = time.perf_counter()
         opt.zero_grad()
         loss_of().backward()
         opt.step()
         best = min(best, time.perf_counter() - start)
-    for _ in range(REPEAT + 3):
+    for _ in range(repeat + warmup):
         t0 = time.perf_counter()
         opt.zero_grad()
         loss = loss_of()
@@ -154,12 +157,14 @@ def train_table() -> str:
             ours = {"best": float("inf"), "parts": [float("inf")] * 3}
             ref = dict(ours)
             for _ in range(ROUNDS):
+                repeat, warmup = VOCABS[vocab]
                 r = cargo_example("gpt_step_bench", "--threads", str(threads),
-                                  "--repeat", str(REPEAT), "--vocab", str(vocab))
+                                  "--repeat", str(repeat), "--warmup", str(warmup),
+                                  "--vocab", str(vocab))
                 ours = {"best": min(ours["best"], float(r["best_ms"])),
                         "parts": [min(p, float(r[k])) for p, k in
                                   zip(ours["parts"], ("fwd_ms", "bwd_ms", "opt_ms"))]}
-                p = torch_train(threads, vocab)
+                p = torch_train(threads, vocab, repeat, warmup)
                 assert p["params"] == int(r["params"]), (p["params"], r["params"])
                 ref = {"best": min(ref["best"], p["best"]),
                        "parts": [min(a, b) for a, b in zip(ref["parts"], p["parts"])]}
@@ -168,7 +173,7 @@ def train_table() -> str:
     lines = [
         f"One training step of the chapter's GPT-2: zero grads, forward, next-token "
         f"cross-entropy, backward, AdamW; f32, best of {ROUNDS} alternating rounds x "
-        f"{REPEAT} steps",
+        + ", ".join(f"{r} steps after {w} warm-up (vocab {v})" for v, (r, w) in VOCABS.items()),
         f"model: {LAYERS} layers, d_model {WIDTH}, {HEADS} heads, context {CONTEXT}, "
         f"dropout 0, tied head; batch {BATCH} x {CONTEXT} = {tokens} tokens",
         f"PyTorch {torch.__version__.split('+')[0]} eager (CPU), nanoGPT-style, vs this "
@@ -202,19 +207,31 @@ def train_table() -> str:
 # 2. SmolLM2: each side in its own process (`bench_ch09.py _hf|_llamacpp ARGS_JSON`)
 
 
-def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
+def hf_convert(out_dir: str) -> dict:
+    """Loads the GGUF as ch09_smollm2.py does (every tensor dequantized to float32, in
+    Python: a minute or more) and saves the model as safetensors, once a run, so each
+    timed process loads the same fp32 weights in a second."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from ch09_gguf import GGUF_PATH
+
+    model = AutoModelForCausalLM.from_pretrained(
+        str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32)
+    model.save_pretrained(out_dir)
+    return {"saved": out_dir}
+
+
+def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int, model_dir: str) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     import transformers
     from transformers import AutoModelForCausalLM
 
-    from ch09_gguf import GGUF_PATH
-
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    # As ch09_smollm2.py loads it: every tensor dequantized to float32.
-    model = AutoModelForCausalLM.from_pretrained(
-        str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     load = time.perf_counter() - start
     ids = torch.tensor([prompt])
 
@@ -242,7 +259,7 @@ def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
             "torch": torch.__version__.split("+")[0]}
 
 
-def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
+def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int, _dir) -> dict:
     import llama_cpp
     import numpy as np
 
@@ -276,9 +293,9 @@ def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> d
             "peak_mib": peak_mib(), "new": new, "llama_cpp": llama_cpp.__version__}
 
 
-def python_side(kind: str, threads: int, prompt: list) -> dict:
+def python_side(kind: str, threads: int, prompt: list, model_dir: str) -> dict:
     arg = json.dumps({"threads": threads, "prompt": prompt, "new_tokens": NEW_TOKENS,
-                      "repeat": SM_REPEAT})
+                      "repeat": SM_REPEAT, "model_dir": model_dir})
     out = subprocess.run([sys.executable, __file__, kind, arg], cwd=HERE, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -292,6 +309,12 @@ def agreeing_prefix(a: list, b: list) -> int:
 
 
 def smollm2_table() -> str:
+    with tempfile.TemporaryDirectory() as model_dir:
+        python_side("_hf_convert", 0, [], model_dir)
+        return smollm2_rows(model_dir)
+
+
+def smollm2_rows(model_dir: str) -> str:
     sides = ("HF", "ours", "llama.cpp")
     rows, meta = [], {}
     for threads in (1, 2):
@@ -309,8 +332,8 @@ def smollm2_table() -> str:
             bw = meta.setdefault("bandwidth", {})
             bw[threads] = max(bw.get(threads, 0.0), float(r["bw_gbs"]))
             meta["weights_mib"] = float(r["weights_mib"])
-            got["HF"] = python_side("_hf", threads, prompt)
-            got["llama.cpp"] = python_side("_llamacpp", threads, prompt)
+            got["HF"] = python_side("_hf", threads, prompt, model_dir)
+            got["llama.cpp"] = python_side("_llamacpp", threads, prompt, model_dir)
             for s in sides:
                 b = best[s]
                 b["prefill_ms"] = min(b["prefill_ms"], got[s]["prefill_ms"])
@@ -326,7 +349,8 @@ def smollm2_table() -> str:
         f"prompt, then {NEW_TOKENS} decoding steps with a KV cache; best of {SM_ROUNDS} "
         f"alternating rounds x {SM_REPEAT} runs after a warm-up, each side in its own process",
         f"HF = transformers {meta['transformers']} on PyTorch {meta['torch']} (CPU), fp32 "
-        f"weights dequantized from the GGUF; ours = this chapter's Rust, the same f32 "
+        f"weights dequantized from the GGUF (saved once as safetensors, which each timed "
+        f"process loads); ours = this chapter's Rust, the same f32 "
         f"weights; llama.cpp = llama-cpp-python {meta['llama_cpp']} on the Q4_1 weights "
         f"themselves",
         f"{cpu_model()}, {len(os.sched_getaffinity(0))} CPUs available, load average "
@@ -383,10 +407,14 @@ def write(path: pathlib.Path, text: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] in ("_hf", "_llamacpp"):
+    if len(sys.argv) == 3 and sys.argv[1] in ("_hf", "_llamacpp", "_hf_convert"):
         a = json.loads(sys.argv[2])
+        if sys.argv[1] == "_hf_convert":
+            print(json.dumps(hf_convert(a["model_dir"])))
+            return
         side = hf_side if sys.argv[1] == "_hf" else llamacpp_side
-        print(json.dumps(side(a["threads"], a["prompt"], a["new_tokens"], a["repeat"])))
+        print(json.dumps(side(a["threads"], a["prompt"], a["new_tokens"], a["repeat"],
+                              a["model_dir"])))
         return
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "train"):

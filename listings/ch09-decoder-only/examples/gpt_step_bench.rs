@@ -7,7 +7,7 @@
 //! 128 random ids (seed 0): the ids do not change the work. One step is: zero the
 //! gradients, forward, the next-token loss (`lm_loss_in_place`, 127 targets a
 //! sequence), backward, and AdamW (β = 0.9, 0.95, ε = 1e-8, lr 3e-4, weight decay 0.1 on
-//! the matrices only, as nanoGPT groups them). It runs --repeat times after 3 warm-up
+//! the matrices only, as nanoGPT groups them). It runs --repeat times after --warmup
 //! steps inside a rayon pool of --threads threads; the best time is printed. A second
 //! loop times the step's parts the same way. Prints one line of `key=value` fields;
 //! tools/golden/bench_ch09.py runs it next to PyTorch and writes
@@ -27,9 +27,11 @@ struct Args {
     /// Size of the rayon pool the step runs on.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Timed steps to take the best of (after 3 warm-up steps).
+    /// Timed steps to take the best of (after the warm-up steps).
     #[arg(long, default_value_t = 10)]
     repeat: usize,
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
     #[arg(long, default_value_t = 50257)]
     vocab: usize,
 }
@@ -79,6 +81,7 @@ fn main() {
     let Args {
         threads,
         repeat,
+        warmup,
         vocab,
     } = Args::parse();
     let cfg = Gpt2Config {
@@ -107,7 +110,7 @@ fn main() {
     let mut parts = [f64::INFINITY; 3]; // forward + loss, backward, AdamW
     let mut loss = 0.0;
     in_pool(threads, || {
-        for _ in 0..repeat + 3 {
+        for _ in 0..repeat + warmup {
             let start = Instant::now();
             model.zero_grad();
             loss = model.lm_step(&ids).expect("valid ids");
@@ -115,7 +118,7 @@ fn main() {
             best = best.min(start.elapsed().as_secs_f64());
         }
         // The same step, with a clock between its parts.
-        for _ in 0..repeat + 3 {
+        for _ in 0..repeat + warmup {
             let start = Instant::now();
             model.zero_grad();
             let logits = model.forward(&ids).expect("valid ids");
