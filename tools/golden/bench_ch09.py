@@ -20,8 +20,7 @@
 2. SmolLM2-135M-Instruct on f32 weights dequantized from the same Q4_1 GGUF: prefill of
    a 256-token prompt (the first 256 ids of the book's frozen Chapter 1 text) and 128
    greedy decoding steps with a KV cache, against Hugging Face transformers (PyTorch
-   fp32, the GGUF loaded as ch09_smollm2.py loads it, once, and saved as safetensors
-   for the timed processes to load; a manual loop over
+   fp32, the GGUF loaded as ch09_smollm2.py loads it; a manual loop over
    `past_key_values`, logits of the last position only), at 1 and 2 threads; and
    llama.cpp (llama-cpp-python, built from source, requirements-bench.txt) on the Q4_1
    file itself, as the reference Chapter 13's quantized kernels chase. Every side runs
@@ -36,7 +35,6 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -207,31 +205,19 @@ def train_table() -> str:
 # 2. SmolLM2: each side in its own process (`bench_ch09.py _hf|_llamacpp ARGS_JSON`)
 
 
-def hf_convert(out_dir: str) -> dict:
-    """Loads the GGUF as ch09_smollm2.py does (every tensor dequantized to float32, in
-    Python: a minute or more) and saves the model as safetensors, once a run, so each
-    timed process loads the same fp32 weights in a second."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from ch09_gguf import GGUF_PATH
-
-    model = AutoModelForCausalLM.from_pretrained(
-        str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32)
-    model.save_pretrained(out_dir)
-    return {"saved": out_dir}
-
-
-def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int, model_dir: str) -> dict:
+def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     import transformers
     from transformers import AutoModelForCausalLM
 
+    from ch09_gguf import GGUF_PATH
+
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    # As ch09_smollm2.py loads it: every tensor dequantized to float32.
+    model = AutoModelForCausalLM.from_pretrained(
+        str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32).eval()
     load = time.perf_counter() - start
     ids = torch.tensor([prompt])
 
@@ -259,7 +245,7 @@ def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int, model_dir:
             "torch": torch.__version__.split("+")[0]}
 
 
-def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int, _dir) -> dict:
+def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
     import llama_cpp
     import numpy as np
 
@@ -271,16 +257,22 @@ def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int, _dir
                           logits_all=False, verbose=False)
     load = time.perf_counter() - start
 
+    def last_argmax() -> int:
+        # Llama.scores holds logits only with logits_all=True, which would run the head
+        # on every prompt position; read the last position's logits from the context.
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+        return int(np.argmax(logits))
+
     def run():
         llm.reset()
         t0 = time.perf_counter()
         llm.eval(prompt)
-        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        nxt = last_argmax()
         t1 = time.perf_counter()
         new = [nxt]
         for _ in range(new_tokens):
             llm.eval([nxt])
-            nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            nxt = last_argmax()
             new.append(nxt)
         return t1 - t0, time.perf_counter() - t1, new
 
@@ -293,9 +285,9 @@ def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int, _dir
             "peak_mib": peak_mib(), "new": new, "llama_cpp": llama_cpp.__version__}
 
 
-def python_side(kind: str, threads: int, prompt: list, model_dir: str) -> dict:
+def python_side(kind: str, threads: int, prompt: list) -> dict:
     arg = json.dumps({"threads": threads, "prompt": prompt, "new_tokens": NEW_TOKENS,
-                      "repeat": SM_REPEAT, "model_dir": model_dir})
+                      "repeat": SM_REPEAT})
     out = subprocess.run([sys.executable, __file__, kind, arg], cwd=HERE, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -309,12 +301,11 @@ def agreeing_prefix(a: list, b: list) -> int:
 
 
 def smollm2_table() -> str:
-    with tempfile.TemporaryDirectory() as model_dir:
-        python_side("_hf_convert", 0, [], model_dir)
-        return smollm2_rows(model_dir)
+    import importlib.util
 
-
-def smollm2_rows(model_dir: str) -> str:
+    if importlib.util.find_spec("llama_cpp") is None:
+        sys.exit("bench_ch09.py smollm2 needs llama-cpp-python: "
+                 "see tools/golden/requirements-bench.txt")
     sides = ("HF", "ours", "llama.cpp")
     rows, meta = [], {}
     for threads in (1, 2):
@@ -332,8 +323,8 @@ def smollm2_rows(model_dir: str) -> str:
             bw = meta.setdefault("bandwidth", {})
             bw[threads] = max(bw.get(threads, 0.0), float(r["bw_gbs"]))
             meta["weights_mib"] = float(r["weights_mib"])
-            got["HF"] = python_side("_hf", threads, prompt, model_dir)
-            got["llama.cpp"] = python_side("_llamacpp", threads, prompt, model_dir)
+            got["HF"] = python_side("_hf", threads, prompt)
+            got["llama.cpp"] = python_side("_llamacpp", threads, prompt)
             for s in sides:
                 b = best[s]
                 b["prefill_ms"] = min(b["prefill_ms"], got[s]["prefill_ms"])
@@ -349,8 +340,7 @@ def smollm2_rows(model_dir: str) -> str:
         f"prompt, then {NEW_TOKENS} decoding steps with a KV cache; best of {SM_ROUNDS} "
         f"alternating rounds x {SM_REPEAT} runs after a warm-up, each side in its own process",
         f"HF = transformers {meta['transformers']} on PyTorch {meta['torch']} (CPU), fp32 "
-        f"weights dequantized from the GGUF (saved once as safetensors, which each timed "
-        f"process loads); ours = this chapter's Rust, the same f32 "
+        f"weights dequantized from the GGUF; ours = this chapter's Rust, the same f32 "
         f"weights; llama.cpp = llama-cpp-python {meta['llama_cpp']} on the Q4_1 weights "
         f"themselves",
         f"{cpu_model()}, {len(os.sched_getaffinity(0))} CPUs available, load average "
@@ -407,14 +397,10 @@ def write(path: pathlib.Path, text: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] in ("_hf", "_llamacpp", "_hf_convert"):
+    if len(sys.argv) == 3 and sys.argv[1] in ("_hf", "_llamacpp"):
         a = json.loads(sys.argv[2])
-        if sys.argv[1] == "_hf_convert":
-            print(json.dumps(hf_convert(a["model_dir"])))
-            return
         side = hf_side if sys.argv[1] == "_hf" else llamacpp_side
-        print(json.dumps(side(a["threads"], a["prompt"], a["new_tokens"], a["repeat"],
-                              a["model_dir"])))
+        print(json.dumps(side(a["threads"], a["prompt"], a["new_tokens"], a["repeat"])))
         return
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "train"):
