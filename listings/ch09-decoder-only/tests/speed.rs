@@ -39,7 +39,10 @@ fn the_fused_loss_matches_chapter_6s_lm_loss() {
         let (logits, targets) = logits_and_targets(vocab);
         let (want_loss, want_d) = lm_loss(&logits, &targets);
         let (loss, d) = lm_loss_in_place(logits, &targets);
-        assert!((loss - want_loss).abs() < 1e-5 * want_loss, "{loss} vs {want_loss}");
+        assert!(
+            (loss - want_loss).abs() < 1e-5 * want_loss,
+            "{loss} vs {want_loss}"
+        );
         let err = (&d - &want_d).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
         assert!(err < 1e-6, "dlogits differ by {err:e}"); // entries are at most 1/13
         assert!(d.slice(ndarray::s![0, 4, ..]).iter().all(|&g| g == 0.0));
@@ -60,6 +63,8 @@ fn the_fused_loss_and_matvec_give_the_same_bits_on_1_and_3_threads() {
     let one = in_pool(1, || matvec(&w, x.view()));
     let three = in_pool(3, || matvec(&w, x.view()));
     assert_eq!(one, three);
-    let err = (&one - &w.dot(&x)).mapv(f32::abs).fold(0.0f32, |a, &b| a.max(b));
+    let err = (&one - &w.dot(&x))
+        .mapv(f32::abs)
+        .fold(0.0f32, |a, &b| a.max(b));
     assert!(err < 1e-4, "matvec differs from dot by {err:e}");
 }
