@@ -198,10 +198,9 @@ impl Gpt2 {
 }
 // ANCHOR_END: init
 
-// ANCHOR: forward
+// ANCHOR: forward (long: forward and backward read best side by side)
 impl Gpt2 {
-    /// Logits for the next token at every position: row t scores token t + 1. Ids out
-    /// of the vocabulary and inputs longer than the context are errors.
+    /// Logits for the next token at every position: row t scores token t + 1.
     // ids: [B, T] -> logits: [B, T, vocab]
     pub fn forward(&mut self, ids: &Array2<usize>) -> Result<Array3<f32>, Gpt2Error> {
         let (b, t) = ids.dim();
@@ -221,8 +220,7 @@ impl Gpt2 {
         Ok(unrows(logits, b, t, self.cfg.vocab_size))
     }
 
-    /// Accumulates every parameter's gradient; wte receives two, from the head and
-    /// from the lookup.
+    /// Accumulates every gradient; wte receives two, from the head and the lookup.
     // dlogits: [B, T, vocab] -> nothing: the input was integers
     pub fn backward(&mut self, dlogits: &Array3<f32>) {
         let (b, t, v) = dlogits.dim();
@@ -275,13 +273,9 @@ fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, n: usize) -> Array2<f32> {
     c
 }
 
-// ANCHOR: lm_loss_in_place
+// ANCHOR: lm_loss_in_place (long: one fused pass, whole)
 /// Chapter 6's `lm_loss`, fused and in place: each row of logits becomes its own
-/// gradient, (softmax(z) - onehot(y)) / n, in one pass of exponentials, rows in
-/// parallel. With GPT-2's 50,257 tokens the logits are B·T·V floats (412 MB for 16 ×
-/// 128 tokens): the copies and the scalar `exp` of the plain version cost more than
-/// the head's matmul. Each row is computed the same way on any number of threads, and
-/// the per-row losses are summed in row order: the same bits.
+/// gradient, (softmax(z) - onehot(y)) / n, rows in parallel, summed in row order.
 // logits: [B, T, vocab] (consumed), targets: [B, T] -> (loss, dlogits: [B, T, vocab])
 pub fn lm_loss_in_place(
     logits: Array3<f32>,

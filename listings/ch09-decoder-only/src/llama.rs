@@ -273,10 +273,9 @@ fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
 }
 
 // ANCHOR: linear
-/// x Wᵀ for a weight stored [out, in], on every thread of the pool. A prompt (T > 1)
-/// goes through Chapter 1's `par_matmul_into`, blocks of the output in parallel. One
-/// row (a decoding step) goes through [`matvec`], which reads W once, in its stored
-/// order, and skips the packing a matrix product does.
+/// x Wᵀ for a weight stored [out, in], on every thread of the pool: a prompt (T > 1)
+/// through Chapter 1's `par_matmul_into`, one row (a decoding step) through
+/// [`matvec`], which reads W once, in its stored order, with no packing.
 // x: [T, in], w: [out, in] -> [T, out]
 fn linear(x: &ArrayRef2<f32>, w: &Array2<f32>) -> Array2<f32> {
     if x.nrows() == 1 {
