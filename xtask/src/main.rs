@@ -374,14 +374,15 @@ fn figures() -> Result<()> {
 }
 
 /// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers,
-/// PyTorch, sentence-transformers):
+/// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 5] = [
+const REFERENCE_BENCHES: [&str; 6] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
     "bench_ch07.py",
     "bench_ch08.py",
+    "bench_ch09.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.

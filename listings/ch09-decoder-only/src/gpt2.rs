@@ -4,7 +4,7 @@
 //! Everything but the wiring comes from earlier chapters: the block is Chapter 6's.
 
 use ch01_foundations::init::normal;
-use ch01_foundations::linalg::{rows, unrows};
+use ch01_foundations::linalg::{par_matmul_into, rows, unrows};
 use ch01_foundations::module::{
     Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
@@ -13,9 +13,10 @@ use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::norms::LayerNorm;
 use ch05_encoder::{DropoutConfig, Wiring};
-use ch06_decoder::{DecoderBlock, lm_loss};
-use ndarray::{Array2, Array3};
+use ch06_decoder::DecoderBlock;
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 use rand::Rng;
+use rayon::prelude::*;
 use thiserror::Error;
 
 // ANCHOR: config
@@ -121,6 +122,7 @@ pub struct Gpt2 {
     pub drop: Dropout,  // embd_pdrop
     pub blocks: Vec<DecoderBlock>,
     pub ln_f: LayerNorm,
+    h: Option<Array2<f32>>, // ln_f's output [B·T, C], for the head's gradient
 }
 // ANCHOR_END: gpt2
 
@@ -151,6 +153,7 @@ impl Gpt2 {
             drop: Dropout::new(cfg.embd_pdrop),
             blocks,
             ln_f: LayerNorm::new(c, eps),
+            h: None,
         };
         model.init(rng);
         Ok(model)
@@ -195,10 +198,9 @@ impl Gpt2 {
 }
 // ANCHOR_END: init
 
-// ANCHOR: forward
+// ANCHOR: forward (long: forward and backward read best side by side)
 impl Gpt2 {
-    /// Logits for the next token at every position: row t scores token t + 1. Ids out
-    /// of the vocabulary and inputs longer than the context are errors.
+    /// Logits for the next token at every position: row t scores token t + 1.
     // ids: [B, T] -> logits: [B, T, vocab]
     pub fn forward(&mut self, ids: &Array2<usize>) -> Result<Array3<f32>, Gpt2Error> {
         let (b, t) = ids.dim();
@@ -212,15 +214,24 @@ impl Gpt2 {
             x = block.forward(&x, None); // causal: query t sees keys ≤ t
         }
         let h = self.ln_f.forward(&rows(&x)); // [B·T, C]
-        Ok(unrows(self.wte.unembed(&h), b, t, self.cfg.vocab_size))
+        let table = self.wte.table.value.view(); // the tied head: logits = h Eᵀ
+        let logits = matmul(h.view(), table.t(), self.cfg.vocab_size);
+        self.h = Some(h);
+        Ok(unrows(logits, b, t, self.cfg.vocab_size))
     }
 
-    /// Accumulates every parameter's gradient; wte receives two, from the head and
-    /// from the lookup.
+    /// Accumulates every gradient; wte receives two, from the head and the lookup.
     // dlogits: [B, T, vocab] -> nothing: the input was integers
     pub fn backward(&mut self, dlogits: &Array3<f32>) {
-        let (b, t, _) = dlogits.dim();
-        let dh = self.wte.unembed_backward(&rows(dlogits)); // [B·T, C]
+        let (b, t, v) = dlogits.dim();
+        let h = self.h.as_ref().expect("gpt2 backward before forward");
+        let dl = dlogits
+            .view()
+            .into_shape_with_order((b * t, v))
+            .expect("standard");
+        let wte = &mut self.wte.table; // the head's share of its gradient: dlᵀ h
+        par_matmul_into(1.0, dl.t(), h.view(), 1.0, wte.grad.view_mut());
+        let dh = matmul(dl, wte.value.view(), self.cfg.n_embd); // [B·T, C]
         let mut dx = unrows(self.ln_f.backward(&dh), b, t, self.cfg.n_embd);
         for block in self.blocks.iter_mut().rev() {
             dx = block.backward(&dx);
@@ -235,7 +246,7 @@ impl Gpt2 {
 // ANCHOR: lm_step
 impl Gpt2 {
     /// One language-modelling step's loss and gradients: the mean cross-entropy of
-    /// predicting ids[b, t + 1] from ids[b, ..=t] (Chapter 6's `lm_loss`; the last
+    /// predicting ids[b, t + 1] from ids[b, ..=t] (Chapter 6's `lm_loss`, fused; the last
     /// position has no target), then the backward pass. Gradients accumulate: the
     /// caller zeroes them between steps.
     // ids: [B, T] -> loss
@@ -247,12 +258,83 @@ impl Gpt2 {
         let logits = self.forward(ids)?; // [B, T, vocab]
         let targets =
             Array2::from_shape_fn((b, t), |(i, j)| ids.get((i, j + 1)).copied());
-        let (loss, dlogits) = lm_loss(&logits, &targets);
+        let (loss, dlogits) = lm_loss_in_place(logits, &targets);
         self.backward(&dlogits);
         Ok(loss)
     }
 }
 // ANCHOR_END: lm_step
+
+/// a b on every thread of the pool (Chapter 1's `par_matmul_into`).
+// a: [m, k], b: [k, n] -> [m, n]
+fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, n: usize) -> Array2<f32> {
+    let mut c = Array2::zeros((a.nrows(), n));
+    par_matmul_into(1.0, a, b, 0.0, c.view_mut());
+    c
+}
+
+// ANCHOR: lm_loss_in_place (long: one fused pass, whole)
+/// Chapter 6's `lm_loss`, fused and in place: each row of logits becomes its own
+/// gradient, (softmax(z) - onehot(y)) / n, rows in parallel, summed in row order.
+// logits: [B, T, vocab] (consumed), targets: [B, T] -> (loss, dlogits: [B, T, vocab])
+pub fn lm_loss_in_place(
+    logits: Array3<f32>,
+    targets: &Array2<Option<usize>>,
+) -> (f32, Array3<f32>) {
+    let (b, t, v) = logits.dim();
+    assert!(
+        targets.dim() == (b, t),
+        "lm_loss: logits {:?}, targets {:?}",
+        (b, t, v),
+        targets.dim()
+    );
+    let n = targets.iter().flatten().count();
+    assert!(n > 0, "lm_loss: no position has a target");
+    let scale = 1.0 / n as f32;
+    let mut flat = logits
+        .into_shape_with_order((b * t, v))
+        .expect("standard layout");
+    let rows: Vec<_> = flat.axis_iter_mut(Axis(0)).zip(targets.iter()).collect();
+    let losses: Vec<f32> = rows
+        .into_par_iter()
+        .map(|(mut z, &y)| {
+            let Some(y) = y else {
+                z.fill(0.0); // no target: no loss, no gradient
+                return 0.0;
+            };
+            assert!(y < v, "lm_loss: target {y} is out of range for {v} classes");
+            let (m, z_y) = (z.fold(f32::NEG_INFINITY, |a, &b| a.max(b)), z[y]);
+            z.mapv_inplace(|x| exp_nonpositive(x - m));
+            let sum = z.sum();
+            z *= scale / sum;
+            z[y] -= scale;
+            sum.ln() + m - z_y // -log softmax(z)_y
+        })
+        .collect();
+    let loss = losses.iter().sum::<f32>() * scale;
+    (
+        loss,
+        flat.into_shape_with_order((b, t, v)).expect("standard"),
+    )
+}
+// ANCHOR_END: lm_loss_in_place
+
+// ANCHOR: exp
+/// e^x for x ≤ 0, within 2 ulp, in plain arithmetic the compiler turns into SIMD
+/// (libm's `expf` is one call a value): x = k ln 2 + r with |r| ≤ ln 2 / 2, e^r by its
+/// Taylor polynomial to r⁶ (error below 2e-7), times 2^k built in the exponent bits.
+pub fn exp_nonpositive(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
+    let x = x.max(-87.0); // e^-87 ≈ 1.6e-38, still a normal f32
+    let k = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = (x - k * 0.693_359_4) + k * 2.121_944_4e-4; // ln 2 split: exact k·hi
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r / 720.0)))));
+    p * f32::from_bits(((k as i32 + 127) << 23) as u32)
+}
+// ANCHOR_END: exp
 
 impl Gpt2 {
     /// The input contract of [`Gpt2::forward`], as errors.

@@ -8,10 +8,13 @@
 //! which one permutation applied to both leaves unchanged, so the book rotates the
 //! file's weights with Chapter 2's interleaved RoPE and gets Hugging Face's logits.
 
+use ch01_foundations::linalg::par_matmul_into;
 use ch02_input::positions::rope::{Rope, RopeStyle};
 use ndarray::{
-    Array1, Array2, Array3, ArrayRef2, ArrayView2, Axis, Ix1, Ix2, concatenate, s,
+    Array1, Array2, Array3, ArrayRef2, ArrayView1, ArrayView2, Axis, Ix1, Ix2,
+    concatenate, s,
 };
+use rayon::prelude::*;
 
 use crate::config::LlamaConfig;
 use crate::gguf::{Gguf, GgufError};
@@ -174,7 +177,7 @@ impl Llama {
     /// The logits of the next token: the head applied to the last row.
     // h: [T, C] -> [vocab]
     pub fn next_logits(&self, h: &Array2<f32>) -> Array1<f32> {
-        self.embed.dot(&h.row(h.nrows() - 1))
+        matvec(&self.embed, h.row(h.nrows() - 1))
     }
 
     /// Greedy decoding with a KV cache: the prompt once, then one token a step, each the
@@ -224,15 +227,21 @@ impl Llama {
         let v_new = split_heads(linear(&h, &b.wv), nkv);
         *k_cache = concatenate(Axis(1), &[k_cache.view(), k_new.view()]).expect("kv");
         *v_cache = concatenate(Axis(1), &[v_cache.view(), v_new.view()]).expect("kv");
+        let (k_cache, v_cache) = (&*k_cache, &*v_cache);
+        let heads: Vec<Array2<f32>> = (0..nh)
+            .into_par_iter() // heads are independent: one rayon task each
+            .map(|head| {
+                let g = head / (nh / nkv);
+                let scores = q
+                    .index_axis(Axis(0), head)
+                    .dot(&k_cache.index_axis(Axis(0), g).t());
+                let p = causal_softmax(scores / (dh as f32).sqrt(), past);
+                p.dot(&v_cache.index_axis(Axis(0), g))
+            })
+            .collect();
         let mut out = Array2::zeros((t, nh * dh));
-        for head in 0..nh {
-            let g = head / (nh / nkv);
-            let scores = q
-                .index_axis(Axis(0), head)
-                .dot(&k_cache.index_axis(Axis(0), g).t());
-            let p = causal_softmax(scores / (dh as f32).sqrt(), past);
-            let o = p.dot(&v_cache.index_axis(Axis(0), g));
-            out.slice_mut(s![.., head * dh..(head + 1) * dh]).assign(&o);
+        for (head, o) in heads.iter().enumerate() {
+            out.slice_mut(s![.., head * dh..(head + 1) * dh]).assign(o);
         }
         linear(&out, &b.wo)
     }
@@ -264,17 +273,48 @@ fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
     scores
 }
 
-/// x Wᵀ for a weight stored [out, in]. One row (a decoding step) goes through a
-/// matrix-vector product, which reads W in its stored order and skips the packing a
-/// matrix product does.
+// ANCHOR: linear
+/// x Wᵀ for a weight stored [out, in], on every thread of the pool: a prompt (T > 1)
+/// through Chapter 1's `par_matmul_into`, one row (a decoding step) through
+/// [`matvec`], which reads W once, in its stored order, with no packing.
 // x: [T, in], w: [out, in] -> [T, out]
 fn linear(x: &ArrayRef2<f32>, w: &Array2<f32>) -> Array2<f32> {
     if x.nrows() == 1 {
-        w.dot(&x.row(0)).insert_axis(Axis(0))
-    } else {
-        x.dot(&w.t())
+        return matvec(w, x.row(0)).insert_axis(Axis(0));
     }
+    let mut y = Array2::zeros((x.nrows(), w.nrows()));
+    par_matmul_into(1.0, x.view(), w.t(), 0.0, y.view_mut());
+    y
 }
+
+/// Rows of W a rayon task multiplies in [`matvec`].
+const MATVEC_ROWS: usize = 64;
+
+/// W x, in blocks of rows spread over the pool's threads. Decoding is bound by reading
+/// W from memory, and two cores pull more bytes a second than one. Each y_i is one
+/// row's dot product, computed the same way on any number of threads: the same bits.
+// w: [out, in], x: [in] -> [out]
+pub fn matvec(w: &Array2<f32>, x: ArrayView1<f32>) -> Array1<f32> {
+    assert_eq!(
+        w.ncols(),
+        x.len(),
+        "matvec: w is {:?}, x is {:?}",
+        w.dim(),
+        x.dim()
+    );
+    let mut y = Array1::zeros(w.nrows());
+    let tasks: Vec<_> = w
+        .axis_chunks_iter(Axis(0), MATVEC_ROWS)
+        .zip(y.axis_chunks_iter_mut(Axis(0), MATVEC_ROWS))
+        .collect();
+    tasks.into_par_iter().for_each(|(w, mut y)| {
+        for (y, row) in y.iter_mut().zip(w.rows()) {
+            *y = row.dot(&x);
+        }
+    });
+    y
+}
+// ANCHOR_END: linear
 
 /// RMSNorm: each row divided by its root mean square, times a learned gain.
 // ANCHOR: rms_norm

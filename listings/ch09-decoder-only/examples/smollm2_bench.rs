@@ -1,0 +1,173 @@
+//! SmolLM2-135M-Instruct's prefill and decode speed on f32 weights, timed:
+//! `cargo run --release -p ch09-decoder-only --example smollm2_bench -- --threads 2`
+//!
+//! The prompt is the first --prompt-tokens ids of the book's frozen Chapter 1 text
+//! (listings/ch02-input/data/book-ch01.md) as the GGUF's tokenizer encodes it. One run:
+//! an empty KV cache; prefill = the whole prompt through the model and the arg max of the
+//! last position's logits; decode = --new-tokens steps, each one token through the model
+//! with the cache and the arg max of its logits (greedy, not stopping at the end token, so
+//! every run does the same work). Each run is timed inside a rayon pool of --threads
+//! threads; the best of --repeat runs is printed for each part, after one warm-up run.
+//! Peak memory is the process's VmHWM (peak resident set) from /proc/self/status.
+//! Prints one line of `key=value` fields; tools/golden/bench_ch09.py runs it next to
+//! Hugging Face transformers and llama.cpp and writes src/figures/ch09/smollm2-speed.txt.
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ch01_foundations::linalg::in_pool;
+use ch09_decoder_only::gguf::Gguf;
+use ch09_decoder_only::llama::Llama;
+use ch09_decoder_only::tokenizer::GgufTokenizer;
+use clap::Parser;
+use ndarray::Array1;
+
+#[derive(Parser)]
+struct Args {
+    /// Size of the rayon pool the model runs on.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed runs to take the best of (after one warm-up run).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    #[arg(long, default_value_t = 256)]
+    prompt_tokens: usize,
+    #[arg(long, default_value_t = 128)]
+    new_tokens: usize,
+    /// Also measure the memory bandwidth (after the runs, outside the peak memory).
+    #[arg(long)]
+    bandwidth: bool,
+    /// A GGUF file instead of the models cache's SmolLM2-135M-Instruct.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+fn argmax(logits: &Array1<f32>) -> u32 {
+    let best = logits
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
+        );
+    best.0 as u32
+}
+
+/// (prefill seconds, decode seconds, the new ids).
+fn run(model: &Llama, prompt: &[u32], new_tokens: usize) -> (f64, f64, Vec<u32>) {
+    let mut cache = model.new_cache();
+    let start = Instant::now();
+    let h = model.hidden_cached(prompt, &mut cache);
+    let mut next = argmax(&model.next_logits(&h));
+    let prefill = start.elapsed().as_secs_f64();
+    let mut new = vec![next];
+    let start = Instant::now();
+    for _ in 0..new_tokens {
+        let h = model.hidden_cached(&[next], &mut cache);
+        next = argmax(&model.next_logits(&h));
+        new.push(next);
+    }
+    (prefill, start.elapsed().as_secs_f64(), new)
+}
+
+/// GB/s of one pass that reads a 512 MiB array (far larger than any cache), summing it
+/// in 64 KiB chunks spread over the pool's threads; the best of 5 passes.
+fn bandwidth_gbs() -> f64 {
+    use rayon::prelude::*;
+    let data = vec![1.0f32; 128 << 20];
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let sum: f32 = data
+            .par_chunks(16 << 10)
+            .map(|c| ndarray::ArrayView1::from(c).sum()) // 8 sums at once: not add-bound
+            .sum();
+        std::hint::black_box(sum);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    (data.len() * 4) as f64 / best / 1e9
+}
+
+/// The f32 weights one decoding step reads, in MiB: every matrix once (the tied head
+/// reads the whole token table), the norms' gains.
+fn weights_mib(cfg: &ch09_decoder_only::config::LlamaConfig) -> f64 {
+    let (c, f, v) = (cfg.d_model, cfg.d_ff, cfg.vocab);
+    let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
+    let block = 2 * c * q + 2 * c * kv + 3 * c * f + 2 * c;
+    ((cfg.n_layers * block + v * c + c) * 4) as f64 / (1024.0 * 1024.0)
+}
+
+/// The peak resident set of this process, in MiB.
+fn peak_rss_mib() -> Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM without a value")?
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let path = match args.model {
+        Some(p) => p,
+        None => models::SMOLLM2_135M_INSTRUCT
+            .dir()?
+            .join("SmolLM2-135M-Instruct.Q4_1.gguf"),
+    };
+    let start = Instant::now();
+    let g = Gguf::open(&path)?;
+    let tok = GgufTokenizer::from_gguf(&g)?;
+    let model = Llama::from_gguf(&g)?;
+    drop(g);
+    let load = start.elapsed().as_secs_f64();
+    let text_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ch02-input/data/book-ch01.md");
+    let text = std::fs::read_to_string(&text_path)
+        .with_context(|| format!("reading {}", text_path.display()))?;
+    let mut prompt = tok.encode(&text);
+    anyhow::ensure!(
+        prompt.len() >= args.prompt_tokens,
+        "{}: {} tokens, fewer than --prompt-tokens {}",
+        text_path.display(),
+        prompt.len(),
+        args.prompt_tokens
+    );
+    prompt.truncate(args.prompt_tokens);
+    let (mut prefill, mut decode, mut new) = (f64::INFINITY, f64::INFINITY, vec![]);
+    let peak = peak_rss_mib()?; // before the bandwidth test's array
+    let mut bw = 0.0;
+    in_pool(args.threads, || {
+        run(&model, &prompt, args.new_tokens); // warm-up
+        for _ in 0..args.repeat {
+            let (p, d, ids) = run(&model, &prompt, args.new_tokens);
+            prefill = prefill.min(p);
+            decode = decode.min(d);
+            new = ids;
+        }
+    });
+    let peak = peak.max(peak_rss_mib()?);
+    if args.bandwidth {
+        bw = in_pool(args.threads, bandwidth_gbs);
+    }
+    let join = |ids: &[u32]| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    println!(
+        "prefill_ms={:.3} decode_ms={:.3} prompt_tokens={} new_tokens={} threads={} \
+         load_s={load:.3} peak_mib={peak:.1} bw_gbs={bw:.1} weights_mib={:.1} prompt={} \
+         new={}",
+        prefill * 1e3,
+        decode * 1e3,
+        prompt.len(),
+        args.new_tokens,
+        args.threads,
+        weights_mib(&model.cfg),
+        join(&prompt),
+        join(&new),
+    );
+    Ok(())
+}
