@@ -24,7 +24,7 @@
    `past_key_values`, logits of the last position only), at 1 and 2 threads; and
    llama.cpp (llama-cpp-python, built from source, requirements-bench.txt) on the Q4_1
    file itself, as the reference Chapter 13's quantized kernels chase. Every side runs
-   in its own process, so each peak resident set (Rust: VmHWM; Python: ru_maxrss) is its
+   in its own process, so each peak resident set (VmHWM, on both sides) is its
    own; each takes the best of SM_REPEAT runs after a warm-up, and the sides alternate
    for SM_ROUNDS rounds.
 """
@@ -32,7 +32,6 @@ import json
 import os
 import pathlib
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -68,7 +67,13 @@ def cargo_example(example: str, *args: str) -> dict:
 
 
 def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak resident set, VmHWM, as the Rust side reads it. Not ru_maxrss:
+    Linux carries that over from the parent through fork and exec, so a side started
+    after the training table would report the PyTorch training run's peak."""
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 # ---------------------------------------------------------------------------------------

@@ -38,15 +38,7 @@ fn number(report: &str, line: &str, key: &str) -> f64 {
         .lines()
         .find(|l| l.starts_with(line))
         .unwrap_or_else(|| panic!("no line starts with {line:?}:\n{report}"));
-    let rest =
-        &l[l.find(key).unwrap_or_else(|| panic!("no {key:?} in {l:?}")) + key.len()..];
-    let n: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    n.parse()
-        .unwrap_or_else(|e| panic!("{key:?} in {l:?}: {e}"))
+    golden::number_after(l, key)
 }
 
 /// The (step, train MLM, train NSP, held-out MLM, held-out NSP) rows of the table.

@@ -16,11 +16,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ch01_foundations::linalg::in_pool;
+use ch01_foundations::probability::argmax;
 use ch09_decoder_only::gguf::Gguf;
 use ch09_decoder_only::llama::Llama;
 use ch09_decoder_only::tokenizer::GgufTokenizer;
 use clap::Parser;
-use ndarray::Array1;
 
 #[derive(Parser)]
 struct Args {
@@ -42,29 +42,18 @@ struct Args {
     model: Option<PathBuf>,
 }
 
-fn argmax(logits: &Array1<f32>) -> u32 {
-    let best = logits
-        .iter()
-        .enumerate()
-        .fold(
-            (0, f32::NEG_INFINITY),
-            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-        );
-    best.0 as u32
-}
-
 /// (prefill seconds, decode seconds, the new ids).
 fn run(model: &Llama, prompt: &[u32], new_tokens: usize) -> (f64, f64, Vec<u32>) {
     let mut cache = model.new_cache();
     let start = Instant::now();
     let h = model.hidden_cached(prompt, &mut cache);
-    let mut next = argmax(&model.next_logits(&h));
+    let mut next = argmax(model.next_logits(&h).iter().copied()) as u32;
     let prefill = start.elapsed().as_secs_f64();
     let mut new = vec![next];
     let start = Instant::now();
     for _ in 0..new_tokens {
         let h = model.hidden_cached(&[next], &mut cache);
-        next = argmax(&model.next_logits(&h));
+        next = argmax(model.next_logits(&h).iter().copied()) as u32;
         new.push(next);
     }
     (prefill, start.elapsed().as_secs_f64(), new)

@@ -10,6 +10,7 @@
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::plot::{LineChart, Series, write_line_chart};
+use ch01_foundations::probability::argmax;
 use ch08_encoder_only::tasks::{
     Labelled, SEEN_WORDS, TEST_SUBJECTS, TEST_TEMPLATES, TRAIN_SUBJECTS, TRAIN_TEMPLATES,
     UNSEEN_WORDS, sentiment,
@@ -260,7 +261,7 @@ impl<'a> FewShot<'a> {
     fn first_word(&self, mut logits: Array1<f32>, cache: &mut KvCache) -> String {
         let mut new = Vec::new();
         while new.len() < MAX_NEW {
-            let next = argmax(&logits);
+            let next = argmax(logits.iter().copied()) as u32;
             if Some(next) == self.eos {
                 break;
             }
@@ -491,19 +492,6 @@ pub fn write_figure(
 fn first_word_done(text: &[u8]) -> bool {
     let start = text.iter().position(|b| !b.is_ascii_whitespace());
     start.is_some_and(|i| text[i..].iter().any(u8::is_ascii_whitespace))
-}
-
-/// The most likely token, the lowest id on a tie.
-// logits: [vocab] -> id
-fn argmax(logits: &Array1<f32>) -> u32 {
-    let best = logits
-        .iter()
-        .enumerate()
-        .fold(
-            (0, f32::NEG_INFINITY),
-            |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-        );
-    best.0 as u32
 }
 
 #[cfg(test)]

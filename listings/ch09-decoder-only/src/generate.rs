@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use ch01_foundations::init::seeded_rng;
-use ch01_foundations::probability::sample_categorical;
+use ch01_foundations::probability::{argmax, sample_categorical};
 use ndarray::Array1;
 
 use crate::llama::Llama;
@@ -38,17 +38,7 @@ pub fn prompt_ids(tok: &GgufTokenizer, prompt: &str, raw: bool) -> Vec<u32> {
 // logits: [vocab] -> id
 fn choose(logits: &Array1<f32>, opts: &Options, rng: &mut impl rand::Rng) -> u32 {
     if opts.greedy || opts.temperature <= 0.0 {
-        let best =
-            logits
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |a, (i, &v)| {
-                        if v > a.1 { (i, v) } else { a }
-                    },
-                );
-        return best.0 as u32;
+        return argmax(logits.iter().copied()) as u32;
     }
     let m = logits.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
     let p = logits.mapv(|l| ((l - m) / opts.temperature).exp());

@@ -9,6 +9,7 @@
 //! file's weights with Chapter 2's interleaved RoPE and gets Hugging Face's logits.
 
 use ch01_foundations::linalg::par_matmul_into;
+use ch01_foundations::probability::argmax;
 use ch02_input::positions::rope::{Rope, RopeStyle};
 use ndarray::{
     Array1, Array2, Array3, ArrayRef2, ArrayView1, ArrayView2, Axis, Ix1, Ix2,
@@ -191,14 +192,7 @@ impl Llama {
         for _ in 0..max_new {
             let h = self.hidden_cached(fresh, &mut cache);
             let last = self.next_logits(&h);
-            let next = last
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-                )
-                .0 as u32;
+            let next = argmax(last.iter().copied()) as u32;
             ids.push(next);
             if Some(next) == eos {
                 break;

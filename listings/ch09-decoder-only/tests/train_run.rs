@@ -56,15 +56,7 @@ fn number(report: &str, line: &str, key: &str) -> f64 {
         .lines()
         .find(|l| l.contains(line))
         .unwrap_or_else(|| panic!("no line has {line:?}:\n{report}"));
-    let rest =
-        &l[l.find(key).unwrap_or_else(|| panic!("no {key:?} in {l:?}")) + key.len()..];
-    let n: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    n.parse()
-        .unwrap_or_else(|e| panic!("{key:?} in {l:?}: {e}"))
+    golden::number_after(l, key)
 }
 
 const REPORT: &str = "src/figures/ch09/train-run.txt";

@@ -251,3 +251,18 @@ pub fn cell(c: &str) -> f64 {
     c.parse()
         .unwrap_or_else(|_| panic!("{c:?} is not a number"))
 }
+
+/// The number right after `key` in a report's `line` (its digits and decimal point), or a
+/// panic that shows the line: how the training-run tests read the reports they check.
+pub fn number_after(line: &str, key: &str) -> f64 {
+    let at = line
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in {line:?}"));
+    let n: String = line[at + key.len()..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    n.parse()
+        .unwrap_or_else(|e| panic!("{key:?} in {line:?}: {e}"))
+}
