@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::module::Module;
-use ndarray::{Array2, ArrayD, Ix2, s};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, s};
 
 use crate::config::LlamaConfig;
 use crate::llama_model::{Llama, LlamaConfigError, LlamaTrainConfig};
@@ -40,6 +40,22 @@ impl LlamaParamCount {
 }
 // ANCHOR_END: count
 
+// ANCHOR: pool_heads
+/// Mean-pools the heads of W_k or W_v in groups of `group` neighbours.
+// w: [C, H_kv·d] -> [C, (H_kv / group)·d]
+pub fn pool_heads(w: ArrayView2<f32>, group: usize, d: usize) -> Array2<f32> {
+    let n_new = w.ncols() / (group * d);
+    let mut pooled = Array2::<f32>::zeros((w.nrows(), n_new * d));
+    for h in 0..n_new * group {
+        // old head h joins new head h / group
+        let j = h / group;
+        let mut dst = pooled.slice_mut(s![.., j * d..(j + 1) * d]);
+        dst += &w.slice(s![.., h * d..(h + 1) * d]);
+    }
+    pooled / group as f32
+}
+// ANCHOR_END: pool_heads
+
 // ANCHOR: mha_to_gqa
 /// Exercise 2: turn a multi-head Llama into a grouped-query one, as Ainslie et al.
 /// (2023) initialise GQA before uptraining: each new K/V head is the mean of the
@@ -67,17 +83,7 @@ pub fn mha_to_gqa(model: &Llama, n_kv_heads: usize) -> Result<Llama, LlamaConfig
         let w = &old[name];
         if name.ends_with(".wk") || name.ends_with(".wv") {
             let w = w.view().into_dimensionality::<Ix2>().expect("W_k is 2-D");
-            for j in 0..n_kv_heads {
-                // W: [C, H_kv·d]; old heads j·group .. (j+1)·group become new head j
-                let mut mean = Array2::<f32>::zeros((w.nrows(), d));
-                for h in j * group..(j + 1) * group {
-                    mean += &w.slice(s![.., h * d..(h + 1) * d]);
-                }
-                mean /= group as f32;
-                p.value
-                    .slice_mut(s![.., j * d..(j + 1) * d])
-                    .assign(&mean.into_dyn());
-            }
+            p.value.assign(&pool_heads(w, group, d).into_dyn());
         } else {
             p.value.assign(w);
         }
@@ -139,7 +145,11 @@ impl StopScanner {
             stopped: false,
         }
     }
+}
+// ANCHOR_END: stop
 
+// ANCHOR: stop_push
+impl StopScanner {
     /// Takes the next piece of text; returns what is safe to show. Once a stop string
     /// is complete it returns the text before it, and nothing ever after.
     pub fn push(&mut self, piece: &str) -> String {
@@ -170,7 +180,11 @@ impl StopScanner {
         let tail = self.held.split_off(self.held.len() - keep);
         std::mem::replace(&mut self.held, tail)
     }
+}
+// ANCHOR_END: stop_push
 
+// ANCHOR: stop_finish
+impl StopScanner {
     pub fn stopped(&self) -> bool {
         self.stopped
     }
@@ -184,4 +198,4 @@ impl StopScanner {
         }
     }
 }
-// ANCHOR_END: stop
+// ANCHOR_END: stop_finish
