@@ -18,7 +18,6 @@ on the machine does not land on one side only.
 """
 import os
 import pathlib
-import platform
 import subprocess
 import time
 
@@ -26,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from seq2seq import Seq2Seq
+from common import cpu_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "src/figures/ch07/train-step-speed.txt"
@@ -84,16 +84,6 @@ def torch_times(threads: int, shape: dict) -> dict:
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params == int(shape["params"]), (n_params, shape["params"])
     return {"best": best * 1e3, "parts": [p * 1e3 for p in parts]}
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

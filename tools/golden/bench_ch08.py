@@ -15,7 +15,6 @@ pass over the sentences takes seconds, so REPEAT and ROUNDS are small.
 """
 import os
 import pathlib
-import platform
 import re
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ import numpy as np
 import sentence_transformers
 import torch
 from sentence_transformers import SentenceTransformer
+from common import cpu_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "src/figures/ch08/embed-speed.txt"
@@ -77,16 +77,6 @@ def python(st: SentenceTransformer, texts: list[str], threads: int) -> dict:
         "tokenize": best_of(lambda: [st.tokenize(b) for b in batches]),
         "model": best_of(model),
     }
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

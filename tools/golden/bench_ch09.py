@@ -31,10 +31,10 @@
 import json
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 import time
+from common import cpu_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -46,16 +46,6 @@ VOCABS = {50257: (3, 1), 256: (5, 2)}
 ROUNDS = 2
 PROMPT_TOKENS, NEW_TOKENS = 256, 128
 SM_REPEAT, SM_ROUNDS = 1, 2
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cargo_example(example: str, *args: str) -> dict:

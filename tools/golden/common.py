@@ -1,6 +1,7 @@
 """Helpers shared by the fixture writers: tensors as {"shape": [...], "data": [...]}."""
 import json
 import pathlib
+import platform
 
 import torch
 
@@ -47,3 +48,14 @@ def write(relpath: str, cases: dict, compact: bool = False) -> None:
     )
     path.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+def cpu_model() -> str:
+    """The CPU's name for a benchmark's header."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
