@@ -56,6 +56,7 @@ pub fn masked_softmax_in_place(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) 
 /// max of xs (-inf if empty, NaN if any is NaN) in eight interleaved lanes: one running
 /// maximum is a chain of dependent instructions, eight are independent and vectorise.
 /// `f32::max` would skip a NaN; here it sticks, so a NaN score makes its row NaN.
+#[inline]
 pub fn max(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
@@ -73,6 +74,7 @@ pub fn max(xs: &[f32]) -> f32 {
 
 /// Σ xs in eight interleaved partial sums (SIMD-friendly, and a fixed order: the same
 /// input always gives the same bits).
+#[inline]
 pub fn sum(xs: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = xs.chunks_exact(8);

@@ -32,12 +32,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let path = match args.model {
-        Some(p) => p,
-        None => models::SMOLLM2_135M_INSTRUCT
-            .dir()?
-            .join("SmolLM2-135M-Instruct.Q4_1.gguf"),
-    };
+    let path = models::SMOLLM2_135M_INSTRUCT.file_or(models::SMOLLM2_GGUF, args.model)?;
     let g = Gguf::open(&path)?;
     let (tok, model) = (GgufTokenizer::from_gguf(&g)?, Llama::from_gguf(&g)?);
     let fs = FewShot::new(&model, &tok);

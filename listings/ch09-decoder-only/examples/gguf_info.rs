@@ -11,12 +11,8 @@ use anyhow::Result;
 use ch09_decoder_only::gguf::{Gguf, summary};
 
 fn main() -> Result<()> {
-    let path = match std::env::args_os().nth(1) {
-        Some(p) => PathBuf::from(p),
-        None => models::SMOLLM2_135M_INSTRUCT
-            .dir()?
-            .join("SmolLM2-135M-Instruct.Q4_1.gguf"),
-    };
+    let named = std::env::args_os().nth(1).map(PathBuf::from);
+    let path = models::SMOLLM2_135M_INSTRUCT.file_or(models::SMOLLM2_GGUF, named)?;
     let g = Gguf::open(&path)?;
     print!("{}", summary(&g));
     Ok(())

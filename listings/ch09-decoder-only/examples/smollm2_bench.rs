@@ -103,12 +103,7 @@ fn peak_rss_mib() -> Result<f64> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let path = match args.model {
-        Some(p) => p,
-        None => models::SMOLLM2_135M_INSTRUCT
-            .dir()?
-            .join("SmolLM2-135M-Instruct.Q4_1.gguf"),
-    };
+    let path = models::SMOLLM2_135M_INSTRUCT.file_or(models::SMOLLM2_GGUF, args.model)?;
     let start = Instant::now();
     let g = Gguf::open(&path)?;
     let tok = GgufTokenizer::from_gguf(&g)?;

@@ -9,12 +9,13 @@ use ch01_foundations::module::{
     Mode, Module, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
 use ch02_input::embedding::Embedding;
+use ch03_attention::sdpa::max;
 use ch04_ffn_norms::activations::Activation;
 use ch04_ffn_norms::dropout::Dropout;
 use ch04_ffn_norms::norms::LayerNorm;
 use ch05_encoder::{DropoutConfig, Wiring};
 use ch06_decoder::DecoderBlock;
-use ndarray::{Array2, Array3, ArrayView2, Axis};
+use ndarray::{Array2, Array3, ArrayView1, ArrayView2, Axis};
 use rand::Rng;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -123,6 +124,7 @@ pub struct Gpt2 {
     pub blocks: Vec<DecoderBlock>,
     pub ln_f: LayerNorm,
     h: Option<Array2<f32>>, // ln_f's output [B·T, C], for the head's gradient
+    spare: Option<Array2<f32>>, // the last lm_step's logits buffer [B·T, vocab]
 }
 // ANCHOR_END: gpt2
 
@@ -154,6 +156,7 @@ impl Gpt2 {
             blocks,
             ln_f: LayerNorm::new(c, eps),
             h: None,
+            spare: None,
         };
         model.init(rng);
         Ok(model)
@@ -215,7 +218,14 @@ impl Gpt2 {
         }
         let h = self.ln_f.forward(&rows(&x)); // [B·T, C]
         let table = self.wte.table.value.view(); // the tied head: logits = h Eᵀ
-        let logits = matmul(h.view(), table.t(), self.cfg.vocab_size);
+        // A fresh 412 MB array at GPT-2's vocabulary costs ~100k page faults a step:
+        // reuse the last step's buffer (beta = 0 overwrites it without reading it).
+        let shape = (b * t, self.cfg.vocab_size);
+        let mut logits = match self.spare.take() {
+            Some(buf) if buf.dim() == shape => buf,
+            _ => Array2::zeros(shape),
+        };
+        par_matmul_into(1.0, h.view(), table.t(), 0.0, logits.view_mut());
         self.h = Some(h);
         Ok(unrows(logits, b, t, self.cfg.vocab_size))
     }
@@ -260,6 +270,8 @@ impl Gpt2 {
             Array2::from_shape_fn((b, t), |(i, j)| ids.get((i, j + 1)).copied());
         let (loss, dlogits) = lm_loss_in_place(logits, &targets);
         self.backward(&dlogits);
+        let v = self.cfg.vocab_size; // the buffer is the next step's logits
+        self.spare = dlogits.into_shape_with_order((b * t, v)).ok();
         Ok(loss)
     }
 }
@@ -298,17 +310,13 @@ pub fn lm_loss_in_place(
     let losses: Vec<f32> = rows
         .into_par_iter()
         .map(|(mut z, &y)| {
+            let z = z.as_slice_mut().expect("a row of a standard-layout array");
             let Some(y) = y else {
                 z.fill(0.0); // no target: no loss, no gradient
                 return 0.0;
             };
             assert!(y < v, "lm_loss: target {y} is out of range for {v} classes");
-            let (m, z_y) = (z.fold(f32::NEG_INFINITY, |a, &b| a.max(b)), z[y]);
-            z.mapv_inplace(|x| exp_nonpositive(x - m));
-            let sum = z.sum();
-            z *= scale / sum;
-            z[y] -= scale;
-            sum.ln() + m - z_y // -log softmax(z)_y
+            loss_row(z, y, scale)
         })
         .collect();
     let loss = losses.iter().sum::<f32>() * scale;
@@ -318,6 +326,40 @@ pub fn lm_loss_in_place(
     )
 }
 // ANCHOR_END: lm_loss_in_place
+
+// ANCHOR: loss_row
+/// One row of [`lm_loss_in_place`]: z becomes (softmax(z) - onehot(y))·scale, and the
+/// row's -log softmax(z)_y is returned. Four passes: the max (eight lanes at once),
+/// the exponentials ([`exp_nonpositive`], plain arithmetic that compiles to SIMD), their
+/// sum, the scaling. Compiled twice, like Chapter 4's activation loops: for AVX-512 when the CPU
+/// has it, 16 lanes, else baseline x86-64's 4. The operations, so the bits, are the same.
+// z: [vocab] -> [vocab]
+fn loss_row(z: &mut [f32], y: usize, scale: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has every feature the wide copy was compiled for.
+        return unsafe { loss_row_avx512(z, y, scale) };
+    }
+    loss_row_body(z, y, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn loss_row_avx512(z: &mut [f32], y: usize, scale: f32) -> f32 {
+    loss_row_body(z, y, scale)
+}
+
+#[inline(always)]
+fn loss_row_body(z: &mut [f32], y: usize, scale: f32) -> f32 {
+    let (m, z_y) = (max(z), z[y]);
+    z.iter_mut().for_each(|x| *x = exp_nonpositive(*x - m));
+    let sum = ArrayView1::from(&*z).sum(); // partial sums in a fixed order: same bits
+    let k = scale / sum;
+    z.iter_mut().for_each(|x| *x *= k);
+    z[y] -= scale;
+    sum.ln() + m - z_y // -log softmax(z)_y
+}
+// ANCHOR_END: loss_row
 
 // ANCHOR: exp
 /// e^x for x ≤ 0, within 2 ulp, in plain arithmetic the compiler turns into SIMD

@@ -10,10 +10,12 @@
 
 use ch01_foundations::linalg::par_matmul_into;
 use ch01_foundations::probability::argmax;
+use ch01_foundations::softmax::exp;
 use ch02_input::positions::rope::{Rope, RopeStyle};
+use ch04_ffn_norms::activations::silu;
 use ndarray::{
     Array1, Array2, Array3, ArrayRef2, ArrayView1, ArrayView2, Axis, Ix1, Ix2,
-    concatenate, s,
+    ShapeBuilder, s,
 };
 use rayon::prelude::*;
 
@@ -33,24 +35,37 @@ struct Block {
     w_down: Array2<f32>,
 }
 
-/// The keys (after RoPE) and values of every position seen so far, per block:
-/// [KV heads, positions, d_head] each. Decoding one token then costs one position's
-/// work, not the whole sequence's (Chapter 12 measures it).
+/// The keys (after RoPE) and values of every position seen so far, per block: one row
+/// [KV heads · d_head] a position, appended in place (amortised O(new rows): no copy of
+/// the old ones). Decoding one token then costs one position's work, not the whole
+/// sequence's (Chapter 12 measures it).
 #[derive(Clone)]
 pub struct KvCache {
-    k: Vec<Array3<f32>>,
-    v: Vec<Array3<f32>>,
+    k: Vec<Vec<f32>>, // per block: [positions, H_kv · d_head], row-major
+    v: Vec<Vec<f32>>,
+    width: usize, // H_kv · d_head
 }
 
 impl KvCache {
     /// How many positions the cache holds.
     pub fn len(&self) -> usize {
-        self.k.first().map_or(0, |k| k.len_of(Axis(1)))
+        self.k.first().map_or(0, |k| k.len() / self.width)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Head `g`'s [positions, d_head] in a cache of rows [positions, n_kv · d_head]: a
+/// strided view, no copy.
+fn kv_head(rows: &[f32], g: usize, n_kv: usize, d_head: usize) -> ArrayView2<'_, f32> {
+    let positions = rows.len() / (n_kv * d_head);
+    ArrayView2::from_shape(
+        (positions, d_head).strides((n_kv * d_head, 1)),
+        &rows[g * d_head..],
+    )
+    .expect("a cache row holds n_kv heads")
 }
 
 /// A Llama model with f32 weights.
@@ -132,11 +147,10 @@ impl Llama {
 
     /// An empty cache for this model.
     pub fn new_cache(&self) -> KvCache {
-        let shape = (self.cfg.n_kv_heads, 0, self.cfg.d_head());
-        let empty = || vec![Array3::zeros(shape); self.cfg.n_layers];
         KvCache {
-            k: empty(),
-            v: empty(),
+            k: vec![vec![]; self.cfg.n_layers],
+            v: vec![vec![]; self.cfg.n_layers],
+            width: self.cfg.n_kv_heads * self.cfg.d_head(),
         }
     }
 
@@ -166,10 +180,8 @@ impl Llama {
             let kv = (&mut cache.k[i], &mut cache.v[i]);
             x += &self.attention(h.view(), b, &rope, kv);
             let h = rms_norm(x.view(), &b.ffn_norm, self.cfg.rms_eps);
-            let gate = linear(&h, &b.w_gate);
-            let up = linear(&h, &b.w_up);
-            let act = gate.mapv(|g| g / (1.0 + (-g).exp())) * up;
-            x += &linear(&act, &b.w_down);
+            let (gate, up) = (linear(&h, &b.w_gate), linear(&h, &b.w_up));
+            x += &linear(&swiglu(gate, &up), &b.w_down);
         }
         rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
     }
@@ -205,32 +217,29 @@ impl Llama {
     /// Causal grouped-query attention: query head h reads KV head h / (H / H_kv). The
     /// new keys and values join the cache; query i sits at position `past + i`.
     // ANCHOR: attention
-    // h: [T, C], cache: [H_kv, past, d_head] -> [T, C]; cache -> [H_kv, past + T, d_head]
+    // h: [T, C], cache: [past, H_kv·d_head] -> [T, C]; cache -> [past + T, H_kv·d_head]
     fn attention(
         &self,
         h: ArrayView2<f32>,
         b: &Block,
         rope: &Rope,
-        (k_cache, v_cache): (&mut Array3<f32>, &mut Array3<f32>),
+        (k_cache, v_cache): (&mut Vec<f32>, &mut Vec<f32>),
     ) -> Array2<f32> {
         let (t, dh) = (h.nrows(), self.cfg.d_head());
         let (nh, nkv) = (self.cfg.n_heads, self.cfg.n_kv_heads);
         let q = rope.forward_heads(&split_heads(linear(&h, &b.wq), nh));
-        let past = k_cache.len_of(Axis(1));
+        let past = k_cache.len() / (nkv * dh);
         let k_new = rope.forward_heads(&split_heads(linear(&h, &b.wk), nkv));
-        let v_new = split_heads(linear(&h, &b.wv), nkv);
-        *k_cache = concatenate(Axis(1), &[k_cache.view(), k_new.view()]).expect("kv");
-        *v_cache = concatenate(Axis(1), &[v_cache.view(), v_new.view()]).expect("kv");
-        let (k_cache, v_cache) = (&*k_cache, &*v_cache);
+        k_cache.extend(k_new.permuted_axes([1, 0, 2]).iter()); // rows [T, H_kv·d_head]
+        v_cache.extend(linear(&h, &b.wv).iter());
         let heads: Vec<Array2<f32>> = (0..nh)
             .into_par_iter() // heads are independent: one rayon task each
             .map(|head| {
                 let g = head / (nh / nkv);
-                let scores = q
-                    .index_axis(Axis(0), head)
-                    .dot(&k_cache.index_axis(Axis(0), g).t());
+                let (k, v) = (kv_head(k_cache, g, nkv, dh), kv_head(v_cache, g, nkv, dh));
+                let scores = q.index_axis(Axis(0), head).dot(&k.t());
                 let p = causal_softmax(scores / (dh as f32).sqrt(), past);
-                p.dot(&v_cache.index_axis(Axis(0), g))
+                p.dot(&v)
             })
             .collect();
         let mut out = Array2::zeros((t, nh * dh));
@@ -260,7 +269,7 @@ fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
     for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
         row.slice_mut(s![past + i + 1..]).fill(f32::NEG_INFINITY);
         let m = row.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        row.mapv_inplace(|s| (s - m).exp());
+        row.mapv_inplace(|s| exp(s - m)); // Chapter 1's exp: SIMD, not a call each
         let z = row.sum();
         row.mapv_inplace(|p| p / z);
     }
@@ -310,16 +319,32 @@ pub fn matvec(w: &Array2<f32>, x: ArrayView1<f32>) -> Array1<f32> {
 }
 // ANCHOR_END: linear
 
-/// RMSNorm: each row divided by its root mean square, times a learned gain.
+/// RMSNorm: each row divided by its root mean square, times a learned gain. Rows are
+/// independent, so they are spread over the pool's threads (the same bits on any count).
 // ANCHOR: rms_norm
 // x: [T, C], w: [C] -> [T, C]
 pub fn rms_norm(x: ArrayView2<f32>, w: &Array1<f32>, eps: f32) -> Array2<f32> {
-    let mut y = x.to_owned();
-    for mut row in y.axis_iter_mut(Axis(0)) {
-        let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+    let mut y = x.as_standard_layout().into_owned();
+    let (c, w) = (x.ncols(), w.as_slice().expect("a contiguous gain"));
+    let y_rows = y.as_slice_mut().expect("standard layout");
+    y_rows.par_chunks_mut(c.max(1)).for_each(|row| {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / c as f32;
         let r = 1.0 / (ms + eps).sqrt();
-        row.zip_mut_with(w, |v, &g| *v = *v * r * g);
-    }
+        row.iter_mut().zip(w).for_each(|(v, &g)| *v = *v * r * g);
+    });
     y
 }
 // ANCHOR_END: rms_norm
+
+/// SwiGLU's product silu(gate) ⊙ up, in place in `gate`, rows spread over the pool's
+/// threads; Chapter 4's `silu` inlines to SIMD code (its exp is Chapter 1's).
+// gate, up: [T, d_ff] -> [T, d_ff]
+fn swiglu(mut gate: Array2<f32>, up: &Array2<f32>) -> Array2<f32> {
+    let d_ff = gate.ncols().max(1);
+    let g = gate.as_slice_mut().expect("a fresh matmul output");
+    let u = up.as_slice().expect("a fresh matmul output");
+    g.par_chunks_mut(d_ff)
+        .zip(u.par_chunks(d_ff))
+        .for_each(|(g, u)| g.iter_mut().zip(u).for_each(|(g, &u)| *g = silu(*g) * u));
+    gate
+}

@@ -100,6 +100,9 @@ pub const SMOLLM2_135M_INSTRUCT: Model = Model {
     }],
 };
 
+/// The one file of [`SMOLLM2_135M_INSTRUCT`]: the GGUF the chapter's code reads.
+pub const SMOLLM2_GGUF: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
 /// The real GPT-2 BPE ranks (Chapter 9), as tiktoken's `gpt2.tiktoken`, and Whisper's
 /// mel filter bank (Chapter 10). `openai-whisper` ships no weights and publishes only a
 /// source distribution, so the files come from its .tar.gz.
@@ -198,6 +201,16 @@ impl Model {
     /// The directory a user named (a `--model DIR` option) if any, else [`Model::dir`].
     pub fn dir_or(&self, named: Option<PathBuf>) -> Result<PathBuf, ModelsError> {
         named.map_or_else(|| self.dir(), Ok)
+    }
+
+    /// The file a user named (a `--model FILE` option) if any, else the model's own
+    /// `file` in the cache, found as [`Model::dir`] finds it.
+    pub fn file_or(
+        &self,
+        file: &str,
+        named: Option<PathBuf>,
+    ) -> Result<PathBuf, ModelsError> {
+        named.map_or_else(|| Ok(self.dir()?.join(file)), Ok)
     }
 
     /// [`Model::dir`] for a given cache directory.

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use ch09_decoder_only::gguf::{Gguf, Value};
 
-pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub use models::SMOLLM2_GGUF as SMOLLM2_FILE;
 
 /// The real SmolLM2-135M-Instruct GGUF. Without the cache this fails with one line
 /// naming `cargo xtask models`: a real-checkpoint test never passes silently.
