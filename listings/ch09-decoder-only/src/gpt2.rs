@@ -285,7 +285,7 @@ fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, n: usize) -> Array2<f32> {
     c
 }
 
-// ANCHOR: lm_loss_in_place (long: one fused pass, whole)
+// ANCHOR: lm_loss_in_place
 /// Chapter 6's `lm_loss`, fused and in place: each row of logits becomes its own
 /// gradient, (softmax(z) - onehot(y)) / n, rows in parallel, summed in row order.
 // logits: [B, T, vocab] (consumed), targets: [B, T] -> (loss, dlogits: [B, T, vocab])
