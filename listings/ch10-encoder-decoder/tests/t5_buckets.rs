@@ -34,7 +34,10 @@ fn buckets_are_exact_near_zero_and_saturate_past_max_distance() {
     // t5-small's encoder: 16 buckets a side, 8 exact, the last one from 128 on.
     for d in 0..8 {
         assert_eq!(relative_position_bucket(-d, true, 32, 128), d as usize);
-        assert_eq!(relative_position_bucket(d, true, 32, 128), if d == 0 { 0 } else { 16 + d as usize });
+        assert_eq!(
+            relative_position_bucket(d, true, 32, 128),
+            if d == 0 { 0 } else { 16 + d as usize }
+        );
     }
     assert_eq!(relative_position_bucket(-127, true, 32, 128), 15);
     assert_eq!(relative_position_bucket(-128, true, 32, 128), 15);
