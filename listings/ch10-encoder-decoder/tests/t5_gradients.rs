@@ -13,12 +13,17 @@ use ch10_encoder_decoder::t5::model::{T5, T5Block, T5Config, T5Stack};
 use ch10_encoder_decoder::t5::position_bias::RelativePositionBias;
 use ndarray::{Array, Array2, Array3, Dimension, Ix2, Ix3};
 
+/// The step and floor: in f32, T5's unscaled scores make the softmax's curvature
+/// (truncation error ∝ eps²) and rounding (∝ 1/eps) meet near eps = 5e-3; gradients
+/// under 0.05 are compared absolutely, since their relative error is rounding noise.
 const TOL: f32 = 1e-2;
-const EPS: f32 = 3e-3;
+const EPS: f32 = 5e-3;
+const FLOOR: f32 = 5e-2;
 
 fn checker() -> GradCheck {
     GradCheck {
         eps: EPS,
+        floor: FLOOR,
         ..GradCheck::default()
     }
 }
@@ -197,7 +202,7 @@ fn encoder_and_decoder_blocks() {
 
 #[test]
 fn decoder_stack_shares_one_bias_table() {
-    let c = cfg(FeedForward::Relu);
+    let c = cfg(FeedForward::GatedGelu); // smooth: see the whole model's test
     let mut stack = T5Stack::new(&c, true, &mut seeded_rng(23));
     let x: Array2<f32> = normal((6, 8), 1.0, &mut seeded_rng(24));
     let enc: Array2<f32> = normal((4, 8), 1.0, &mut seeded_rng(25));
@@ -224,37 +229,32 @@ fn decoder_stack_shares_one_bias_table() {
 }
 
 #[test]
-fn whole_t5_tied_relu_and_untied_gated_gelu() {
-    for kind in [FeedForward::Relu, FeedForward::GatedGelu] {
-        let c = cfg(kind);
-        let tied = c.tie_word_embeddings;
+fn whole_t5_tied_and_untied() {
+    // The smooth FFN: a probe of ±eps that crosses one of ReLU's kinks measures a
+    // slope that is neither side's (one did here, 8 % off). The ReLU FFN is checked
+    // alone above, and the whole ReLU model against Hugging Face in t5_golden.rs.
+    let kind = FeedForward::GatedGelu;
+    for tied in [true, false] {
+        let c = T5Config {
+            tie_word_embeddings: tied,
+            ..cfg(kind)
+        };
         let mut model = T5::new(c, &mut seeded_rng(28)).unwrap();
         let (src, tgt) = ([3, 7, 1, 10, 7, 0, 9], [0, 4, 4, 8, 2]);
         let r: Array2<f32> = upstream(&[5, 11], 29);
         model.zero_grad();
         let base = dot(&model.forward(&src, &tgt).unwrap(), &r);
         model.backward(&r);
-        // Through two stacks in f32 a probe is off by up to ≈ 3e-3 absolute: gradients
-        // under 0.1 are compared absolutely against that floor (as Chapter 9 does).
-        let whole = GradCheck {
-            floor: 1e-1,
-            ..checker()
-        };
-        let reports = whole.check_module(&mut model, |m| {
+        let reports = checker().check_module(&mut model, |m| {
             (dot(&m.forward(&src, &tgt).unwrap(), &r) - base) as f32
         });
         // shared, then per stack its bias table, final norm and blocks (an encoder
-        // block holds 2 norms + 4 attention + the FFN's 2 or 3 weights; a decoder block
-        // 5 more for cross-attention), then an untied head.
-        let ffn = if tied { 2 } else { 3 };
-        let n = 1 + (2 + 2 * (6 + ffn)) + (2 + 2 * (11 + ffn)) + usize::from(!tied);
-        assert_eq!(
-            n,
-            if tied { 47 } else { 52 },
-            "as Hugging Face's named_parameters"
-        );
+        // block holds 2 norms + 4 attention + 3 gated-FFN weights; a decoder block 5
+        // more for cross-attention), then an untied head: 51 and 52 tensors, as
+        // Hugging Face's named_parameters count them.
+        let n = 1 + (2 + 2 * (6 + 3)) + (2 + 2 * (11 + 3)) + usize::from(!tied);
         assert_eq!(reports.len(), n, "every parameter (tied {tied})");
-        assert_all(&format!("t5 ({kind:?}, tied {tied})"), reports, 3e-2);
+        assert_all(&format!("t5 ({kind:?}, tied {tied})"), reports, TOL);
     }
 }
 
