@@ -245,7 +245,13 @@ fn whole_t5_tied_and_untied() {
         model.zero_grad();
         let base = dot(&model.forward(&src, &tgt).unwrap(), &r);
         model.backward(&r);
-        let reports = checker().check_module(&mut model, |m| {
+        // The untied head's N(0, 1) weights make larger logits, so a probe's rounding
+        // is ≈ 5e-4 absolute: gradients under 0.1 are compared against that floor.
+        let whole = GradCheck {
+            floor: 1e-1,
+            ..checker()
+        };
+        let reports = whole.check_module(&mut model, |m| {
             (dot(&m.forward(&src, &tgt).unwrap(), &r) - base) as f32
         });
         // shared, then per stack its bias table, final norm and blocks (an encoder
