@@ -107,6 +107,12 @@ const MEASUREMENTS: [(&str, &str, Output); 13] = [
         "train_decoders",
         Output::Args(&["--out", "src/figures/ch09"]),
     ),
+    // T5 against transformers' T5ForConditionalGeneration (committed fixtures).
+    (
+        "ch10-encoder-decoder",
+        "t5_parity",
+        Output::Stdout("src/figures/ch10/t5-parity.txt"),
+    ),
 ];
 
 /// Where a measuring example's results go.
