@@ -9,17 +9,17 @@ use ch03_attention::sdpa::{masked_softmax_in_place, softmax_backward_in_place};
 use ndarray::{Array2, Array3, Ix2, s};
 use rand::Rng;
 
-/// What backward needs: both inputs, q, k, v [T, H·d_kv], every head's weights
-/// [H, Tq, Tk] and the heads' output [Tq, H·d_kv].
-struct Cache {
-    x_q: Array2<f32>,
-    x_kv: Array2<f32>,
-    q: Array2<f32>,
-    k: Array2<f32>,
-    v: Array2<f32>,
-    p: Array3<f32>,
-    o: Array2<f32>,
-}
+/// What backward needs: x_q [Tq, C], x_kv [Tk, C], q [Tq, H·d_kv], k, v [Tk, H·d_kv],
+/// every head's weights P [H, Tq, Tk] and the heads' output o [Tq, H·d_kv].
+struct Cache(
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+    Array2<f32>,
+    Array3<f32>,
+    Array2<f32>,
+);
 
 // ANCHOR: struct
 /// W_q, W_k, W_v: [C, H·d_kv], W_o: [H·d_kv, C], no bias vectors. H·d_kv need not
@@ -64,7 +64,7 @@ impl T5Attention {
 // ANCHOR: forward
 impl T5Attention {
     /// Queries from x_q, keys and values from x_kv (the same matrix in self-attention,
-    /// the encoder's output in cross-attention). S = Q Kᵀ + bias, unscaled.
+    /// the encoder's output in cross-attention).
     // x_q: [Tq, C], x_kv: [Tk, C], bias: [H, Tq, Tk] -> y: [Tq, C]
     pub fn forward(
         &mut self,
@@ -72,79 +72,98 @@ impl T5Attention {
         x_kv: &Array2<f32>,
         bias: Option<&Array3<f32>>,
     ) -> Array2<f32> {
-        let (tq, tk, d) = (x_q.nrows(), x_kv.nrows(), self.d_kv);
+        let shape = (self.n_heads, x_q.nrows(), x_kv.nrows());
         if let Some(b) = bias {
-            assert_eq!(
-                b.dim(),
-                (self.n_heads, tq, tk),
-                "t5 attention: bias and [H, Tq, Tk]"
-            );
+            assert_eq!(b.dim(), shape, "t5 attention: bias and [H, Tq, Tk]");
         }
-        let (q, k, v) = (
-            x_q.dot(&self.wq.value),
-            x_kv.dot(&self.wk.value),
-            x_kv.dot(&self.wv.value),
-        );
+        let q = x_q.dot(&self.wq.value);
+        let k = x_kv.dot(&self.wk.value);
+        let v = x_kv.dot(&self.wv.value);
+        let (p, o) = self.heads(&q, &k, &v, bias);
+        let y = o.dot(&self.wo.value);
+        self.cache = Some(Cache(x_q.clone(), x_kv.clone(), q, k, v, p, o));
+        y
+    }
+}
+// ANCHOR_END: forward
+
+// ANCHOR: heads
+impl T5Attention {
+    /// Per head h: S = Q_h K_hᵀ + bias_h, with no 1/√d_kv; P = softmax(S), masked;
+    /// O_h = P V_h. A head is a column slice of q, k, v: a view, no copy.
+    // q: [Tq, H·d_kv], k, v: [Tk, H·d_kv] -> p: [H, Tq, Tk], o: [Tq, H·d_kv]
+    fn heads(
+        &self,
+        q: &Array2<f32>,
+        k: &Array2<f32>,
+        v: &Array2<f32>,
+        bias: Option<&Array3<f32>>,
+    ) -> (Array3<f32>, Array2<f32>) {
+        let (d, causal) = (self.d_kv, self.causal);
         let mask = Mask {
-            causal: self.causal,
+            causal,
             ..Mask::default()
         };
-        let mut p = Array3::zeros((self.n_heads, tq, tk));
-        let mut o = Array2::zeros((tq, self.n_heads * d));
+        let mut p = Array3::zeros((self.n_heads, q.nrows(), k.nrows()));
+        let mut o = Array2::zeros(q.raw_dim());
         for h in 0..self.n_heads {
-            let cols = s![.., h * d..(h + 1) * d]; // head h's columns: a view, no copy
+            let cols = s![.., h * d..(h + 1) * d];
             let mut s_h = p.slice_mut(s![h, .., ..]);
-            s_h.assign(&q.slice(cols).dot(&k.slice(cols).t())); // no 1/√d_kv
+            s_h.assign(&q.slice(cols).dot(&k.slice(cols).t()));
             if let Some(b) = bias {
                 s_h += &b.slice(s![h, .., ..]);
             }
             masked_softmax_in_place(&mut s_h, &mask);
             o.slice_mut(cols).assign(&s_h.dot(&v.slice(cols)));
         }
-        let y = o.dot(&self.wo.value);
-        let (x_q, x_kv) = (x_q.clone(), x_kv.clone());
-        self.cache = Some(Cache {
-            x_q,
-            x_kv,
-            q,
-            k,
-            v,
-            p,
-            o,
-        });
-        y
+        (p, o)
     }
 }
-// ANCHOR_END: forward
+// ANCHOR_END: heads
 
 // ANCHOR: backward
 impl T5Attention {
-    /// dS is also the gradient of the bias, which entered S by a plain addition.
     // dy: [Tq, C] -> dx_q: [Tq, C], dx_kv: [Tk, C], d_bias: [H, Tq, Tk]
     pub fn backward(
         &mut self,
         dy: &Array2<f32>,
     ) -> (Array2<f32>, Array2<f32>, Array3<f32>) {
-        let Cache {
-            x_q,
-            x_kv,
-            q,
-            k,
-            v,
-            p,
-            o,
-        } = self
+        let cache = self
             .cache
-            .as_ref()
+            .take()
             .expect("t5 attention backward before forward");
+        let Cache(x_q, x_kv, q, k, v, p, o) = &cache;
         assert_eq!(dy.dim(), x_q.dim(), "t5 attention backward: dy and x_q");
         self.wo.grad += &o.t().dot(dy);
         let d_o = dy.dot(&self.wo.value.t());
-        let (mut dq, mut dk, mut dv) = (
-            Array2::zeros(q.raw_dim()),
-            Array2::zeros(k.raw_dim()),
-            Array2::zeros(v.raw_dim()),
-        );
+        let (dq, dk, dv, d_bias) = self.heads_backward(q, k, v, p, &d_o);
+        self.wq.grad += &x_q.t().dot(&dq);
+        self.wk.grad += &x_kv.t().dot(&dk);
+        self.wv.grad += &x_kv.t().dot(&dv);
+        let dx_q = dq.dot(&self.wq.value.t());
+        let dx_kv = dk.dot(&self.wk.value.t()) + dv.dot(&self.wv.value.t());
+        self.cache = Some(cache);
+        (dx_q, dx_kv, d_bias)
+    }
+}
+// ANCHOR_END: backward
+
+// ANCHOR: heads_backward
+impl T5Attention {
+    /// Chapter 3's backward of one head without the 1/√d_k: dV = Pᵀ dO, dP = dO Vᵀ,
+    /// dS = P ⊙ (dP - rowsum(dP ⊙ P)), dQ = dS K, dK = dSᵀ Q. The bias entered S by a
+    /// plain addition, so its gradient is dS itself.
+    // q: [Tq, H·d], k, v: [Tk, H·d], p: [H, Tq, Tk], d_o: [Tq, H·d] -> dq, dk, dv, d_bias
+    fn heads_backward(
+        &self,
+        q: &Array2<f32>,
+        k: &Array2<f32>,
+        v: &Array2<f32>,
+        p: &Array3<f32>,
+        d_o: &Array2<f32>,
+    ) -> (Array2<f32>, Array2<f32>, Array2<f32>, Array3<f32>) {
+        let (mut dq, mut dk) = (Array2::zeros(q.raw_dim()), Array2::zeros(k.raw_dim()));
+        let mut dv = Array2::zeros(v.raw_dim());
         let mut d_bias = Array3::zeros(p.raw_dim());
         for h in 0..self.n_heads {
             let cols = s![.., h * self.d_kv..(h + 1) * self.d_kv];
@@ -156,15 +175,10 @@ impl T5Attention {
             dk.slice_mut(cols).assign(&ds.t().dot(&q.slice(cols)));
             d_bias.slice_mut(s![h, .., ..]).assign(&ds);
         }
-        self.wq.grad += &x_q.t().dot(&dq);
-        self.wk.grad += &x_kv.t().dot(&dk);
-        self.wv.grad += &x_kv.t().dot(&dv);
-        let dx_q = dq.dot(&self.wq.value.t());
-        let dx_kv = dk.dot(&self.wk.value.t()) + dv.dot(&self.wv.value.t());
-        (dx_q, dx_kv, d_bias)
+        (dq, dk, dv, d_bias)
     }
 }
-// ANCHOR_END: backward
+// ANCHOR_END: heads_backward
 
 impl Module for T5Attention {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

@@ -15,7 +15,9 @@ pub enum FeedForward {
     Relu,
     GatedGelu,
 }
+// ANCHOR_END: kind
 
+// ANCHOR: struct
 /// W_i0: [C, d_ff], W_i1: [C, d_ff] when gated, W_o: [d_ff, C].
 pub struct T5Ffn {
     pub wi_0: Param<Ix2>,
@@ -51,7 +53,7 @@ impl T5Ffn {
         }
     }
 }
-// ANCHOR_END: kind
+// ANCHOR_END: struct
 
 // ANCHOR: forward
 impl T5Ffn {
@@ -67,7 +69,11 @@ impl T5Ffn {
         self.cache = Some((x.clone(), h, u, a));
         y
     }
+}
+// ANCHOR_END: forward
 
+// ANCHOR: backward
+impl T5Ffn {
     // dy: [N, C] -> dx: [N, C]
     pub fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32> {
         let (x, h, u, a) = self.cache.as_ref().expect("t5 ffn backward before forward");
@@ -96,7 +102,7 @@ impl T5Ffn {
         dx
     }
 }
-// ANCHOR_END: forward
+// ANCHOR_END: backward
 
 impl Module for T5Ffn {
     /// Hugging Face's names: `wi` alone, or `wi_0` and `wi_1` when gated.

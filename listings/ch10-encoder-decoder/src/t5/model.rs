@@ -118,7 +118,9 @@ pub struct T5Block {
     pub ffn_norm: RmsNorm,
     pub ffn: T5Ffn,
 }
+// ANCHOR_END: block
 
+// ANCHOR: block_forward
 impl T5Block {
     // x: [T, C], enc: [S, C] (decoder), bias: [H, T, T] -> y: [T, C]
     pub fn forward(
@@ -152,7 +154,7 @@ impl T5Block {
         (dx, d_enc, d_bias)
     }
 }
-// ANCHOR_END: block
+// ANCHOR_END: block_forward
 
 impl T5Block {
     pub fn new(cfg: &T5Config, decoder: bool, rng: &mut impl Rng) -> Self {
@@ -349,7 +351,11 @@ impl T5 {
         self.cache = Some((src.len(), h));
         Ok(logits)
     }
+}
+// ANCHOR_END: model
 
+// ANCHOR: model_backward
+impl T5 {
     /// Adds ∂L/∂θ into every parameter's gradient, given ∂L/∂logits.
     // dlogits: [T, vocab] -> nothing (the inputs are token ids)
     pub fn backward(&mut self, dlogits: &Array2<f32>) {
@@ -372,7 +378,7 @@ impl T5 {
         self.shared.backward(&concatenate![Axis(0), d_src, d_tgt]);
     }
 }
-// ANCHOR_END: model
+// ANCHOR_END: model_backward
 
 impl Module for T5 {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
