@@ -120,7 +120,7 @@ pub struct T5Block {
 }
 // ANCHOR_END: block
 
-// ANCHOR: block_forward
+// ANCHOR: block_passes
 impl T5Block {
     // x: [T, C], enc: [S, C] (decoder), bias: [H, T, T] -> y: [T, C]
     pub fn forward(
@@ -154,7 +154,7 @@ impl T5Block {
         (dx, d_enc, d_bias)
     }
 }
-// ANCHOR_END: block_forward
+// ANCHOR_END: block_passes
 
 impl T5Block {
     pub fn new(cfg: &T5Config, decoder: bool, rng: &mut impl Rng) -> Self {
