@@ -41,7 +41,11 @@ fn buckets_are_exact_near_zero_and_saturate_past_max_distance() {
     }
     assert_eq!(relative_position_bucket(-127, true, 32, 128), 15);
     for offset in -300..=-128 {
-        assert_eq!(relative_position_bucket(offset, true, 32, 128), 15, "{offset}");
+        assert_eq!(
+            relative_position_bucket(offset, true, 32, 128),
+            15,
+            "{offset}"
+        );
     }
     assert_eq!(relative_position_bucket(10_000, true, 32, 128), 31);
     // The decoder: every key after the query is bucket 0, distances back use all 32.

@@ -17,6 +17,9 @@ pub enum FeedForward {
 }
 // ANCHOR_END: kind
 
+/// What backward needs: x, h = x W_i0, u = x W_i1 (gated), a = act(h) (⊙ u).
+type FfnCache = (Array2<f32>, Array2<f32>, Option<Array2<f32>>, Array2<f32>);
+
 // ANCHOR: struct
 /// W_i0: [C, d_ff], W_i1: [C, d_ff] when gated, W_o: [d_ff, C].
 pub struct T5Ffn {
@@ -24,7 +27,7 @@ pub struct T5Ffn {
     pub wi_1: Option<Param<Ix2>>,
     pub wo: Param<Ix2>,
     pub act: Activation,
-    cache: Option<(Array2<f32>, Array2<f32>, Option<Array2<f32>>, Array2<f32>)>, // x, h, u, a
+    cache: Option<FfnCache>,
 }
 
 impl T5Ffn {
