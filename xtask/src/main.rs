@@ -113,6 +113,12 @@ const MEASUREMENTS: [(&str, &str, Output); 13] = [
         "t5_parity",
         Output::Stdout("src/figures/ch10/t5-parity.txt"),
     ),
+    // Span corruption of a short passage, seeded.
+    (
+        "ch10-encoder-decoder",
+        "span_corruption",
+        Output::Stdout("src/figures/ch10/span-corruption.txt"),
+    ),
 ];
 
 /// Where a measuring example's results go.
