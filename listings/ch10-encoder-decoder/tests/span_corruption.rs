@@ -27,6 +27,12 @@ fn noise_fraction_is_round_l_times_density_at_every_length() {
     }
     let (noise, spans) = noise_counts(512, 0.15, 3.0).unwrap();
     assert_eq!((noise, spans), (77, 26)); // 76.8 rounds to 77; 77 / 3 = 25.67 to 26
+    // "the noise plus one sentinel per span, about a fifth of the original (103 tokens)"
+    let tokens: Vec<usize> = (0..512).collect();
+    let (_, target) =
+        span_corruption(&tokens, VOCAB, 0.15, 3.0, &mut seeded_rng(1)).unwrap();
+    assert_eq!(target.len(), 103);
+    assert!((target.len() as f64 / 512.0 - 0.2).abs() < 0.01);
 }
 
 /// Runs of `true` in a mask, in order.
@@ -68,6 +74,9 @@ fn span_lengths_follow_a_uniform_random_segmentation() {
         }
     }
     let total = (samples as usize * k) as f64;
+    // "about a third for l = 1"
+    let p1 = choose(n - 2, k - 2) / choose(n - 1, k - 1);
+    assert!((0.3..0.36).contains(&p1), "P(length 1) = {p1}");
     for l in 1..=8 {
         let exact = choose(n - 1 - l, k - 2) / choose(n - 1, k - 1);
         let seen = *counts.get(&l).unwrap_or(&0) as f64 / total;
