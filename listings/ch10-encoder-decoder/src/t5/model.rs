@@ -129,6 +129,11 @@ impl T5Block {
         enc: Option<&Array2<f32>>,
         bias: &Array3<f32>,
     ) -> Array2<f32> {
+        assert_eq!(
+            self.cross.is_some(),
+            enc.is_some(),
+            "t5 block: a decoder block needs the encoder's output, an encoder block none"
+        );
         let n = self.attn_norm.forward(x);
         let mut h = x + &self.attn.forward(&n, &n, Some(bias));
         if let (Some((norm, cross)), Some(enc)) = (&mut self.cross, enc) {
