@@ -64,7 +64,33 @@ impl T5Attention {
 // ANCHOR: forward
 impl T5Attention {
     /// Queries from x_q, keys and values from x_kv (the same matrix in self-attention,
-    /// the encoder's output in cross-attention).
+    /// the encoder's output in cross-attention). `key_padding` (`true` = padding, as
+    /// Chapter 3's mask has it) hides a padded source's extra keys.
+    // x_q: [Tq, C], x_kv: [Tk, C], bias: [H, Tq, Tk], key_padding: [Tk] -> y: [Tq, C]
+    pub fn forward_padded(
+        &mut self,
+        x_q: &Array2<f32>,
+        x_kv: &Array2<f32>,
+        bias: Option<&Array3<f32>>,
+        key_padding: Option<&[bool]>,
+    ) -> Array2<f32> {
+        let shape = (self.n_heads, x_q.nrows(), x_kv.nrows());
+        if let Some(b) = bias {
+            assert_eq!(b.dim(), shape, "t5 attention: bias and [H, Tq, Tk]");
+        }
+        if let Some(pad) = key_padding {
+            assert_eq!(pad.len(), x_kv.nrows(), "t5 attention: key_padding and Tk");
+        }
+        let q = x_q.dot(&self.wq.value);
+        let k = x_kv.dot(&self.wk.value);
+        let v = x_kv.dot(&self.wv.value);
+        let (p, o) = self.heads(&q, &k, &v, bias, key_padding);
+        let y = o.dot(&self.wo.value);
+        self.cache = Some(Cache(x_q.clone(), x_kv.clone(), q, k, v, p, o));
+        y
+    }
+
+    /// Every key visible but the causal mask's.
     // x_q: [Tq, C], x_kv: [Tk, C], bias: [H, Tq, Tk] -> y: [Tq, C]
     pub fn forward(
         &mut self,
@@ -72,17 +98,7 @@ impl T5Attention {
         x_kv: &Array2<f32>,
         bias: Option<&Array3<f32>>,
     ) -> Array2<f32> {
-        let shape = (self.n_heads, x_q.nrows(), x_kv.nrows());
-        if let Some(b) = bias {
-            assert_eq!(b.dim(), shape, "t5 attention: bias and [H, Tq, Tk]");
-        }
-        let q = x_q.dot(&self.wq.value);
-        let k = x_kv.dot(&self.wk.value);
-        let v = x_kv.dot(&self.wv.value);
-        let (p, o) = self.heads(&q, &k, &v, bias);
-        let y = o.dot(&self.wo.value);
-        self.cache = Some(Cache(x_q.clone(), x_kv.clone(), q, k, v, p, o));
-        y
+        self.forward_padded(x_q, x_kv, bias, None)
     }
 }
 // ANCHOR_END: forward
@@ -90,18 +106,21 @@ impl T5Attention {
 // ANCHOR: heads
 impl T5Attention {
     /// Per head h: S = Q_h K_hᵀ + bias_h, with no 1/√d_kv; P = softmax(S), masked;
-    /// O_h = P V_h. A head is a column slice of q, k, v: a view, no copy.
-    // q: [Tq, H·d_kv], k, v: [Tk, H·d_kv] -> p: [H, Tq, Tk], o: [Tq, H·d_kv]
+    /// O_h = P V_h. A head is a column slice of q, k, v: a view, no copy. A padded
+    /// key's weight is exactly 0, so backward needs no mask of its own.
+    // q: [Tq, H·d_kv], k, v: [Tk, H·d_kv], key_padding: [Tk] -> p: [H, Tq, Tk], o
     fn heads(
         &self,
         q: &Array2<f32>,
         k: &Array2<f32>,
         v: &Array2<f32>,
         bias: Option<&Array3<f32>>,
+        key_padding: Option<&[bool]>,
     ) -> (Array3<f32>, Array2<f32>) {
         let (d, causal) = (self.d_kv, self.causal);
         let mask = Mask {
             causal,
+            key_padding,
             ..Mask::default()
         };
         let mut p = Array3::zeros((self.n_heads, q.nrows(), k.nrows()));

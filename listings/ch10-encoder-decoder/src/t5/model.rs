@@ -47,6 +47,8 @@ pub enum T5Error {
         "t5 config: max_distance = {max_distance} must exceed num_buckets / 2 = {half}"
     )]
     MaxDistance { max_distance: usize, half: usize },
+    #[error("t5 input: src_len = {src_len} exceeds the padded source's {s} tokens")]
+    SourceLength { src_len: usize, s: usize },
     #[error("t5 input: the {which} sequence is empty")]
     Empty { which: &'static str },
     #[error(
@@ -122,26 +124,34 @@ pub struct T5Block {
 
 // ANCHOR: block_passes
 impl T5Block {
-    // x: [T, C], enc: [S, C] (decoder), bias: [H, T, T] -> y: [T, C]
-    pub fn forward(
+    /// `src_pad` (`true` = padding) is the source's key padding: an encoder block's
+    /// self-attention and a decoder block's cross-attention skip those keys.
+    // x: [T, C], enc: [S, C] (decoder), bias: [H, T, T], src_pad: [S] -> y: [T, C]
+    pub fn forward_padded(
         &mut self,
         x: &Array2<f32>,
         enc: Option<&Array2<f32>>,
         bias: &Array3<f32>,
+        src_pad: Option<&[bool]>,
     ) -> Array2<f32> {
         assert_eq!(
             self.cross.is_some(),
             enc.is_some(),
             "t5 block: a decoder block needs the encoder's output, an encoder block none"
         );
+        let self_pad = if enc.is_some() { None } else { src_pad };
         let n = self.attn_norm.forward(x);
-        let mut h = x + &self.attn.forward(&n, &n, Some(bias));
+        let mut h = x + &self.attn.forward_padded(&n, &n, Some(bias), self_pad);
         if let (Some((norm, cross)), Some(enc)) = (&mut self.cross, enc) {
-            h = &h + &cross.forward(&norm.forward(&h), enc, None);
+            h = &h + &cross.forward_padded(&norm.forward(&h), enc, None, src_pad);
         }
         &h + &self.ffn.forward(&self.ffn_norm.forward(&h))
     }
+}
+// ANCHOR_END: block_passes
 
+// ANCHOR: block_backward
+impl T5Block {
     /// Each residual passes dy straight through and adds its branch's gradient.
     // dy: [T, C] -> dx: [T, C], d_enc: [S, C] (decoder), d_bias: [H, T, T]
     pub fn backward(
@@ -159,9 +169,20 @@ impl T5Block {
         (dx, d_enc, d_bias)
     }
 }
-// ANCHOR_END: block_passes
+// ANCHOR_END: block_backward
 
 impl T5Block {
+    /// An unpadded source.
+    // x: [T, C], enc: [S, C] (decoder), bias: [H, T, T] -> y: [T, C]
+    pub fn forward(
+        &mut self,
+        x: &Array2<f32>,
+        enc: Option<&Array2<f32>>,
+        bias: &Array3<f32>,
+    ) -> Array2<f32> {
+        self.forward_padded(x, enc, bias, None)
+    }
+
     pub fn new(cfg: &T5Config, decoder: bool, rng: &mut impl Rng) -> Self {
         let (c, heads) = (cfg.d_model, (cfg.n_heads, cfg.d_kv));
         T5Block {
@@ -214,17 +235,26 @@ pub struct T5Stack {
 }
 
 impl T5Stack {
-    // x: [T, C], enc: [S, C] (decoder) -> [T, C]
-    pub fn forward(&mut self, x: &Array2<f32>, enc: Option<&Array2<f32>>) -> Array2<f32> {
+    // x: [T, C], enc: [S, C] (decoder), src_pad: [S] -> [T, C]
+    pub fn forward_padded(
+        &mut self,
+        x: &Array2<f32>,
+        enc: Option<&Array2<f32>>,
+        src_pad: Option<&[bool]>,
+    ) -> Array2<f32> {
         let t = x.nrows();
         let bias = self.position_bias.forward(t, t);
         let mut x = x.clone();
         for block in &mut self.blocks {
-            x = block.forward(&x, enc, &bias);
+            x = block.forward_padded(&x, enc, &bias, src_pad);
         }
         self.final_norm.forward(&x)
     }
+}
+// ANCHOR_END: stack
 
+// ANCHOR: stack_backward
+impl T5Stack {
     // dy: [T, C] -> dx: [T, C], d_enc: [S, C] summed over the layers (decoder)
     pub fn backward(&mut self, dy: &Array2<f32>) -> (Array2<f32>, Option<Array2<f32>>) {
         let mut dx = self.final_norm.backward(dy);
@@ -243,9 +273,15 @@ impl T5Stack {
         (dx, d_enc_sum)
     }
 }
-// ANCHOR_END: stack
+// ANCHOR_END: stack_backward
 
 impl T5Stack {
+    /// An unpadded source.
+    // x: [T, C], enc: [S, C] (decoder) -> [T, C]
+    pub fn forward(&mut self, x: &Array2<f32>, enc: Option<&Array2<f32>>) -> Array2<f32> {
+        self.forward_padded(x, enc, None)
+    }
+
     pub fn new(cfg: &T5Config, decoder: bool, rng: &mut impl Rng) -> Self {
         let n = if decoder {
             cfg.n_decoder_layers
@@ -332,20 +368,33 @@ impl T5 {
 // ANCHOR: model
 impl T5 {
     /// Teacher forcing: the decoder reads `tgt` (the answer shifted right, starting
-    /// with the pad id 0) and predicts each next token.
+    /// with the pad id 0) and predicts each next token. `src` may be a padded row of a
+    /// batch whose first `src_len` tokens are real: the rest are masked as keys.
     // src: [S], tgt: [T] -> logits: [T, vocab]
-    pub fn forward(
+    pub fn forward_padded(
         &mut self,
         src: &[usize],
+        src_len: usize,
         tgt: &[usize],
     ) -> Result<Array2<f32>, T5Error> {
-        self.check_ids("source", src)?;
+        if src_len > src.len() {
+            return Err(T5Error::SourceLength {
+                src_len,
+                s: src.len(),
+            });
+        }
+        self.check_ids("source", &src[..src_len])?;
+        self.check_ids("source", src)?; // the padding too
         self.check_ids("target", tgt)?;
+        let pad: Vec<bool> = (0..src.len()).map(|j| j >= src_len).collect();
+        let pad = (src_len < src.len()).then_some(pad.as_slice());
         // One lookup for both sides, so the table's backward sees every id once.
         let x = self.shared.forward(&[src, tgt].concat());
         let (x_src, x_tgt) = x.view().split_at(Axis(0), src.len());
-        let enc = self.encoder.forward(&x_src.to_owned(), None);
-        let h = self.decoder.forward(&x_tgt.to_owned(), Some(&enc));
+        let enc = self.encoder.forward_padded(&x_src.to_owned(), None, pad);
+        let h = self
+            .decoder
+            .forward_padded(&x_tgt.to_owned(), Some(&enc), pad);
         let logits = match &self.lm_head {
             Some(w) => h.dot(&w.value),
             None => {
@@ -358,6 +407,18 @@ impl T5 {
     }
 }
 // ANCHOR_END: model
+
+impl T5 {
+    /// An unpadded source.
+    // src: [S], tgt: [T] -> logits: [T, vocab]
+    pub fn forward(
+        &mut self,
+        src: &[usize],
+        tgt: &[usize],
+    ) -> Result<Array2<f32>, T5Error> {
+        self.forward_padded(src, src.len(), tgt)
+    }
+}
 
 // ANCHOR: model_backward
 impl T5 {
