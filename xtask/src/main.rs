@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 13] = [
+const MEASUREMENTS: [(&str, &str, Output); 15] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -106,6 +106,18 @@ const MEASUREMENTS: [(&str, &str, Output); 13] = [
         "ch09-decoder-only",
         "train_decoders",
         Output::Args(&["--out", "src/figures/ch09"]),
+    ),
+    // T5 against transformers' T5ForConditionalGeneration (committed fixtures).
+    (
+        "ch10-encoder-decoder",
+        "t5_parity",
+        Output::Stdout("src/figures/ch10/t5-parity.txt"),
+    ),
+    // Span corruption of a short passage, seeded.
+    (
+        "ch10-encoder-decoder",
+        "span_corruption",
+        Output::Stdout("src/figures/ch10/span-corruption.txt"),
     ),
 ];
 
