@@ -1,2 +1,7 @@
 //! Chapter 10 of *Transformers Deep Dive*: encoder-decoder models. T5 from scratch, and
 //! the real Whisper tiny.en transcribing speech with the book's code.
+//!
+//! - [`ctranslate2`]: CTranslate2's `model.bin` read and checked; F32, F16 and BF16
+//!   variables as f32. It loads the real Whisper tiny.en.
+
+pub mod ctranslate2;
