@@ -32,7 +32,9 @@ pub enum Ct2Error {
     Io { path: String, error: std::io::Error },
     #[error("{path}: {error}")]
     InFile { path: String, error: Box<Ct2Error> },
-    #[error("truncated file: {what} needs {need} bytes at offset {at}, the file has {len}")]
+    #[error(
+        "truncated file: {what} needs {need} bytes at offset {at}, the file has {len}"
+    )]
     Truncated {
         what: String,
         at: usize,
@@ -74,7 +76,9 @@ pub enum Dtype {
 impl Dtype {
     fn from_id(code: u8) -> Option<Dtype> {
         use Dtype::*;
-        [F32, I8, I16, I32, F16, Bf16].get(usize::from(code)).copied()
+        [F32, I8, I16, I32, F16, Bf16]
+            .get(usize::from(code))
+            .copied()
     }
 
     pub fn item_size(self) -> usize {
@@ -182,7 +186,10 @@ impl Ct2Model {
     /// count against its shape and dtype, and that the tables end where the file does.
     // ANCHOR: parse
     pub fn parse(bytes: Vec<u8>) -> Result<Self> {
-        let mut c = Cursor { bytes: &bytes, pos: 0 };
+        let mut c = Cursor {
+            bytes: &bytes,
+            pos: 0,
+        };
         let binary_version = c.u32(&|| "the binary version".into())?;
         if !(4..=6).contains(&binary_version) {
             return Err(Ct2Error::UnsupportedVersion(binary_version));
@@ -214,7 +221,15 @@ impl Ct2Model {
         if c.pos != bytes.len() {
             return Err(Ct2Error::TrailingBytes(bytes.len() - c.pos));
         }
-        Ok(Ct2Model { binary_version, spec, revision, variables, aliases, index, bytes })
+        Ok(Ct2Model {
+            binary_version,
+            spec,
+            revision,
+            variables,
+            aliases,
+            index,
+            bytes,
+        })
     }
     // ANCHOR_END: parse
 }
@@ -240,13 +255,20 @@ fn read_variable(c: &mut Cursor<'_>, i: u32) -> Result<Variable> {
         .try_fold(dtype.item_size(), |acc, &d| acc.checked_mul(d));
     if expected != Some(n_bytes) {
         return Err(Ct2Error::BadVariable {
-            problem: format!("{n_bytes} bytes, but shape {shape:?} of {dtype:?} needs {expected:?}"),
+            problem: format!(
+                "{n_bytes} bytes, but shape {shape:?} of {dtype:?} needs {expected:?}"
+            ),
             variable: name,
         });
     }
     let start = c.pos;
     c.take(n_bytes as u64, &what)?;
-    Ok(Variable { name, shape, dtype, data: start..c.pos })
+    Ok(Variable {
+        name,
+        shape,
+        dtype,
+        data: start..c.pos,
+    })
 }
 // ANCHOR_END: read_variable
 
@@ -258,7 +280,10 @@ impl Ct2Model {
             .iter()
             .find(|(a, _)| a == name)
             .map_or(name, |(_, t)| t.as_str());
-        let i = self.index.get(target).ok_or_else(|| Ct2Error::Missing(name.to_owned()))?;
+        let i = self
+            .index
+            .get(target)
+            .ok_or_else(|| Ct2Error::Missing(name.to_owned()))?;
         Ok(&self.variables[*i])
     }
 
@@ -278,7 +303,9 @@ impl Ct2Model {
             // bfloat16 is the top half of an f32.
             Dtype::Bf16 => b
                 .chunks_exact(2)
-                .map(|h| f32::from_bits(u32::from(u16::from_le_bytes([h[0], h[1]])) << 16))
+                .map(|h| {
+                    f32::from_bits(u32::from(u16::from_le_bytes([h[0], h[1]])) << 16)
+                })
                 .collect(),
             other => {
                 return Err(Ct2Error::BadVariable {
@@ -287,7 +314,8 @@ impl Ct2Model {
                 });
             }
         };
-        Ok(ArrayD::from_shape_vec(IxDyn(&var.shape), values).expect("size checked by parse"))
+        Ok(ArrayD::from_shape_vec(IxDyn(&var.shape), values)
+            .expect("size checked by parse"))
     }
 
     /// [`Ct2Model::floats`] with the shape the caller expects, or an error naming both.
@@ -310,12 +338,17 @@ impl Ct2Model {
         let value = match (var.shape.as_slice(), var.dtype) {
             ([], Dtype::I8) => Some(i64::from(b[0] as i8)),
             ([], Dtype::I16) => Some(i64::from(i16::from_le_bytes([b[0], b[1]]))),
-            ([], Dtype::I32) => Some(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+            ([], Dtype::I32) => {
+                Some(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            }
             _ => None,
         };
         value.ok_or_else(|| Ct2Error::BadVariable {
             variable: name.to_owned(),
-            problem: format!("{:?} of shape {:?}, expected an integer scalar", var.dtype, var.shape),
+            problem: format!(
+                "{:?} of shape {:?}, expected an integer scalar",
+                var.dtype, var.shape
+            ),
         })
     }
 }

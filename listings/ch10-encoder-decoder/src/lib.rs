@@ -3,5 +3,7 @@
 //!
 //! - [`ctranslate2`]: CTranslate2's `model.bin` read and checked; F32, F16 and BF16
 //!   variables as f32. It loads the real Whisper tiny.en.
+//! - [`conv`]: Whisper's conv stem, two 1-D convolutions with GELU, forward and backward.
 
+pub mod conv;
 pub mod ctranslate2;

@@ -18,12 +18,21 @@ fn err(bytes: Vec<u8>) -> String {
 #[test]
 fn a_built_file_reads_back_exactly() {
     let m = Ct2Model::parse(small_file()).unwrap();
-    assert_eq!((m.binary_version, m.spec.as_str(), m.revision), (6, "TestSpec", 3));
+    assert_eq!(
+        (m.binary_version, m.spec.as_str(), m.revision),
+        (6, "TestSpec", 3)
+    );
     assert_eq!(m.variables.len(), 4);
     let a = m.floats_as("a/weight", &[2, 3]).unwrap();
-    assert_eq!(a.iter().copied().collect::<Vec<_>>(), [1.0, -2.0, 0.5, 3.25, 0.0, -0.125]);
+    assert_eq!(
+        a.iter().copied().collect::<Vec<_>>(),
+        [1.0, -2.0, 0.5, 3.25, 0.0, -0.125]
+    );
     let b = m.floats("b/bias").unwrap();
-    assert_eq!(b.iter().copied().collect::<Vec<_>>(), [1.0, -2.0, 0.5, 65504.0]);
+    assert_eq!(
+        b.iter().copied().collect::<Vec<_>>(),
+        [1.0, -2.0, 0.5, 65504.0]
+    );
     let c = m.floats("c/scale").unwrap();
     assert_eq!(c.iter().copied().collect::<Vec<_>>(), [1.5, -3.0]);
     assert_eq!(m.int_scalar("num_heads").unwrap(), 6);
@@ -73,7 +82,10 @@ fn corrupt_tables_are_errors_naming_the_variable() {
     let mut w = Writer::new(6, "S", 1, 1);
     w.variable("x", &[2], 9, &[0; 8]);
     w.aliases(&[]);
-    assert_eq!(err(w.0), "variable x: unknown dtype id 9 (CTranslate2's are 0 to 5)");
+    assert_eq!(
+        err(w.0),
+        "variable x: unknown dtype id 9 (CTranslate2's are 0 to 5)"
+    );
 
     let mut w = Writer::new(6, "S", 1, 1);
     w.variable("x", &[3], 4, &[0; 4]);
@@ -98,7 +110,10 @@ fn corrupt_tables_are_errors_naming_the_variable() {
     w.variable("x", &[1], 0, &[0; 4]);
     w.aliases(&[]);
     w.0.push(0);
-    assert_eq!(err(w.0), "1 bytes after the last alias: the file is longer than its tables say");
+    assert_eq!(
+        err(w.0),
+        "1 bytes after the last alias: the file is longer than its tables say"
+    );
 
     // A shape whose size overflows is caught before any byte is read.
     let mut w = Writer::new(6, "S", 1, 1);
@@ -126,7 +141,10 @@ fn the_path_is_in_the_message() {
     std::fs::write(&path, &small_file()[..10]).unwrap();
     let e = Ct2Model::open(&path).err().unwrap();
     assert!(matches!(e, Ct2Error::InFile { .. }));
-    assert!(e.to_string().starts_with(&format!("{}: truncated file", path.display())));
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: truncated file", path.display()))
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -11,7 +11,9 @@ use ch10_encoder_decoder::ctranslate2::Ct2Model;
 /// The real tiny.en directory. Without the cache this fails with one line naming
 /// `cargo xtask models`: a real-checkpoint test never passes silently.
 pub fn whisper_dir() -> PathBuf {
-    models::WHISPER_TINY_EN.dir().unwrap_or_else(|e| panic!("{e}"))
+    models::WHISPER_TINY_EN
+        .dir()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The real `model.bin`, parsed once for all the tests of one test binary.
