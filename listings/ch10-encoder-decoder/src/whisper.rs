@@ -128,6 +128,18 @@ impl WhisperConfig {
             n_audio_ctx: dim0("encoder/position_encodings/encodings")?,
             n_text_ctx: dim0("decoder/position_encodings/encodings")?,
         };
+        if cfg.n_enc_layers == 0
+            || cfg.n_dec_layers == 0
+            || cfg.n_mels == 0
+            || cfg.vocab == 0
+            || cfg.n_audio_ctx == 0
+            || cfg.n_text_ctx == 0
+        {
+            return Err(config_error(
+                "sizes",
+                format!("{cfg:?}: every size must be at least 1"),
+            ));
+        }
         cfg.check(m)?;
         Ok(cfg)
     }

@@ -109,3 +109,62 @@ pub fn small_file() -> Vec<u8> {
     w.aliases(&[("proj/weight", "a/weight")]);
     w.0
 }
+
+/// A small Whisper of `cfg`'s sizes as a CTranslate2 file: every variable
+/// `expected_variables` lists (F32, values from a fixed formula), the flags, head counts
+/// and alignment scalars, and the tied-output alias. `edit` may change the entries
+/// (name, shape, dtype id, bytes) before they are written.
+pub fn tiny_whisper_file(
+    cfg: &ch10_encoder_decoder::whisper::WhisperConfig,
+    edit: impl FnOnce(&mut Vec<(String, Vec<u32>, u8, Vec<u8>)>),
+) -> Vec<u8> {
+    let mut vars: Vec<(String, Vec<u32>, u8, Vec<u8>)> = Vec::new();
+    for (k, (name, shape)) in cfg.expected_variables().into_iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let data: Vec<u8> = (0..n)
+            .flat_map(|i| {
+                let v = if name.contains("gamma") {
+                    1.0
+                } else {
+                    0.3 * ((i * 7 + k * 13) as f32 * 0.61).sin()
+                };
+                v.to_le_bytes()
+            })
+            .collect();
+        vars.push((name, shape.iter().map(|&d| d as u32).collect(), 0, data));
+    }
+    let scalar_i8 = |name: &str, v: i8| (name.to_owned(), vec![], 1u8, vec![v as u8]);
+    let scalar_i16 =
+        |name: &str, v: i16| (name.to_owned(), vec![], 2u8, v.to_le_bytes().to_vec());
+    vars.push(scalar_i8("decoder/activation", 3));
+    vars.push(scalar_i8("decoder/alibi", 0));
+    vars.push(scalar_i8("decoder/pre_norm", 1));
+    vars.push(scalar_i8("decoder/scale_embeddings", 0));
+    vars.push(scalar_i8("decoder/start_from_zero_embedding", 0));
+    vars.push(scalar_i16("decoder/alignment_heads", 1));
+    vars.push(scalar_i16("decoder/alignment_layer", -1));
+    vars.push(scalar_i16("encoder/num_heads", cfg.n_heads as i16));
+    vars.push(scalar_i16("decoder/num_heads", cfg.n_heads as i16));
+    edit(&mut vars);
+    let mut w = Writer::new(6, "WhisperSpec", 3, vars.len() as u32);
+    for (name, shape, dtype, data) in &vars {
+        w.variable(name, shape, *dtype, data);
+    }
+    w.aliases(&[("decoder/projection/weight", "decoder/embeddings/weight")]);
+    w.0
+}
+
+/// Sizes small enough to build a whole Whisper in microseconds.
+pub fn tiny_config() -> ch10_encoder_decoder::whisper::WhisperConfig {
+    ch10_encoder_decoder::whisper::WhisperConfig {
+        n_mels: 3,
+        d_model: 4,
+        n_heads: 2,
+        d_ff: 8,
+        n_enc_layers: 2,
+        n_dec_layers: 1,
+        vocab: 50,
+        n_audio_ctx: 5,
+        n_text_ctx: 6,
+    }
+}
