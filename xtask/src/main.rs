@@ -107,6 +107,13 @@ const MEASUREMENTS: [(&str, &str, Output); 13] = [
         "train_decoders",
         Output::Args(&["--out", "src/figures/ch09"]),
     ),
+    // The real Whisper tiny.en against CTranslate2 (a committed fixture): needs the real
+    // weights.
+    (
+        "ch10-encoder-decoder",
+        "whisper_parity",
+        Output::Stdout("src/figures/ch10/whisper-parity.txt"),
+    ),
 ];
 
 /// Where a measuring example's results go.

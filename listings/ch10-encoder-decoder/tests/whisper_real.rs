@@ -211,3 +211,33 @@ fn every_step_logits_match_ctranslate2() {
     eprintln!("top-5 logits at every step: max |book - CTranslate2| = {max_err:.3e}");
     assert!(max_err < LOGITS_TOL, "logits differ by {max_err}");
 }
+
+/// The committed report the page includes (examples/whisper_parity.rs) says what these
+/// tests check: both sequences the same, and errors under the tolerances.
+#[test]
+fn the_committed_report_agrees() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../src/figures/ch10/whisper-parity.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let number = |key: &str| -> f32 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("no line with {key:?}"));
+        let after = line.split(key).nth(1).unwrap().trim();
+        after.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(number("[1500, 384]: max |ours - CTranslate2| =") < ENCODER_TOL);
+    assert!(number("every step: max |ours - CTranslate2| =") < LOGITS_TOL);
+    assert!(number("margin CTranslate2 saw:") > 100.0 * LOGITS_TOL);
+    let verdicts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(", CTranslate2 ["))
+        .collect();
+    assert_eq!(verdicts.len(), 2);
+    assert!(
+        verdicts.iter().all(|l| l.ends_with(": same")),
+        "{verdicts:?}"
+    );
+}
