@@ -207,6 +207,7 @@ pub struct ConvStem {
     h1: Array2<f32>, // conv1's output before GELU [T, C], for backward
     h2: Array2<f32>, // conv2's output before GELU [T / 2, C]
 }
+// ANCHOR_END: stem
 
 impl ConvStem {
     pub fn new(conv1: Conv1d, conv2: Conv1d) -> Self {
@@ -218,7 +219,10 @@ impl ConvStem {
             h2: empty,
         }
     }
+}
 
+// ANCHOR: stem_forward
+impl ConvStem {
     /// The mel spectrogram is channel-major, as audio code computes it; the stem turns
     /// it time-major, [positions, C], for the encoder.
     // mel: [n_mels, T] -> [T_out, C]
@@ -242,7 +246,7 @@ impl ConvStem {
             .into_owned()
     }
 }
-// ANCHOR_END: stem
+// ANCHOR_END: stem_forward
 
 impl Module for ConvStem {
     fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {

@@ -205,19 +205,7 @@ impl Ct2Model {
             }
             variables.push(var);
         }
-        let n_aliases = c.u32(&|| "the alias count".into())?;
-        let mut aliases = Vec::new();
-        for i in 0..n_aliases {
-            let alias = c.string(&|| format!("alias #{i}"))?;
-            let target = c.string(&|| format!("alias {alias}'s variable"))?;
-            if !index.contains_key(&target) {
-                return Err(Ct2Error::Missing(target));
-            }
-            if index.contains_key(&alias) || aliases.iter().any(|(a, _)| *a == alias) {
-                return Err(Ct2Error::Duplicate(alias));
-            }
-            aliases.push((alias, target));
-        }
+        let aliases = read_aliases(&mut c, &index)?;
         if c.pos != bytes.len() {
             return Err(Ct2Error::TrailingBytes(bytes.len() - c.pos));
         }
@@ -233,6 +221,29 @@ impl Ct2Model {
     }
     // ANCHOR_END: parse
 }
+
+/// The alias table: each alias must name a variable, and no name may appear twice.
+// ANCHOR: read_aliases
+fn read_aliases(
+    c: &mut Cursor<'_>,
+    index: &HashMap<String, usize>,
+) -> Result<Vec<(String, String)>> {
+    let n_aliases = c.u32(&|| "the alias count".into())?;
+    let mut aliases = Vec::new();
+    for i in 0..n_aliases {
+        let alias = c.string(&|| format!("alias #{i}"))?;
+        let target = c.string(&|| format!("alias {alias}'s variable"))?;
+        if !index.contains_key(&target) {
+            return Err(Ct2Error::Missing(target));
+        }
+        if index.contains_key(&alias) || aliases.iter().any(|(a, _)| *a == alias) {
+            return Err(Ct2Error::Duplicate(alias));
+        }
+        aliases.push((alias, target));
+    }
+    Ok(aliases)
+}
+// ANCHOR_END: read_aliases
 
 /// One entry of the variable table; its bytes are skipped, not copied.
 // ANCHOR: read_variable

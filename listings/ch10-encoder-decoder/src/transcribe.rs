@@ -7,7 +7,7 @@ use std::path::Path;
 use ch01_foundations::probability::argmax;
 use ch02_input::bpe::Bpe;
 use ch09_decoder_only::tokenizer::byte_alphabet;
-use ndarray::Array2;
+use ndarray::{Array1, Array2};
 
 use crate::whisper::{Whisper, WhisperError};
 
@@ -63,6 +63,22 @@ impl DecodingRules {
     }
 }
 
+// ANCHOR: suppress
+impl DecodingRules {
+    /// Sets the suppressed tokens' logits to -∞, so no choice can pick them; at the
+    /// first free step (`first`) the begin rule's tokens too.
+    // logits: [vocab] -> [vocab]
+    pub fn suppress_in(&self, logits: &mut Array1<f32>, first: bool) {
+        let begin = self.suppress_at_begin.iter().filter(|_| first);
+        for &id in self.suppress.iter().chain(begin) {
+            if let Some(l) = logits.get_mut(id as usize) {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
+}
+// ANCHOR_END: suppress
+
 // ANCHOR: greedy
 /// Greedy decoding as CTranslate2 does it for Whisper: `prompt` is the start sequence
 /// (`SOT`, `NO_TIMESTAMPS`), then any text the transcript must begin with (forced).
@@ -91,15 +107,7 @@ pub fn greedy(
     let mut ids = prompt.to_vec();
     while ids.len() - start < max_text {
         let mut logits = model.next_logits(m, &ids)?;
-        let begin = rules
-            .suppress_at_begin
-            .iter()
-            .filter(|_| ids.len() == prompt.len());
-        for &id in rules.suppress.iter().chain(begin) {
-            if let Some(l) = logits.get_mut(id as usize) {
-                *l = f32::NEG_INFINITY;
-            }
-        }
+        rules.suppress_in(&mut logits, ids.len() == prompt.len());
         let next = argmax(logits.iter().copied()) as u32;
         if next == EOT {
             break;

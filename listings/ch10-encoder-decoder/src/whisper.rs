@@ -145,7 +145,7 @@ impl WhisperConfig {
     }
 }
 
-// ANCHOR: expected
+// ANCHOR: expected (long: the whole table of names and shapes in one place)
 impl WhisperConfig {
     /// Every float variable the model reads, with its shape ([out, in] for a linear
     /// weight). Self-attention's Q, K, V are one [3C, C] `linear_0`; cross-attention's
@@ -401,7 +401,7 @@ impl Reader<'_> {
 }
 // ANCHOR_END: split
 
-// ANCHOR: load
+// ANCHOR: load (long: every parameter and where it comes from, in one place)
 impl Whisper {
     /// Builds the book's modules at the file's sizes, then sets every parameter from
     /// its variable (the random initial values are all overwritten).
