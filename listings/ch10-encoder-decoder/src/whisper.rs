@@ -321,18 +321,16 @@ struct Reader<'a>(&'a Ct2Model);
 
 impl Reader<'_> {
     fn vector(&self, name: &str) -> Result<Array1<f32>, WhisperError> {
-        Ok(self
-            .0
+        self.0
             .floats(name)?
             .into_dimensionality::<Ix1>()
-            .map_err(|e| config_error(name, e.to_string()))?)
+            .map_err(|e| config_error(name, e.to_string()))
     }
     fn matrix(&self, name: &str) -> Result<Array2<f32>, WhisperError> {
-        Ok(self
-            .0
+        self.0
             .floats(name)?
             .into_dimensionality::<Ix2>()
-            .map_err(|e| config_error(name, e.to_string()))?)
+            .map_err(|e| config_error(name, e.to_string()))
     }
     // [out, in] -> [in, out]
     fn linear_w(&self, name: &str) -> Result<Array2<f32>, WhisperError> {
@@ -498,7 +496,7 @@ impl Whisper {
             )));
         }
         let ids: Vec<usize> = ids.iter().map(|&id| id as usize).collect();
-        let y = self.embed.forward(&ids) + &self.dec_pos.slice(s![..t, ..]);
+        let y = self.embed.forward(&ids) + self.dec_pos.slice(s![..t, ..]);
         let y = y.into_shape_with_order((1, t, c)).expect("standard layout");
         let m = m.view().insert_axis(Axis(0)).to_owned(); // [1, S, C]
         let pad = Padding {
