@@ -22,6 +22,7 @@ fn the_vocabulary_matches_tokenizer_json() {
     let lines = std::fs::read_to_string(dir.join("vocabulary.txt")).unwrap();
     assert_eq!(lines.lines().count(), 51864);
     assert_eq!(lines.lines().nth(50363), Some("<|0.00|>"));
+    assert_eq!(lines.lines().last(), Some("<|30.00|>"));
     assert_eq!(
         bpe.n_tokens(),
         50256,

@@ -160,6 +160,10 @@ fn greedy_decoding_matches_ctranslate2() {
     let cases = common::fixture("whisper_ct2.json");
     let dir = common::whisper_dir();
     let mut rules = DecodingRules::from_config(&dir.join("config.json")).unwrap();
+    // The page: 90 suppressed ids, and a space and <|endoftext|> at the start.
+    assert_eq!(rules.suppress.len(), 90);
+    assert_eq!(rules.suppress_at_begin, [220, transcribe::EOT]);
+    assert_eq!(rules.max_length, 448, "CTranslate2's default");
     rules.max_length = cases["max_length"].as_u64().unwrap() as usize;
     let bpe = transcribe::read_vocabulary(&dir.join("vocabulary.txt")).unwrap();
     let mut guard = model_and_memory().lock().unwrap();
