@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 13] = [
+const MEASUREMENTS: [(&str, &str, Output); 14] = [
     (
         "ch01-foundations",
         "matmul_gflops",
