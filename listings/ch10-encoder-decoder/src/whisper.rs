@@ -474,10 +474,10 @@ impl Whisper {
 
 // ANCHOR: decode
 impl Whisper {
-    /// The logits after every prefix of `ids`, given the encoder's output `m`. Chapter
-    /// 7's decoder reruns on the whole sequence each call (no KV cache).
-    // m: [n_audio_ctx, C], ids: [T] -> [T, vocab]
-    pub fn logits(
+    /// The decoder's final hidden states for `ids`, given the encoder's output `m`.
+    /// Chapter 7's decoder reruns on the whole sequence each call (no KV cache).
+    // m: [n_audio_ctx, C], ids: [T] -> [T, C]
+    pub fn hidden(
         &mut self,
         m: &Array2<f32>,
         ids: &[u32],
@@ -503,24 +503,32 @@ impl Whisper {
             src: None,
             tgt: None,
         };
-        let h = self
-            .decoder
-            .forward(&y, &m, pad)
-            .index_axis_move(Axis(0), 0); // [T, C]
-        Ok(h.dot(&self.embed.table.value.t()))
+        let h = self.decoder.forward(&y, &m, pad);
+        Ok(h.index_axis_move(Axis(0), 0))
     }
 }
 // ANCHOR_END: decode
 
 impl Whisper {
-    /// The logits of the token after `ids`: the last row of [`Whisper::logits`].
+    /// The logits after every prefix of `ids`: h Eᵀ, the tied output layer.
+    // m: [n_audio_ctx, C], ids: [T] -> [T, vocab]
+    pub fn logits(
+        &mut self,
+        m: &Array2<f32>,
+        ids: &[u32],
+    ) -> Result<Array2<f32>, WhisperError> {
+        Ok(self.hidden(m, ids)?.dot(&self.embed.table.value.t()))
+    }
+
+    /// The logits of the token after `ids`: the last row of [`Whisper::logits`], the
+    /// only one greedy decoding needs.
     // m: [n_audio_ctx, C], ids: [T] -> [vocab]
     pub fn next_logits(
         &mut self,
         m: &Array2<f32>,
         ids: &[u32],
     ) -> Result<Array1<f32>, WhisperError> {
-        let logits = self.logits(m, ids)?;
-        Ok(logits.row(logits.nrows() - 1).to_owned())
+        let h = self.hidden(m, ids)?;
+        Ok(self.embed.table.value.dot(&h.row(h.nrows() - 1)))
     }
 }
