@@ -245,6 +245,19 @@ fn read_aliases(
 }
 // ANCHOR_END: read_aliases
 
+/// The bytes a variable of this shape and dtype holds, if an array that size (and the
+/// product of its non-zero dims, which ndarray also requires) is addressable.
+fn byte_size(shape: &[usize], dtype: Dtype) -> Option<usize> {
+    let addressable = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+        .is_some_and(|n| n <= isize::MAX as usize);
+    shape
+        .iter()
+        .try_fold(dtype.item_size(), |acc, &d| acc.checked_mul(d))
+        .filter(|_| addressable)
+}
+
 /// One entry of the variable table; its bytes are skipped, not copied.
 // ANCHOR: read_variable
 fn read_variable(c: &mut Cursor<'_>, i: u32) -> Result<Variable> {
@@ -261,13 +274,12 @@ fn read_variable(c: &mut Cursor<'_>, i: u32) -> Result<Variable> {
         code,
     })?;
     let n_bytes = c.u32(&what)? as usize;
-    let expected = shape
-        .iter()
-        .try_fold(dtype.item_size(), |acc, &d| acc.checked_mul(d));
+    let expected = byte_size(&shape, dtype);
     if expected != Some(n_bytes) {
+        let needs = expected.map_or("more than memory holds".into(), |n| n.to_string());
         return Err(Ct2Error::BadVariable {
             problem: format!(
-                "{n_bytes} bytes, but shape {shape:?} of {dtype:?} needs {expected:?}"
+                "{n_bytes} bytes, but shape {shape:?} of {dtype:?} needs {needs}"
             ),
             variable: name,
         });
