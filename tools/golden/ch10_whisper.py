@@ -16,6 +16,7 @@ text " The quick brown fox" forced after it (the synthetic input alone gives one
 and <|endoftext|>).
 """
 import json
+import os
 import pathlib
 
 import ctranslate2
@@ -24,7 +25,15 @@ import tokenizers
 
 from common import ROOT
 
-MODEL_DIR = pathlib.Path.home() / ".cache/transformers-deep-dive/models/whisper-tiny.en-ct2"
+
+
+def cache_dir() -> pathlib.Path:
+    """The models cache, found as tools/models finds it."""
+    if os.environ.get("BOOK_MODELS_DIR"):
+        return pathlib.Path(os.environ["BOOK_MODELS_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(pathlib.Path.home() / ".cache")
+    return pathlib.Path(base) / "transformers-deep-dive" / "models"
+
 OUT = "listings/ch10-encoder-decoder/tests/golden/whisper_ct2.json"
 PROMPT = [50257, 50362]  # <|startoftranscript|> <|notimestamps|>
 MAX_LENGTH = 64  # CTranslate2 then generates at most min(64 / 2, 64 - 1) = 32 tokens
@@ -41,10 +50,7 @@ def synthetic_mel() -> np.ndarray:
 
 
 def main() -> None:
-    import os
-
-    base = pathlib.Path(os.environ.get("BOOK_MODELS_DIR", MODEL_DIR.parent))
-    model_dir = base / "whisper-tiny.en-ct2"
+    model_dir = cache_dir() / "whisper-tiny.en-ct2"
     model = ctranslate2.models.Whisper(
         str(model_dir), device="cpu", compute_type="float32", intra_threads=1
     )
