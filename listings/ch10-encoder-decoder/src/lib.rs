@@ -6,6 +6,17 @@
 //!   corruption.
 //! - [`text_to_text`]: T5 trained: span-corruption pretraining on the book, two tasks
 //!   told apart by a prefix, ROUGE-L, pretrained against from scratch.
+//! - [`ctranslate2`]: CTranslate2's `model.bin` read and checked; F32, F16 and BF16
+//!   variables as f32. It loads the real Whisper tiny.en.
+//! - [`conv`]: Whisper's conv stem, two 1-D convolutions with GELU, forward and backward.
+//! - [`whisper`]: Whisper from Chapters 3–7's modules, its sizes and every weight
+//!   read from a CTranslate2 `model.bin` and checked, the fused projections split.
+//! - [`transcribe`]: greedy decoding with Whisper's rules (prompt, suppressed tokens,
+//!   end of text) and ids to text through Chapter 2's byte-level BPE.
 
+pub mod conv;
+pub mod ctranslate2;
 pub mod t5;
 pub mod text_to_text;
+pub mod transcribe;
+pub mod whisper;

