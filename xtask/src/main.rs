@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 13] = [
+const MEASUREMENTS: [(&str, &str, Output); 14] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -106,6 +106,17 @@ const MEASUREMENTS: [(&str, &str, Output); 13] = [
         "ch09-decoder-only",
         "train_decoders",
         Output::Args(&["--out", "src/figures/ch09"]),
+    ),
+    // Whisper's log-mel of one espeak-ng clip, and its parity with openai-whisper on every
+    // clip: deterministic, but needs the mel filters from the models cache.
+    (
+        "ch10-encoder-decoder",
+        "log_mel",
+        Output::Args(&[
+            "listings/ch10-encoder-decoder/tests/audio/question.wav",
+            "--out",
+            "src/figures/ch10",
+        ]),
     ),
 ];
 

@@ -5,9 +5,9 @@
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 
+use ch10_encoder_decoder::audio::mel::{hz_to_mel, mel_to_hz};
 use ch10_encoder_decoder::audio::resample::resample;
 use ch10_encoder_decoder::audio::wav::read_wav_native;
-use ch10_encoder_decoder::audio::mel::{hz_to_mel, mel_to_hz};
 use ch10_encoder_decoder::audio::{AudioError, N_SAMPLES, log_mel_spectrogram, read_wav};
 use hound::{SampleFormat, WavSpec, WavWriter};
 use ndarray::s;
@@ -30,7 +30,12 @@ fn write_wav<S: hound::Sample + Copy>(
     frames: &[Vec<S>],
 ) {
     let channels = frames.first().map_or(1, |f| f.len() as u16);
-    let spec = WavSpec { channels, sample_rate: rate, bits_per_sample: bits, sample_format: format };
+    let spec = WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: format,
+    };
     let mut w = WavWriter::create(path, spec).unwrap();
     for frame in frames {
         for &s in frame {
@@ -54,7 +59,10 @@ fn every_committed_clip_reads_as_16_khz_mono_of_its_listed_length() {
         let seconds = x.len() as f64 / 16_000.0;
         assert!((2.0..=5.5).contains(&seconds), "{file}: {seconds} s");
         let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        assert!(peak > 0.1 && peak <= 1.0, "{file}: peak {peak}: speech, not silence");
+        assert!(
+            peak > 0.1 && peak <= 1.0,
+            "{file}: peak {peak}: speech, not silence"
+        );
     }
 }
 
@@ -86,9 +94,18 @@ fn float_samples_pass_through_and_out_of_range_ones_are_an_error() {
     write_wav(&path, 16_000, 32, SampleFormat::Float, &mono(&x));
     assert_eq!(read_wav(&path).unwrap(), x.to_vec());
     for bad in [1.5f32, f32::NAN] {
-        write_wav(&path, 16_000, 32, SampleFormat::Float, &mono(&[0.0, 0.5, bad]));
+        write_wav(
+            &path,
+            16_000,
+            32,
+            SampleFormat::Float,
+            &mono(&[0.0, 0.5, bad]),
+        );
         let err = read_wav(&path).unwrap_err();
-        assert!(matches!(err, AudioError::OutOfRange { index: 2, .. }), "{err}");
+        assert!(
+            matches!(err, AudioError::OutOfRange { index: 2, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("sample 2"), "{err}");
     }
 }
@@ -97,7 +114,11 @@ fn float_samples_pass_through_and_out_of_range_ones_are_an_error() {
 fn stereo_is_averaged_to_mono_and_more_channels_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stereo.wav");
-    let frames = vec![vec![16_384i16, 0], vec![-8_192, 8_192], vec![32_767, 32_767]];
+    let frames = vec![
+        vec![16_384i16, 0],
+        vec![-8_192, 8_192],
+        vec![32_767, 32_767],
+    ];
     write_wav(&path, 16_000, 16, SampleFormat::Int, &frames);
     let x = read_wav(&path).unwrap();
     assert_eq!(x, vec![0.25, 0.0, 32_767.0 / 32_768.0]);
@@ -105,7 +126,10 @@ fn stereo_is_averaged_to_mono_and_more_channels_are_an_error() {
     let path = dir.path().join("surround.wav");
     write_wav(&path, 16_000, 16, SampleFormat::Int, &[vec![0i16; 6]]);
     let err = read_wav(&path).unwrap_err();
-    assert!(matches!(err, AudioError::Channels { channels: 6, .. }), "{err}");
+    assert!(
+        matches!(err, AudioError::Channels { channels: 6, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("6 channels"), "{err}");
 }
 
@@ -124,13 +148,32 @@ fn more_than_30_seconds_is_an_error_naming_the_length() {
     let dir = tempfile::tempdir().unwrap();
     // Exactly 30 s is Whisper's whole window and is read; one sample more is not.
     let path = dir.path().join("30s.wav");
-    write_wav(&path, 16_000, 16, SampleFormat::Int, &mono(&vec![0i16; N_SAMPLES]));
+    write_wav(
+        &path,
+        16_000,
+        16,
+        SampleFormat::Int,
+        &mono(&vec![0i16; N_SAMPLES]),
+    );
     assert_eq!(read_wav(&path).unwrap().len(), N_SAMPLES);
     let path = dir.path().join("long.wav");
-    write_wav(&path, 8_000, 16, SampleFormat::Int, &mono(&vec![0i16; 8_000 * 31])); // 31 s at 8 kHz
+    write_wav(
+        &path,
+        8_000,
+        16,
+        SampleFormat::Int,
+        &mono(&vec![0i16; 8_000 * 31]),
+    ); // 31 s at 8 kHz
     let err = read_wav(&path).unwrap_err();
     assert!(
-        matches!(err, AudioError::TooLong { frames: 248_000, rate: 8_000, .. }),
+        matches!(
+            err,
+            AudioError::TooLong {
+                frames: 248_000,
+                rate: 8_000,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("31.00 s"), "{err}");
@@ -160,7 +203,17 @@ fn a_compressed_format_is_an_error_naming_its_format_tag() {
     let path = dir.path().join("alaw.wav");
     std::fs::write(&path, b).unwrap();
     let err = read_wav(&path).unwrap_err();
-    assert!(matches!(err, AudioError::Unsupported { tag: 6, name: "A-law", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            AudioError::Unsupported {
+                tag: 6,
+                name: "A-law",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("A-law"), "{err}");
 }
 
@@ -203,8 +256,14 @@ fn resampling_keeps_a_tone_below_8_khz_and_removes_one_above() {
     let inner = &y[1_000..15_000]; // away from the clip's edges
     let kept = tone_amplitude(inner, 16_000.0, 440.0);
     let folded = tone_amplitude(inner, 16_000.0, 6_000.0);
-    assert!((kept - 0.5).abs() < 0.01, "440 Hz amplitude {kept}, want 0.5");
-    assert!(folded < 1e-3, "10 kHz folded onto 6 kHz with amplitude {folded}");
+    assert!(
+        (kept - 0.5).abs() < 0.01,
+        "440 Hz amplitude {kept}, want 0.5"
+    );
+    assert!(
+        folded < 1e-3,
+        "10 kHz folded onto 6 kHz with amplitude {folded}"
+    );
 }
 
 /// The time by which `y` (at `rate`) lags a sine of `hz` that starts at phase 0, in
@@ -232,9 +291,14 @@ fn rubatos_fft_resampler_leads_by_half_an_input_sample() {
     let y = resample(&x, 22_050, 16_000).unwrap();
     let lag = lag_in_samples(&y, 16_000.0, 1_000.0);
     let half_input = 0.5 * 16_000.0 / 22_050.0;
-    assert!((lag + half_input).abs() < 0.01, "lag {lag:.4} output samples");
+    assert!(
+        (lag + half_input).abs() < 0.01,
+        "lag {lag:.4} output samples"
+    );
     // An integer ratio has no such shift.
-    let x8: Vec<f32> = (0..8_000).map(|i| (2.0 * PI * 1_000.0 * i as f32 / 8_000.0).sin()).collect();
+    let x8: Vec<f32> = (0..8_000)
+        .map(|i| (2.0 * PI * 1_000.0 * i as f32 / 8_000.0).sin())
+        .collect();
     let lag8 = lag_in_samples(&resample(&x8, 8_000, 16_000).unwrap(), 16_000.0, 1_000.0);
     assert!(lag8.abs() < 0.01, "8 kHz -> 16 kHz lag {lag8:.4} samples");
 }
@@ -249,21 +313,40 @@ fn the_native_22050_hz_clip_gives_the_log_mel_of_what_scipy_made() {
     let native = &doc["native"];
     let file = audio_dir().join(native["file"].as_str().unwrap());
     let (x, rate) = read_wav_native(&file).unwrap();
-    assert_eq!((x.len() as u64, rate), (native["samples"].as_u64().unwrap(), 22_050));
+    assert_eq!(
+        (x.len() as u64, rate),
+        (native["samples"].as_u64().unwrap(), 22_050)
+    );
     let ours = read_wav(&file).unwrap();
-    let scipy = read_wav(audio_dir().join(native["resampled_as"].as_str().unwrap())).unwrap();
-    assert_eq!(ours.len(), scipy.len(), "both round 70,667 · 16000 / 22050 the same way");
-    let (a, b) = (log_mel_spectrogram(&ours).unwrap(), log_mel_spectrogram(&scipy).unwrap());
+    let scipy =
+        read_wav(audio_dir().join(native["resampled_as"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        ours.len(),
+        scipy.len(),
+        "both round 70,667 · 16000 / 22050 the same way"
+    );
+    let (a, b) = (
+        log_mel_spectrogram(&ours).unwrap(),
+        log_mel_spectrogram(&scipy).unwrap(),
+    );
     // Band i's triangle ends at mel edge i + 2 of 82 evenly spaced from 0 Hz to 8 kHz.
     let step = hz_to_mel(8_000.0) / 81.0;
-    let below_6k = (0..80).filter(|&i| mel_to_hz((i + 2) as f64 * step) < 6_000.0).count();
+    let below_6k = (0..80)
+        .filter(|&i| mel_to_hz((i + 2) as f64 * step) < 6_000.0)
+        .count();
     assert_eq!(below_6k, 72);
     let worst = (&a - &b)
         .slice(s![..below_6k, ..])
         .fold(0.0f32, |m, d| m.max(d.abs()));
     // The largest differences sit in quiet cells 70-80 dB below the loudest, in the 5-6
     // kHz bands, where each filter's own stop-band leakage is of the signal's size.
-    assert!(worst < 0.05, "rubato against scipy, bands below 6 kHz: max |Δ| = {worst}");
+    assert!(
+        worst < 0.05,
+        "rubato against scipy, bands below 6 kHz: max |Δ| = {worst}"
+    );
     let mean = (&a - &b).mapv(f32::abs).mean().unwrap();
-    assert!(mean < 0.001, "rubato against scipy, all bands: mean |Δ| = {mean}");
+    assert!(
+        mean < 0.001,
+        "rubato against scipy, all bands: mean |Δ| = {mean}"
+    );
 }

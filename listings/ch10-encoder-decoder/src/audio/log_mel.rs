@@ -13,7 +13,10 @@ use super::{AudioError, HOP_LENGTH, N_FFT, N_FRAMES, N_MELS, N_SAMPLES, SAMPLE_R
 pub fn log_mel_spectrogram(samples: &[f32]) -> Result<Array2<f32>, AudioError> {
     if samples.len() > N_SAMPLES {
         let seconds = samples.len() as f64 / f64::from(SAMPLE_RATE);
-        return Err(AudioError::SamplesTooLong { samples: samples.len(), seconds });
+        return Err(AudioError::SamplesTooLong {
+            samples: samples.len(),
+            seconds,
+        });
     }
     // 30 s of silence after the audio: the model always sees a full window.
     let mut x = samples.to_vec();

@@ -38,12 +38,16 @@ pub fn mel_to_hz(m: f64) -> f64 {
 /// -> [n_mels, n_fft / 2 + 1]
 pub fn mel_filters(sample_rate: u32, n_fft: usize, n_mels: usize) -> Array2<f32> {
     let sr = f64::from(sample_rate);
-    let fft_hz: Vec<f64> = (0..=n_fft / 2).map(|k| k as f64 * sr / n_fft as f64).collect();
+    let fft_hz: Vec<f64> = (0..=n_fft / 2)
+        .map(|k| k as f64 * sr / n_fft as f64)
+        .collect();
     // n_mels + 2 edges evenly spaced in mels (numpy's linspace, end point exact): filter
     // i rises from edge i to a peak at edge i + 1 and falls to zero at edge i + 2.
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(sr / 2.0));
     let step = (hi - lo) / (n_mels + 1) as f64;
-    let mut edges: Vec<f64> = (0..n_mels + 2).map(|i| mel_to_hz(i as f64 * step + lo)).collect();
+    let mut edges: Vec<f64> = (0..n_mels + 2)
+        .map(|i| mel_to_hz(i as f64 * step + lo))
+        .collect();
     edges[n_mels + 1] = mel_to_hz(hi);
     let mut w = Array2::<f32>::zeros((n_mels, fft_hz.len()));
     for i in 0..n_mels {

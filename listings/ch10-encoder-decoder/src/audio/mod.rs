@@ -40,10 +40,7 @@ pub const N_MELS: usize = 80;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     #[error("cannot read WAV file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: hound::Error,
-    },
+    Read { path: PathBuf, source: hound::Error },
     #[error(
         "{path}: WAV format tag {tag:#06x} ({name}) is not supported; only integer PCM and 32-bit IEEE float are read"
     )]
@@ -67,7 +64,9 @@ pub enum AudioError {
         frames: usize,
         rate: u32,
     },
-    #[error("{path}: sample {index} is {value}, outside [-1, 1] (a float WAV must be normalised)")]
+    #[error(
+        "{path}: sample {index} is {value}, outside [-1, 1] (a float WAV must be normalised)"
+    )]
     OutOfRange {
         path: PathBuf,
         index: usize,

@@ -18,8 +18,9 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioError> {
     }
     let fail = |message: String| AudioError::Resample { from, to, message };
     let chunk = 1024; // input frames a step: a memory/latency knob, not a quality one
-    let mut resampler = Fft::<f32>::new(from as usize, to as usize, chunk, 1, FixedSync::Input)
-        .map_err(|e| fail(e.to_string()))?;
+    let mut resampler =
+        Fft::<f32>::new(from as usize, to as usize, chunk, 1, FixedSync::Input)
+            .map_err(|e| fail(e.to_string()))?;
     let input = InterleavedSlice::new(x, 1, x.len()).map_err(|e| fail(e.to_string()))?;
     let output = resampler
         .process_all(&input, x.len(), None)

@@ -20,7 +20,12 @@ pub fn hann_window(n_fft: usize) -> Vec<f64> {
 /// `.abs() ** 2`: frame t is centred on sample t · hop, the signal extended at both ends by
 /// reflection. Only the first `n_frames` frames are computed.
 /// x: [n] -> [n_fft / 2 + 1, n_frames]
-pub fn power_spectrum(x: &[f32], n_fft: usize, hop: usize, n_frames: usize) -> Array2<f64> {
+pub fn power_spectrum(
+    x: &[f32],
+    n_fft: usize,
+    hop: usize,
+    n_frames: usize,
+) -> Array2<f64> {
     assert!(
         x.len() > n_fft / 2,
         "reflect padding needs more than {} samples, got {}",
@@ -54,7 +59,13 @@ pub fn power_spectrum(x: &[f32], n_fft: usize, hop: usize, n_frames: usize) -> A
 /// are not repeated (numpy's and torch's "reflect"): -1 -> 1, n -> n - 2.
 fn reflect(i: isize, n: usize) -> usize {
     let last = n as isize - 1;
-    let j = if i < 0 { -i } else if i > last { 2 * last - i } else { i };
+    let j = if i < 0 {
+        -i
+    } else if i > last {
+        2 * last - i
+    } else {
+        i
+    };
     j as usize
 }
 // ANCHOR_END: power_spectrum

@@ -26,7 +26,10 @@ pub fn read_wav_native(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     let spec = reader.spec();
     if spec.channels > 2 {
         let channels = spec.channels;
-        return Err(AudioError::Channels { path: path.into(), channels });
+        return Err(AudioError::Channels {
+            path: path.into(),
+            channels,
+        });
     }
     let frames = reader.duration() as usize; // samples per channel
     if frames == 0 {
@@ -36,14 +39,22 @@ pub fn read_wav_native(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     let seconds = frames as f64 / f64::from(spec.sample_rate);
     if seconds > CHUNK_SECONDS as f64 {
         let rate = spec.sample_rate;
-        return Err(AudioError::TooLong { path: path.into(), seconds, frames, rate });
+        return Err(AudioError::TooLong {
+            path: path.into(),
+            seconds,
+            frames,
+            rate,
+        });
     }
     let interleaved = decode(&mut reader, path)?;
     let mono = match spec.channels {
         1 => interleaved,
         // The mean of left and right: what `ffmpeg -ac 1`, which openai-whisper's
         // load_audio runs, does to stereo.
-        _ => interleaved.chunks_exact(2).map(|lr| 0.5 * (lr[0] + lr[1])).collect(),
+        _ => interleaved
+            .chunks_exact(2)
+            .map(|lr| 0.5 * (lr[0] + lr[1]))
+            .collect(),
     };
     Ok((mono, spec.sample_rate))
 }
@@ -51,7 +62,10 @@ pub fn read_wav_native(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
 
 // ANCHOR: decode
 /// Every sample of the file, interleaved, as f32 in [-1, 1].
-fn decode<R: std::io::Read>(reader: &mut WavReader<R>, path: &Path) -> Result<Vec<f32>, AudioError> {
+fn decode<R: std::io::Read>(
+    reader: &mut WavReader<R>,
+    path: &Path,
+) -> Result<Vec<f32>, AudioError> {
     let spec = reader.spec();
     match spec.sample_format {
         SampleFormat::Int => {
@@ -74,7 +88,11 @@ fn decode<R: std::io::Read>(reader: &mut WavReader<R>, path: &Path) -> Result<Ve
             match samples.iter().position(|v| !(-1.0..=1.0).contains(v)) {
                 Some(index) => {
                     let value = samples[index];
-                    Err(AudioError::OutOfRange { path: path.into(), index, value })
+                    Err(AudioError::OutOfRange {
+                        path: path.into(),
+                        index,
+                        value,
+                    })
                 }
                 None => Ok(samples),
             }
@@ -106,13 +124,18 @@ fn wav_error(path: &Path, source: hound::Error) -> AudioError {
 /// The `wFormatTag` of the file's `fmt ` chunk (the sub-format's, for an extensible file).
 fn format_tag(path: &Path) -> Option<u16> {
     let bytes = std::fs::read(path).ok()?;
-    let u16_at = |i: usize| Some(u16::from_le_bytes(bytes.get(i..i + 2)?.try_into().ok()?));
+    let u16_at =
+        |i: usize| Some(u16::from_le_bytes(bytes.get(i..i + 2)?.try_into().ok()?));
     let mut at = 12; // after "RIFF", the size, and "WAVE"
     while at + 8 <= bytes.len() {
         let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
         if &bytes[at..at + 4] == b"fmt " {
             let tag = u16_at(at + 8)?;
-            return if tag == 0xFFFE { u16_at(at + 8 + 24) } else { Some(tag) };
+            return if tag == 0xFFFE {
+                u16_at(at + 8 + 24)
+            } else {
+                Some(tag)
+            };
         }
         at += 8 + size + size % 2; // chunks are padded to an even length
     }
