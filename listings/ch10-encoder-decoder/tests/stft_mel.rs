@@ -48,6 +48,10 @@ fn the_slaney_mel_scale_is_linear_below_1_khz_and_logarithmic_above() {
     );
     // Above 1 kHz each factor of 6.4 adds 27 mels.
     assert!((hz_to_mel(6_400.0) - 42.0).abs() < 1e-12);
+    // The 82 filter edges are evenly spaced in mels from 0 to 8 kHz: below 1 kHz that is
+    // about 37 Hz apart (what the text says), closer than the 40 Hz between FFT bins.
+    let edge_hz = mel_to_hz(hz_to_mel(8_000.0) / 81.0);
+    assert!(edge_hz > 37.0 && edge_hz < 38.0, "{edge_hz} Hz");
     for hz in [0.0, 40.0, 999.0, 1_000.0, 1_001.0, 4_321.0, 8_000.0] {
         assert!((mel_to_hz(hz_to_mel(hz)) - hz).abs() < 1e-9, "{hz} Hz");
     }

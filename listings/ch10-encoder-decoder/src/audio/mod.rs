@@ -35,7 +35,7 @@ pub const N_FRAMES: usize = N_SAMPLES / HOP_LENGTH;
 pub const N_MELS: usize = 80;
 // ANCHOR_END: constants
 
-// ANCHOR: audio_error
+// ANCHOR: audio_error (long: one enum, every way audio in can fail)
 /// Why audio could not be turned into Whisper's input; each names the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {

@@ -54,7 +54,9 @@ pub fn power_spectrum(
     }
     power
 }
+// ANCHOR_END: power_spectrum
 
+// ANCHOR: reflect
 /// Index i of a signal of length n extended by reflection about its end samples, which
 /// are not repeated (numpy's and torch's "reflect"): -1 -> 1, n -> n - 2.
 fn reflect(i: isize, n: usize) -> usize {
@@ -68,4 +70,4 @@ fn reflect(i: isize, n: usize) -> usize {
     };
     j as usize
 }
-// ANCHOR_END: power_spectrum
+// ANCHOR_END: reflect

@@ -18,7 +18,9 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Vec<f32>, AudioError> {
     }
     resample(&samples, rate, SAMPLE_RATE)
 }
+// ANCHOR_END: read_wav
 
+// ANCHOR: read_wav_native
 /// Reads a WAV file as mono samples in [-1, 1] at the file's own rate.
 /// -> ([n], rate)
 pub fn read_wav_native(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
@@ -58,7 +60,7 @@ pub fn read_wav_native(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
     };
     Ok((mono, spec.sample_rate))
 }
-// ANCHOR_END: read_wav
+// ANCHOR_END: read_wav_native
 
 // ANCHOR: decode
 /// Every sample of the file, interleaved, as f32 in [-1, 1].
