@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 16] = [
+const MEASUREMENTS: [(&str, &str, Output); 17] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -118,12 +118,24 @@ const MEASUREMENTS: [(&str, &str, Output); 16] = [
         "ch10-encoder-decoder",
         "span_corruption",
         Output::Stdout("src/figures/ch10/span-corruption.txt"),
+    ),
     // The real Whisper tiny.en against CTranslate2 (a committed fixture): needs the real
     // weights.
     (
         "ch10-encoder-decoder",
         "whisper_parity",
         Output::Stdout("src/figures/ch10/whisper-parity.txt"),
+    ),
+    // Whisper's log-mel of one espeak-ng clip, and its parity with openai-whisper on every
+    // clip: deterministic, but needs the mel filters from the models cache.
+    (
+        "ch10-encoder-decoder",
+        "log_mel",
+        Output::Args(&[
+            "listings/ch10-encoder-decoder/tests/audio/question.wav",
+            "--out",
+            "src/figures/ch10",
+        ]),
     ),
 ];
 

@@ -6,6 +6,8 @@
 //!   corruption.
 //! - [`text_to_text`]: T5 trained: span-corruption pretraining on the book, two tasks
 //!   told apart by a prefix, ROUGE-L, pretrained against from scratch.
+//! - [`audio`]: Whisper's audio front end: WAV in, 16 kHz mono, the STFT, Slaney mel
+//!   filters, and the 80 × 3000 log-mel spectrogram.
 //! - [`ctranslate2`]: CTranslate2's `model.bin` read and checked; F32, F16 and BF16
 //!   variables as f32. It loads the real Whisper tiny.en.
 //! - [`conv`]: Whisper's conv stem, two 1-D convolutions with GELU, forward and backward.
@@ -14,6 +16,7 @@
 //! - [`transcribe`]: greedy decoding with Whisper's rules (prompt, suppressed tokens,
 //!   end of text) and ids to text through Chapter 2's byte-level BPE.
 
+pub mod audio;
 pub mod conv;
 pub mod ctranslate2;
 pub mod t5;
