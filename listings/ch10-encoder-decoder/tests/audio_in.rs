@@ -350,3 +350,40 @@ fn the_native_22050_hz_clip_gives_the_log_mel_of_what_scipy_made() {
         "rubato against scipy, all bands: mean |Δ| = {mean}"
     );
 }
+
+#[test]
+fn error_messages() {
+    // What a reader sees for each bad file, shown in the text. The temporary directory
+    // is replaced by `DIR` so that the snapshot does not depend on where it was made.
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    write_wav(
+        &at("surround.wav"),
+        16_000,
+        16,
+        SampleFormat::Int,
+        &[vec![0i16; 6]],
+    );
+    write_wav::<i16>(&at("empty.wav"), 16_000, 16, SampleFormat::Int, &[]);
+    let long = mono(&vec![0i16; 16_000 * 45 + 8_000]);
+    write_wav(&at("lecture.wav"), 16_000, 16, SampleFormat::Int, &long);
+    let loud = mono(&[0.0f32, 0.5, 1.25]);
+    write_wav(&at("loud.wav"), 16_000, 32, SampleFormat::Float, &loud);
+    std::fs::write(at("notes.wav"), "these are not samples").unwrap();
+    let mut out = String::new();
+    for name in [
+        "surround.wav",
+        "empty.wav",
+        "lecture.wav",
+        "loud.wav",
+        "notes.wav",
+    ] {
+        let err = read_wav(at(name)).unwrap_err().to_string();
+        let shown = err.replace(&format!("{}/", dir.path().display()), "DIR/");
+        out.push_str(&shown);
+        out.push('\n');
+    }
+    let samples = log_mel_spectrogram(&vec![0.0; 16_000 * 31]).unwrap_err();
+    out.push_str(&samples.to_string());
+    insta::assert_snapshot!(out);
+}
