@@ -304,6 +304,30 @@ fn rubatos_fft_resampler_leads_by_half_an_input_sample() {
 }
 
 #[test]
+fn a_44_1_khz_stereo_24_bit_file_comes_out_as_16_khz_mono() {
+    // The whole chain at once: decode 24-bit, average the channels, resample. A 300 Hz
+    // tone in the left channel only comes out at half its amplitude, one second long.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cd.wav");
+    let full = f64::from(1 << 23);
+    let frames: Vec<Vec<i32>> = (0..44_100)
+        .map(|i| {
+            let v =
+                0.8 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 44_100.0).sin();
+            vec![(v * full) as i32, 0]
+        })
+        .collect();
+    write_wav(&path, 44_100, 24, SampleFormat::Int, &frames);
+    let y = read_wav(&path).unwrap();
+    assert_eq!(y.len(), 16_000);
+    let amplitude = tone_amplitude(&y[1_000..15_000], 16_000.0, 300.0);
+    assert!(
+        (amplitude - 0.4).abs() < 0.005,
+        "300 Hz amplitude {amplitude}, want 0.4"
+    );
+}
+
+#[test]
 fn the_native_22050_hz_clip_gives_the_log_mel_of_what_scipy_made() {
     // fox-22050.wav is espeak-ng's own output; fox.wav is the same speech resampled by
     // scipy's resample_poly. The two low-pass filters differ in how they roll off towards
