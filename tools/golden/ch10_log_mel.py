@@ -10,6 +10,10 @@ To keep the fixture small it stores only the frames whose 400-sample window touc
 audio; every later frame sees nothing but padding, and the script asserts that all of
 them hold the one value recorded as `padded_value`, so a test can still compare all 3000.
 
+One synthetic case, `edge`, is a full 30 s whose loudest moment is its last 7.5 ms: the
+maximum that sets the floor then lies in a frame past the 3000 the model reads. It stores
+the first and last 10 frames and the minimum and maximum of all 3000.
+
     .venv/bin/python ch10_log_mel.py
       -> listings/ch10-encoder-decoder/tests/golden/ch10_log_mel_<clip>.npz (float32 [80, frames])
          listings/ch10-encoder-decoder/tests/golden/ch10_log_mel.json (frames, padded value)
@@ -55,15 +59,32 @@ def main() -> None:
                        "audio_frames": frames, "padded_value": padded,
                        "max": float(mel.max()), "min": float(mel.min())})
         print(f"{clip['file']}: {frames} audio frames, padded value {padded:.6f}")
+    # A full 30 s whose loudest moment is its last 7.5 ms: openai-whisper's maximum then
+    # lies in a frame past 3000, which the model never reads but which sets the floor.
+    t = np.arange(N_SAMPLES) / 16000.0
+    full = (0.01 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    full[-120:] += (0.9 * np.sin(2 * np.pi * 3000.0 * t[-120:])).astype(np.float32)
+    whole = log_mel_spectrogram(torch.from_numpy(full), 80, padding=N_SAMPLES)
+    assert int(whole.max(dim=0).values.argmax()) >= N_FRAMES, "the maximum should lie past frame 3000"
+    edge = whole[:, :N_FRAMES].numpy().astype(np.float32)
+    edge_case = {"seconds": 30, "tone_hz": 440.0, "tone_amplitude": 0.01, "burst_hz": 3000.0,
+                 "burst_amplitude": 0.9, "burst_samples": 120,
+                 "min": float(edge.min()), "max": float(edge.max()),
+                 "first_frames": 10, "last_frames": 10}
+    arrays["edge_first"] = edge[:, :10]
+    arrays["edge_last"] = edge[:, -10:]
     OUT.mkdir(parents=True, exist_ok=True)
     for name, mel in arrays.items():  # one file a clip keeps each fixture small
-        np.savez_compressed(OUT / f"ch10_log_mel_{name}.npz", log_mel=mel)
+        if not name.startswith("edge_"):
+            np.savez_compressed(OUT / f"ch10_log_mel_{name}.npz", log_mel=mel)
+    np.savez_compressed(OUT / "ch10_log_mel_edge.npz", first=arrays["edge_first"], last=arrays["edge_last"])
     doc = {
         "generator": "tools/golden/ch10_log_mel.py",
         "openai_whisper": whisper.__version__,
         "torch": torch.__version__.split("+")[0],
         "call": "log_mel_spectrogram(int16 / 32768, 80, padding=N_SAMPLES)[:, :3000]",
         "clips": listed,
+        "edge": edge_case,
     }
     (OUT / "ch10_log_mel.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print("wrote tests/golden/ch10_log_mel_*.npz and ch10_log_mel.json")

@@ -250,7 +250,8 @@ fn draw(
         .disable_mesh()
         .disable_x_axis()
         .y_label_style(("sans-serif", 12))
-        .y_label_formatter(&|v| format!("{v:.1}"))
+        // Rounded, -0.04 would print as "-0.0".
+        .y_label_formatter(&|v| format!("{:.1}", if v.abs() < 0.05 { 0.0 } else { *v }))
         .draw()?;
     let step = f64::from(hi - lo) / LEVELS as f64;
     legend.draw_series((0..LEVELS).map(|l| {

@@ -304,6 +304,30 @@ fn rubatos_fft_resampler_leads_by_half_an_input_sample() {
 }
 
 #[test]
+fn a_44_1_khz_stereo_24_bit_file_comes_out_as_16_khz_mono() {
+    // The whole chain at once: decode 24-bit, average the channels, resample. A 300 Hz
+    // tone in the left channel only comes out at half its amplitude, one second long.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cd.wav");
+    let full = f64::from(1 << 23);
+    let frames: Vec<Vec<i32>> = (0..44_100)
+        .map(|i| {
+            let v =
+                0.8 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 44_100.0).sin();
+            vec![(v * full) as i32, 0]
+        })
+        .collect();
+    write_wav(&path, 44_100, 24, SampleFormat::Int, &frames);
+    let y = read_wav(&path).unwrap();
+    assert_eq!(y.len(), 16_000);
+    let amplitude = tone_amplitude(&y[1_000..15_000], 16_000.0, 300.0);
+    assert!(
+        (amplitude - 0.4).abs() < 0.005,
+        "300 Hz amplitude {amplitude}, want 0.4"
+    );
+}
+
+#[test]
 fn the_native_22050_hz_clip_gives_the_log_mel_of_what_scipy_made() {
     // fox-22050.wav is espeak-ng's own output; fox.wav is the same speech resampled by
     // scipy's resample_poly. The two low-pass filters differ in how they roll off towards
@@ -349,4 +373,41 @@ fn the_native_22050_hz_clip_gives_the_log_mel_of_what_scipy_made() {
         mean < 0.001,
         "rubato against scipy, all bands: mean |Δ| = {mean}"
     );
+}
+
+#[test]
+fn error_messages() {
+    // What a reader sees for each bad file, shown in the text. The temporary directory
+    // is replaced by `DIR` so that the snapshot does not depend on where it was made.
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    write_wav(
+        &at("surround.wav"),
+        16_000,
+        16,
+        SampleFormat::Int,
+        &[vec![0i16; 6]],
+    );
+    write_wav::<i16>(&at("empty.wav"), 16_000, 16, SampleFormat::Int, &[]);
+    let long = mono(&vec![0i16; 16_000 * 45 + 8_000]);
+    write_wav(&at("lecture.wav"), 16_000, 16, SampleFormat::Int, &long);
+    let loud = mono(&[0.0f32, 0.5, 1.25]);
+    write_wav(&at("loud.wav"), 16_000, 32, SampleFormat::Float, &loud);
+    std::fs::write(at("notes.wav"), "these are not samples").unwrap();
+    let mut out = String::new();
+    for name in [
+        "surround.wav",
+        "empty.wav",
+        "lecture.wav",
+        "loud.wav",
+        "notes.wav",
+    ] {
+        let err = read_wav(at(name)).unwrap_err().to_string();
+        let shown = err.replace(&format!("{}/", dir.path().display()), "DIR/");
+        out.push_str(&shown);
+        out.push('\n');
+    }
+    let samples = log_mel_spectrogram(&vec![0.0; 16_000 * 31]).unwrap_err();
+    out.push_str(&samples.to_string());
+    insta::assert_snapshot!(out);
 }

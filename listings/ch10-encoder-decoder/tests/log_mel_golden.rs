@@ -155,3 +155,53 @@ fn the_committed_parity_report_states_what_is_measured() {
         "{report}"
     );
 }
+
+#[test]
+fn the_floor_counts_frames_past_3000_when_the_audio_fills_30_seconds() {
+    // The fixture's synthetic case: a quiet 440 Hz tone for 30 s and a loud 3 kHz burst in
+    // its last 120 samples. openai-whisper's maximum (which sets the floor, max - 8) lies
+    // in frame 3000 or later, past what the model reads; the script asserts that.
+    let path = crate_dir().join("tests/golden/ch10_log_mel.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let edge = &doc["edge"];
+    let burst = edge["burst_samples"].as_u64().unwrap() as usize;
+    let x: Vec<f32> = (0..N_SAMPLES)
+        .map(|i| {
+            let t = i as f64 / 16_000.0;
+            let tone = (0.01 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as f32;
+            let loud = (0.9 * (2.0 * std::f64::consts::PI * 3_000.0 * t).sin()) as f32;
+            if i >= N_SAMPLES - burst {
+                tone + loud
+            } else {
+                tone
+            }
+        })
+        .collect();
+    let ours = log_mel_spectrogram(&x).unwrap();
+    let npz_path = crate_dir().join("tests/golden/ch10_log_mel_edge.npz");
+    let first = npz(&npz_path, "first");
+    let last = npz(&npz_path, "last");
+    let tolerance = 1e-4;
+    let e_first = max_abs_diff(&ours.slice(s![.., ..10]).to_owned(), &first);
+    let e_last = max_abs_diff(&ours.slice(s![.., N_FRAMES - 10..]).to_owned(), &last);
+    assert!(
+        e_first <= tolerance && e_last <= tolerance,
+        "{e_first:e}, {e_last:e}"
+    );
+    let (lo, hi) = ours
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let want_lo = edge["min"].as_f64().unwrap() as f32;
+    let want_hi = edge["max"].as_f64().unwrap() as f32;
+    assert!(
+        (lo - want_lo).abs() <= tolerance,
+        "floor {lo}, openai-whisper {want_lo}"
+    );
+    assert!(
+        (hi - want_hi).abs() <= tolerance,
+        "max {hi}, openai-whisper {want_hi}"
+    );
+}
