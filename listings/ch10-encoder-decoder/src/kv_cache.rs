@@ -102,10 +102,9 @@ impl Whisper {
 // ANCHOR_END: hidden_cached
 
 // ANCHOR: layer_step
-/// One Pre-LN decoder layer (Chapter 7's, its weights as they are) on T new rows: the
-/// new rows' K and V join the cache, then Chapter 3's `heads_forward` attends from the
-/// new queries to every cached key, causally (bottom-right: query i sees the first
-/// past + i + 1 keys), and to the fixed cross-attention K and V.
+/// One Pre-LN decoder layer (Chapter 7's weights) on T new rows: their K and V join the
+/// cache, their queries attend causally to every cached key and to the fixed
+/// cross-attention K and V.
 // x: [T, C], kv: [past, 2C] -> [past + T, 2C], cross: [S, 2C] -> [T, C]
 fn layer_step(
     d: &mut DecoderLayer,
@@ -114,10 +113,7 @@ fn layer_step(
     cross: &Array2<f32>,
     p: &mut Array4<f32>,
 ) -> Array2<f32> {
-    assert!(
-        d.wiring == Wiring::PreLn,
-        "the KV cache path is Pre-LN only"
-    );
+    assert!(d.wiring == Wiring::PreLn, "the cached path is Pre-LN only");
     let (c, h) = (x.ncols(), d.self_attn.n_heads);
     let a = &d.self_attn;
     let qkv = project(&d.norm1.forward(x), &a.w_qkv.value, &a.b_qkv.value); // [T, 3C]
@@ -136,12 +132,8 @@ fn layer_step(
     let h2 = h1 + &project(&merged, &a.w_o.value, &a.b_o.value);
     let (fc1, fc2) = (&d.ffn.fc1, &d.ffn.fc2);
     let hidden = project(&d.norm3.forward(&h2), &fc1.w.value, &fc1.b.value); // [T, F]
-    let f = project(
-        &Activation::Gelu.forward(&hidden),
-        &fc2.w.value,
-        &fc2.b.value,
-    );
-    h2 + &f
+    let a2 = Activation::Gelu.forward(&hidden);
+    h2 + &project(&a2, &fc2.w.value, &fc2.b.value)
 }
 // ANCHOR_END: layer_step
 
