@@ -77,6 +77,19 @@ fn on_a_tiny_model_the_cache_gives_the_full_passs_logits() {
 }
 
 #[test]
+fn on_a_tiny_model_1_and_3_threads_give_the_same_bits() {
+    let (mut model, _) = tiny_model();
+    let mel = Array2::from_shape_fn((3, 10), |(c, t)| ((c * 7 + t) as f32 * 0.2).sin());
+    let one = in_pool(1, || model.encode(&mel).unwrap());
+    let three = in_pool(3, || model.encode(&mel).unwrap());
+    assert_eq!(one, three);
+    let (m, seq) = (one, [3, 1, 4, 1, 5, 9]);
+    let one = in_pool(1, || cached_logits(&mut model, &m, &seq, 2));
+    let three = in_pool(3, || cached_logits(&mut model, &m, &seq, 2));
+    assert_eq!(one, three);
+}
+
+#[test]
 fn the_cache_refuses_what_does_not_fit() {
     let (mut model, m) = tiny_model();
     let mut cache = model.new_cache(&m).unwrap();
