@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 15] = [
+const MEASUREMENTS: [(&str, &str, Output); 16] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -118,6 +118,12 @@ const MEASUREMENTS: [(&str, &str, Output); 15] = [
         "ch10-encoder-decoder",
         "span_corruption",
         Output::Stdout("src/figures/ch10/span-corruption.txt"),
+    ),
+    // T5 pretrained by span corruption on the book vs from scratch, on two prefixed tasks.
+    (
+        "ch10-encoder-decoder",
+        "t5_experiment",
+        Output::Args(&["--out", "src/figures/ch10"]),
     ),
 ];
 

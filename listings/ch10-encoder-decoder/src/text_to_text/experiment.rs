@@ -97,29 +97,21 @@ impl ExperimentConfig {
         }
     }
 
-    /// Seconds, for the tests: the same code, smaller everything.
+    /// Seconds, for the tests: the same model, a smaller vocabulary, short runs.
     pub fn tiny() -> Self {
         let full = ExperimentConfig::full();
-        let short = |steps| Schedule {
+        let short = |steps, batch| Schedule {
             steps,
-            batch: 8,
-            warmup: 10,
+            batch,
+            warmup: steps / 10,
             ..full.pretrain
         };
         ExperimentConfig {
             bpe_size: 300,
-            model: T5Config {
-                d_model: 32,
-                d_kv: 8,
-                d_ff: 64,
-                n_layers: 1,
-                n_decoder_layers: 1,
-                ..full.model.clone()
-            },
             window: 32,
-            pretrain: short(30),
-            finetune: short(150),
-            eval_every: 75,
+            pretrain: short(30, 8),
+            finetune: short(300, 16),
+            eval_every: 300,
             n_heldout: 20,
             ..full
         }
