@@ -233,6 +233,7 @@ pub struct Outcome {
     pub tokens: (usize, usize),
     pub pretrain_losses: Vec<f32>,
     pub pretrain_heldout: (f32, f32), // span-corruption loss on held-out pages: before, after
+    pub reloaded_heldout: f32, // the same, of the model read back from the checkpoint
     pub scratch: Vec<EvalPoint>,
     pub pretrained: Vec<EvalPoint>,
     pub samples: Vec<(TextPair, String, String)>, // example, scratch's output, pretrained's
@@ -320,6 +321,7 @@ pub fn run(cfg: &ExperimentConfig) -> Result<Outcome, Box<dyn Error>> {
         &SafeTensors::deserialize(&bytes)?,
         Path::new("<memory>"),
     )?;
+    let reloaded = batch_loss(&mut pretrained, &probe, false)?;
     let mix = TaskMix::new(cfg.n_heldout, &mut seeded_rng(cfg.seed + 4));
     let mut scratch = init()?;
     let scratch_curve = finetune(&mut scratch, cfg, &vocab, &mix);
@@ -334,6 +336,7 @@ pub fn run(cfg: &ExperimentConfig) -> Result<Outcome, Box<dyn Error>> {
         tokens: (stream.len(), heldout.len()),
         pretrain_losses,
         pretrain_heldout: (before, after),
+        reloaded_heldout: reloaded,
         scratch: scratch_curve,
         pretrained: pretrained_curve,
         samples,
