@@ -242,6 +242,7 @@ pub struct Outcome {
     pub pretrained: Vec<EvalPoint>,
     pub samples: Vec<(TextPair, String, String)>, // example, scratch's output, pretrained's
     pub corrupted: (String, String), // one pretraining example from a held-out page
+    pub checkpoint: Vec<u8>,         // the pretrained model as safetensors
 }
 
 fn join(pages: &[Page]) -> String {
@@ -360,6 +361,7 @@ pub fn run(cfg: &ExperimentConfig) -> Result<Outcome, Box<dyn Error>> {
         pretrained: pretrained_curve,
         samples,
         corrupted: corrupted(&heldout, &vocab, w, cfg.seed + 5),
+        checkpoint: bytes,
     })
 }
 
