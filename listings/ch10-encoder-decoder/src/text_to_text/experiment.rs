@@ -161,6 +161,11 @@ pub fn span_batch(
     b: usize,
     rng: &mut impl Rng,
 ) -> Seq2SeqBatch {
+    assert!(
+        window >= 2 && stream.len() >= window,
+        "span_batch: a stream of {} tokens has no window of {window}",
+        stream.len()
+    );
     let pairs: Vec<Pair> = (0..b)
         .map(|_| {
             let start = rng.random_range(0..=stream.len() - window);
