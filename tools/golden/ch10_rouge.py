@@ -3,7 +3,7 @@ rouge-score computes it with its default tokenizer and no stemming, on pairs cho
 exercise every rule: case folds, punctuation and non-ASCII letters separate tokens,
 repeated tokens match once each, a subsequence need not be contiguous, and an empty
 side (or one with no a-z/0-9 token) gives 0, not NaN. Also the tokens, so that the
-tokenizer is checked on its own.
+tokenizer is checked on its own, and ROUGE-1 and ROUGE-2 for the chapter's exercise.
 
 Run: tools/golden/.venv/bin/python tools/golden/ch10_rouge.py
 """
@@ -35,10 +35,11 @@ CASES = {
 
 
 def main() -> None:
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
     cases = {}
     for name, (reference, prediction) in CASES.items():
-        s = scorer.score(reference, prediction)["rougeL"]  # score(target, prediction)
+        scores = scorer.score(reference, prediction)  # score(target, prediction)
+        s = scores["rougeL"]
         cases[name] = {
             "reference": reference,
             "prediction": prediction,
@@ -47,6 +48,9 @@ def main() -> None:
             "precision": s.precision,
             "recall": s.recall,
             "fmeasure": s.fmeasure,
+            # ROUGE-1 and ROUGE-2 (the exercise): clipped n-gram overlap
+            "rouge1": [scores["rouge1"].precision, scores["rouge1"].recall, scores["rouge1"].fmeasure],
+            "rouge2": [scores["rouge2"].precision, scores["rouge2"].recall, scores["rouge2"].fmeasure],
         }
     doc = {
         "generator": "tools/golden/ch10_rouge.py",

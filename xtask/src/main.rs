@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 17] = [
+const MEASUREMENTS: [(&str, &str, Output); 18] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -136,6 +136,12 @@ const MEASUREMENTS: [(&str, &str, Output); 17] = [
             "--out",
             "src/figures/ch10",
         ]),
+    ),
+    // T5 pretrained by span corruption on the book vs from scratch, on two prefixed tasks.
+    (
+        "ch10-encoder-decoder",
+        "t5_experiment",
+        Output::Args(&["--out", "src/figures/ch10"]),
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! Chapter 10 of *Transformers Deep Dive*: encoder-decoder models. T5 from scratch, and
 //! the real Whisper tiny.en transcribing speech with the book's code.
 //!
+//! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`t5`]: T5 from scratch: relative position buckets and bias, attention without the
 //!   scale, the ReLU and gated-GELU FFNs, the stacks and the tied, scaled head; span
 //!   corruption.
@@ -21,6 +22,7 @@
 pub mod audio;
 pub mod conv;
 pub mod ctranslate2;
+pub mod exercises;
 pub mod kv_cache;
 pub mod t5;
 pub mod text_to_text;

@@ -38,3 +38,91 @@ fn t5_parity_is_within_the_stated_tolerance() {
         "{text}"
     );
 }
+
+/// The final row of a start in the report's table: dates exact, summaries exact,
+/// ROUGE-L, held-out loss.
+fn final_row(text: &str, start: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(start) && !l.contains('|'))
+        .unwrap_or_else(|| panic!("no row {start:?} in\n{text}"));
+    line[start.len()..]
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The by-step table: (step, [scratch dates, summaries, loss, pretrained dates, summaries, loss]).
+fn curve(text: &str) -> Vec<(usize, Vec<f64>)> {
+    let at = text
+        .find("held-out exact match (dates")
+        .expect("the curve table");
+    text[at..]
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let step = it.next().unwrap().parse().unwrap();
+            (step, it.map(|x| x.parse().unwrap()).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn the_experiment_is_as_the_page_says() {
+    let text = figure("t5-experiment.txt");
+    // "198,656 parameters", "after 800 steps"
+    assert!(text.contains("198656 parameters"), "{text}");
+    assert!(
+        text.contains("fine-tuning: 800 steps of 16 examples"),
+        "{text}"
+    );
+    // "fell from 6.706 to 3.641 nats"
+    assert!(
+        text.contains("held out 6.706 before, 3.641 after"),
+        "{text}"
+    );
+    // "0.63 ... against 0.21; 0.73 against 0.65 exact and a ROUGE-L of 0.955 against 0.940"
+    assert_eq!(
+        final_row(&text, "from scratch, 0.003"),
+        ["0.63", "0.73", "0.955", "0.069"]
+    );
+    assert_eq!(
+        final_row(&text, "pretrained, 0.003"),
+        ["0.21", "0.65", "0.940", "0.160"]
+    );
+    // "0.35 against 0.06 of the dates exactly right, 0.64 against 0.29 of the summaries
+    // (ROUGE-L 0.940 against 0.856)" at peak lr 0.001
+    assert_eq!(
+        final_row(&text, "from scratch, 0.001"),
+        ["0.35", "0.64", "0.940", "0.237"]
+    );
+    assert_eq!(
+        final_row(&text, "pretrained, 0.001"),
+        ["0.06", "0.29", "0.856", "0.334"]
+    );
+    // "a hundred and forty thousand tokens"
+    assert!(text.contains("50 training pages (142358 tokens)"), "{text}");
+    // "10.352 against 6.759", "ahead after 100 steps (1.286 against 1.329) and behind at
+    // every evaluation after that"
+    let c = curve(&text);
+    assert_eq!(c.len(), 9, "steps 0, 100, ..., 800");
+    assert_eq!((c[0].1[2], c[0].1[5]), (6.759, 10.352));
+    assert_eq!((c[1].0, c[1].1[2], c[1].1[5]), (100, 1.329, 1.286));
+    for (step, row) in &c[2..] {
+        assert!(
+            row[5] > row[2],
+            "step {step}: pretrained loss {} vs {}",
+            row[5],
+            row[2]
+        );
+    }
+    // "an answer of `1998-11-26` for the twenty eighth of november nineteen ninety six"
+    assert!(
+        text.contains(
+            "the twenty eighth of november nineteen ninety six\n  1996-11-28 | 1998-11-26"
+        ),
+        "{text}"
+    );
+}

@@ -46,7 +46,8 @@ pub struct ExperimentConfig {
     pub heldout_every: usize, // every k-th page is held out of pretraining
     pub window: usize,        // tokens of text per pretraining example
     pub pretrain: Schedule,
-    pub finetune: Schedule, // the same for both starts
+    pub finetune: Schedule,     // the same for both starts
+    pub second_lr: Option<f32>, // both starts again at this peak lr, scored at the end
     pub eval_every: usize,
     pub n_heldout: usize, // test examples per task
     pub max_len: usize,   // greedy decoding stops here
@@ -91,35 +92,29 @@ impl ExperimentConfig {
                 clip: 1.0,
             },
             eval_every: 100,
+            second_lr: Some(1e-3),
             n_heldout: 100,
             max_len: 24,
             seed: 0,
         }
     }
 
-    /// Seconds, for the tests: the same code, smaller everything.
+    /// Seconds, for the tests: the same model, a smaller vocabulary, short runs.
     pub fn tiny() -> Self {
         let full = ExperimentConfig::full();
-        let short = |steps| Schedule {
+        let short = |steps, batch| Schedule {
             steps,
-            batch: 8,
-            warmup: 10,
+            batch,
+            warmup: steps / 10,
             ..full.pretrain
         };
         ExperimentConfig {
             bpe_size: 300,
-            model: T5Config {
-                d_model: 32,
-                d_kv: 8,
-                d_ff: 64,
-                n_layers: 1,
-                n_decoder_layers: 1,
-                ..full.model.clone()
-            },
             window: 32,
-            pretrain: short(30),
-            finetune: short(150),
-            eval_every: 75,
+            pretrain: short(30, 8),
+            finetune: short(300, 16),
+            eval_every: 300,
+            second_lr: None,
             n_heldout: 20,
             ..full
         }
@@ -166,6 +161,11 @@ pub fn span_batch(
     b: usize,
     rng: &mut impl Rng,
 ) -> Seq2SeqBatch {
+    assert!(
+        window >= 2 && stream.len() >= window,
+        "span_batch: a stream of {} tokens has no window of {window}",
+        stream.len()
+    );
     let pairs: Vec<Pair> = (0..b)
         .map(|_| {
             let start = rng.random_range(0..=stream.len() - window);
@@ -241,10 +241,13 @@ pub struct Outcome {
     pub tokens: (usize, usize),
     pub pretrain_losses: Vec<f32>,
     pub pretrain_heldout: (f32, f32), // span-corruption loss on held-out pages: before, after
+    pub reloaded_heldout: f32, // the same, of the model read back from the checkpoint
+    pub second: Option<(f32, EvalPoint, EvalPoint)>, // lr, scratch's and pretrained's last
     pub scratch: Vec<EvalPoint>,
     pub pretrained: Vec<EvalPoint>,
     pub samples: Vec<(TextPair, String, String)>, // example, scratch's output, pretrained's
     pub corrupted: (String, String), // one pretraining example from a held-out page
+    pub checkpoint: Vec<u8>,         // the pretrained model as safetensors
 }
 
 fn join(pages: &[Page]) -> String {
@@ -255,6 +258,8 @@ fn join(pages: &[Page]) -> String {
 fn finetune(
     model: &mut T5,
     cfg: &ExperimentConfig,
+    schedule: &Schedule,
+    eval_every: usize,
     vocab: &TextVocab,
     mix: &TaskMix,
 ) -> Vec<EvalPoint> {
@@ -265,7 +270,7 @@ fn finetune(
     let mut curve = Vec::new();
     let mut rng = seeded_rng(cfg.seed + 2); // the same batches for both starts
     let next = |rng: &mut _| {
-        let pairs: Vec<Pair> = (0..cfg.finetune.batch)
+        let pairs: Vec<Pair> = (0..schedule.batch)
             .map(|_| to_ids(vocab, &mix.next(rng)))
             .collect();
         Seq2SeqBatch::new(&pairs)
@@ -282,14 +287,7 @@ fn finetune(
         });
     };
     eval(0, model);
-    train(
-        model,
-        &cfg.finetune,
-        &mut rng,
-        next,
-        cfg.eval_every,
-        &mut eval,
-    );
+    train(model, schedule, &mut rng, next, eval_every, &mut eval);
     curve
 }
 
@@ -328,11 +326,31 @@ pub fn run(cfg: &ExperimentConfig) -> Result<Outcome, Box<dyn Error>> {
         &SafeTensors::deserialize(&bytes)?,
         Path::new("<memory>"),
     )?;
+    let reloaded = batch_loss(&mut pretrained, &probe, false)?;
     let mix = TaskMix::new(cfg.n_heldout, &mut seeded_rng(cfg.seed + 4));
     let mut scratch = init()?;
-    let scratch_curve = finetune(&mut scratch, cfg, &vocab, &mix);
-    let pretrained_curve = finetune(&mut pretrained, cfg, &vocab, &mix);
+    let (f, every) = (&cfg.finetune, cfg.eval_every);
+    let scratch_curve = finetune(&mut scratch, cfg, f, every, &vocab, &mix);
+    let pretrained_curve = finetune(&mut pretrained, cfg, f, every, &vocab, &mix);
     // ANCHOR_END: run
+    // The same comparison at a second peak learning rate, scored at the end only.
+    let mut second = None;
+    if let Some(peak_lr) = cfg.second_lr {
+        let s = Schedule {
+            peak_lr,
+            ..cfg.finetune
+        };
+        let (mut a, mut b) = (init()?, init()?);
+        read_params(
+            &mut b,
+            &SafeTensors::deserialize(&bytes)?,
+            Path::new("<memory>"),
+        )?;
+        let last = |c: Vec<EvalPoint>| *c.last().expect("a final evaluation");
+        let a = last(finetune(&mut a, cfg, &s, s.steps, &vocab, &mix));
+        let b = last(finetune(&mut b, cfg, &s, s.steps, &vocab, &mix));
+        second = Some((peak_lr, a, b));
+    }
     let samples = samples(&mut scratch, &mut pretrained, &vocab, &mix, cfg.max_len);
     Ok(Outcome {
         cfg: cfg.clone(),
@@ -342,10 +360,13 @@ pub fn run(cfg: &ExperimentConfig) -> Result<Outcome, Box<dyn Error>> {
         tokens: (stream.len(), heldout.len()),
         pretrain_losses,
         pretrain_heldout: (before, after),
+        reloaded_heldout: reloaded,
+        second,
         scratch: scratch_curve,
         pretrained: pretrained_curve,
         samples,
         corrupted: corrupted(&heldout, &vocab, w, cfg.seed + 5),
+        checkpoint: bytes,
     })
 }
 
@@ -441,21 +462,35 @@ pub fn report(o: &Outcome) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<16} {:>12} {:>16} {:>17} {:>13}",
-        "start", "dates exact", "summaries exact", "summaries ROUGE-L", "held-out loss"
+        "{:<24} {:>12} {:>16} {:>17} {:>13}",
+        "start, peak lr",
+        "dates exact",
+        "summaries exact",
+        "summaries ROUGE-L",
+        "held-out loss"
     );
-    for (name, curve) in [("from scratch", &o.scratch), ("pretrained", &o.pretrained)] {
-        let e = curve.last().expect("the run ends with an evaluation");
+    let (a, b) = (o.scratch.last(), o.pretrained.last());
+    let (a, b) = (
+        *a.expect("a final evaluation"),
+        *b.expect("a final evaluation"),
+    );
+    let mut rows = vec![(format!("from scratch, {}", f.peak_lr), a)];
+    rows.push((format!("pretrained, {}", f.peak_lr), b));
+    if let Some((lr, a, b)) = o.second {
+        rows.push((format!("from scratch, {lr}"), a));
+        rows.push((format!("pretrained, {lr}"), b));
+    }
+    for (name, e) in rows {
         let _ = writeln!(
             s,
-            "{name:<16} {:>12.2} {:>16.2} {:>17.3} {:>13.3}",
+            "{name:<24} {:>12.2} {:>16.2} {:>17.3} {:>13.3}",
             e.dates.exact, e.summaries.exact, e.summaries.rouge_l, e.loss
         );
     }
     let _ = writeln!(
         s,
-        "\nheld-out exact match (dates, summaries) and loss by fine-tuning step:\n{:>6} {:>24} {:>24}",
-        "step", "from scratch", "pretrained"
+        "\nheld-out exact match (dates, summaries) and loss by fine-tuning step, peak lr {}:\n{:>6} {:>24} {:>24}",
+        f.peak_lr, "step", "from scratch", "pretrained"
     );
     for (a, b) in o.scratch.iter().zip(&o.pretrained) {
         let _ = writeln!(

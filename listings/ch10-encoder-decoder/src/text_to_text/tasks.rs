@@ -151,7 +151,13 @@ impl TaskMix {
             excluded,
         }
     }
+}
+// ANCHOR_END: split
 
+// ANCHOR: next
+impl TaskMix {
+    /// A training example: either task with even odds, never a test date, only the
+    /// training templates.
     pub fn next(&self, rng: &mut impl Rng) -> TextPair {
         if rng.random::<bool>() {
             loop {
@@ -165,7 +171,7 @@ impl TaskMix {
         Report::random(rng).pair(template)
     }
 }
-// ANCHOR_END: split
+// ANCHOR_END: next
 
 fn random_date(rng: &mut impl Rng) -> (Date, Style) {
     let date = Date::random(rng);

@@ -1,0 +1,71 @@
+//! Worked solutions to the chapter's exercises (page "Exercises"), each tested in
+//! `tests/exercises.rs`.
+
+use std::collections::HashMap;
+
+use crate::text_to_text::rouge::{Score, tokenize};
+
+// ANCHOR: rouge_n
+/// Exercise 1: ROUGE-N as `rouge-score` computes it. The overlap counts each n-gram as
+/// often as the side that has it fewer times (clipping), so repeating a right word does
+/// not raise precision; P and R divide by each side's n-gram count (at least 1).
+pub fn rouge_n(reference: &str, prediction: &str, n: usize) -> Score {
+    assert!(n >= 1, "rouge_n: n-grams of length {n}");
+    let grams = |text: &str| -> HashMap<Vec<String>, usize> {
+        let tokens = tokenize(text);
+        let mut counts = HashMap::new();
+        for g in tokens.windows(n) {
+            *counts.entry(g.to_vec()).or_insert(0) += 1;
+        }
+        counts
+    };
+    let (r, p) = (grams(reference), grams(prediction));
+    let overlap: usize = r
+        .iter()
+        .map(|(g, &c)| c.min(p.get(g).copied().unwrap_or(0)))
+        .sum();
+    let total = |m: &HashMap<Vec<String>, usize>| m.values().sum::<usize>().max(1) as f64;
+    let (precision, recall) = (overlap as f64 / total(&p), overlap as f64 / total(&r));
+    let fmeasure = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    Score {
+        precision,
+        recall,
+        fmeasure,
+    }
+}
+// ANCHOR_END: rouge_n
+
+// ANCHOR: lcs
+/// Exercise 2: the longest common subsequence itself, not just its length. Keep the
+/// whole (|a| + 1) × (|b| + 1) table, then walk back from the corner: a match came
+/// diagonally, otherwise from the larger neighbour (up on ties).
+pub fn lcs<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            table[i + 1][j + 1] = if x == y {
+                table[i][j] + 1
+            } else {
+                table[i][j + 1].max(table[i + 1][j])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (a.len(), b.len(), Vec::new());
+    while i > 0 && j > 0 {
+        if a[i - 1] == b[j - 1] {
+            out.push(a[i - 1].clone());
+            (i, j) = (i - 1, j - 1);
+        } else if table[i - 1][j] >= table[i][j - 1] {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    out.reverse();
+    out
+}
+// ANCHOR_END: lcs
