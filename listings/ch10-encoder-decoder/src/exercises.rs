@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+use crate::audio::N_SAMPLES;
+#[cfg(doc)]
+use crate::audio::mel::mel_filters;
+use crate::audio::mel::{hz_to_mel, mel_to_hz};
 use crate::text_to_text::rouge::{Score, tokenize};
 
 // ANCHOR: rouge_n
@@ -69,3 +73,39 @@ pub fn lcs<T: PartialEq + Clone>(a: &[T], b: &[T]) -> Vec<T> {
     out
 }
 // ANCHOR_END: lcs
+
+// ANCHOR: windows
+/// Exercise 3: audio longer than Whisper's 30 s, as windows the model can read. Window i
+/// starts at i · hop samples and holds at most `N_SAMPLES`; with hop < N_SAMPLES the
+/// windows overlap by N_SAMPLES - hop, so any stretch of at most that length (a word cut
+/// by one boundary) lies whole inside some window. The last window ends at the end.
+// samples: [n] -> windows: each [<= N_SAMPLES], as slices of samples
+pub fn windows(samples: &[f32], hop: usize) -> Vec<&[f32]> {
+    assert!(
+        (1..=N_SAMPLES).contains(&hop),
+        "windows: hop {hop} must be in 1..={N_SAMPLES} samples"
+    );
+    let mut out = vec![];
+    let mut start = 0;
+    loop {
+        let end = (start + N_SAMPLES).min(samples.len());
+        out.push(&samples[start..end]);
+        if end == samples.len() {
+            return out;
+        }
+        start += hop;
+    }
+}
+// ANCHOR_END: windows
+
+// ANCHOR: mel_centres
+/// Exercise 4: the centre frequencies, in Hz, of the `n_mels` triangles of
+/// [`mel_filters`]: n_mels + 2 points evenly spaced in mels from 0 Hz to sr / 2, and
+/// filter i peaks at point i + 1.
+// -> [n_mels]
+pub fn mel_centres(sample_rate: u32, n_mels: usize) -> Vec<f64> {
+    let top = hz_to_mel(f64::from(sample_rate) / 2.0);
+    let step = top / (n_mels + 1) as f64;
+    (1..=n_mels).map(|i| mel_to_hz(i as f64 * step)).collect()
+}
+// ANCHOR_END: mel_centres

@@ -1,8 +1,11 @@
 //! The exercises' solutions: ROUGE-1 and ROUGE-2 against rouge-score 0.1.2 (the same
 //! fixture as tests/rouge.rs, tolerance 1e-12), and the recovered LCS against the
-//! length the chapter's `lcs_len` computes, on random sequences.
+//! length the chapter's `lcs_len` computes, on random sequences; 30-second windows of
+//! long audio; the centres of Whisper's mel filters.
 
-use ch10_encoder_decoder::exercises::{lcs, rouge_n};
+use ch10_encoder_decoder::audio::{N_FFT, N_MELS, N_SAMPLES, SAMPLE_RATE};
+use ch10_encoder_decoder::audio::{log_mel_spectrogram, mel_filters};
+use ch10_encoder_decoder::exercises::{lcs, mel_centres, rouge_n, windows};
 use ch10_encoder_decoder::text_to_text::rouge::lcs_len;
 use proptest::prelude::*;
 
@@ -58,4 +61,96 @@ fn the_lcs_of_clrs_example() {
     let l = lcs(b"ABCBDAB", b"BDCABA");
     assert_eq!(l.len(), 4);
     assert!(is_subsequence(&l, b"ABCBDAB") && is_subsequence(&l, b"BDCABA"));
+}
+
+#[test]
+fn seventy_seconds_in_overlapping_windows() {
+    let samples: Vec<f32> = (0..70 * SAMPLE_RATE as usize)
+        .map(|i| (i as f32 * 0.01).sin() * 0.1)
+        .collect();
+    let hop = 25 * SAMPLE_RATE as usize; // 5 s of overlap
+    let w = windows(&samples, hop);
+    let starts: Vec<usize> = w
+        .iter()
+        .map(|x| x.as_ptr() as usize - samples.as_ptr() as usize)
+        .map(|bytes| bytes / 4)
+        .collect();
+    assert_eq!(starts, [0, hop, 2 * hop]);
+    assert!(w.iter().all(|x| x.len() <= N_SAMPLES));
+    assert_eq!(
+        starts[2] + w[2].len(),
+        samples.len(),
+        "the last ends at the end"
+    );
+    // Any 5-second stretch lies whole inside one window.
+    let stretch = N_SAMPLES - hop;
+    for s in (0..=samples.len() - stretch).step_by(997) {
+        assert!(
+            starts
+                .iter()
+                .zip(&w)
+                .any(|(&a, x)| a <= s && s + stretch <= a + x.len()),
+            "{s}"
+        );
+    }
+    for x in &w {
+        assert_eq!(log_mel_spectrogram(x).unwrap().dim(), (80, 3000));
+    }
+    assert!(
+        log_mel_spectrogram(&samples).is_err(),
+        "70 s is one call too many"
+    );
+}
+
+proptest! {
+    #[test]
+    fn windows_tile_any_length(n in 0usize..2_000_000, hop_s in 1usize..=30) {
+        let samples = vec![0.0f32; n];
+        let hop = hop_s * SAMPLE_RATE as usize;
+        let w = windows(&samples, hop);
+        prop_assert!(w.iter().all(|x| x.len() <= N_SAMPLES));
+        prop_assert_eq!((w.len() - 1) * hop + w.last().unwrap().len(), n);
+        prop_assert!(w[..w.len() - 1].iter().all(|x| x.len() == N_SAMPLES));
+    }
+}
+
+#[test]
+fn mel_centres_are_linear_below_1_khz_and_geometric_above() {
+    let c = mel_centres(SAMPLE_RATE, N_MELS);
+    assert_eq!(c.len(), N_MELS);
+    let (low, high): (Vec<_>, Vec<_>) = c.windows(2).partition(|p| p[1] <= 1000.0);
+    let diffs: Vec<f64> = low.iter().map(|p| p[1] - p[0]).collect();
+    let ratios: Vec<f64> = high
+        .iter()
+        .filter(|p| p[0] >= 1000.0)
+        .map(|p| p[1] / p[0])
+        .collect();
+    assert!(
+        diffs.len() > 20 && ratios.len() > 40,
+        "{} {}",
+        diffs.len(),
+        ratios.len()
+    );
+    assert!(
+        diffs.iter().all(|d| (d - diffs[0]).abs() < 1e-9),
+        "{diffs:?}"
+    );
+    assert!(
+        ratios.iter().all(|r| (r - ratios[0]).abs() < 1e-9),
+        "{ratios:?}"
+    );
+    // Each filter of the bank peaks at the FFT bin nearest its centre.
+    let bin_hz = f64::from(SAMPLE_RATE) / N_FFT as f64;
+    let bank = mel_filters(SAMPLE_RATE, N_FFT, N_MELS);
+    for (row, &centre) in bank.rows().into_iter().zip(&c) {
+        let peak = (0..row.len()).fold(0, |m, k| if row[k] > row[m] { k } else { m });
+        assert!(
+            (peak as f64 * bin_hz - centre).abs() <= bin_hz,
+            "{centre} Hz: bin {peak}"
+        );
+    }
+    println!(
+        "below 1 kHz: {:.3} Hz apart; above: x{:.5}",
+        diffs[0], ratios[0]
+    );
 }
