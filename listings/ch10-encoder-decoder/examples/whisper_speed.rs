@@ -16,9 +16,8 @@ use anyhow::Result;
 use ch01_foundations::linalg::in_pool;
 use ch10_encoder_decoder::ctranslate2::Ct2Model;
 use ch10_encoder_decoder::transcribe::{self, DecodingRules, EOT, NO_TIMESTAMPS, SOT};
-use ch10_encoder_decoder::whisper::Whisper;
+use ch10_encoder_decoder::whisper::{Whisper, synthetic_log_mel};
 use clap::Parser;
-use ndarray::Array2;
 
 #[derive(Parser)]
 struct Args {
@@ -51,9 +50,7 @@ fn main() -> Result<()> {
     let dir = models::WHISPER_TINY_EN.dir()?;
     let mut model = Whisper::from_ct2(&Ct2Model::open(&dir.join("model.bin"))?)?;
     let rules = DecodingRules::from_config(&dir.join("config.json"))?;
-    let mel = Array2::from_shape_fn((80, 3000), |(c, t)| {
-        (0.6 * (0.37 * c as f64 + 0.011 * t as f64).sin() - 0.2) as f32
-    });
+    let mel = synthetic_log_mel();
     let prompt = [SOT, NO_TIMESTAMPS];
     let mut fixed = rules.clone();
     fixed.suppress.push(EOT);

@@ -544,3 +544,13 @@ impl Whisper {
         Ok(())
     }
 }
+
+/// The parity tests' input, a log-mel every reader can rebuild without audio:
+/// x[c, t] = 0.6 sin(0.37 c + 0.011 t) - 0.2, computed in f64 and rounded to f32, as
+/// `tools/golden/ch10_whisper.py` builds it for CTranslate2.
+// -> [80, 3000]
+pub fn synthetic_log_mel() -> Array2<f32> {
+    Array2::from_shape_fn((80, 3000), |(c, t)| {
+        (0.6 * (0.37 * c as f64 + 0.011 * t as f64).sin() - 0.2) as f32
+    })
+}

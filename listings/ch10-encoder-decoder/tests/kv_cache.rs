@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::sync::{Mutex, OnceLock};
-
 use ch01_foundations::linalg::in_pool;
 use ch10_encoder_decoder::ctranslate2::Ct2Model;
 use ch10_encoder_decoder::transcribe::{self, DecodingRules, EOT, NO_TIMESTAMPS, SOT};
-use ch10_encoder_decoder::whisper::Whisper;
+use ch10_encoder_decoder::whisper::{Whisper, synthetic_log_mel};
 use common::{tiny_config, tiny_whisper_file};
 use ndarray::{Array2, s};
 
@@ -114,23 +112,6 @@ fn the_cache_refuses_what_does_not_fit() {
     );
 }
 
-/// The real model and its encoder output on the parity test's synthetic log-mel.
-fn real() -> &'static Mutex<(Whisper, Array2<f32>)> {
-    static CELL: OnceLock<Mutex<(Whisper, Array2<f32>)>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let mut model =
-            Whisper::from_ct2(common::whisper_bin()).unwrap_or_else(|e| panic!("{e}"));
-        let m = model.encode(&synthetic_mel()).unwrap();
-        Mutex::new((model, m))
-    })
-}
-
-fn synthetic_mel() -> Array2<f32> {
-    Array2::from_shape_fn((80, 3000), |(c, t)| {
-        (0.6 * (0.37 * c as f64 + 0.011 * t as f64).sin() - 0.2) as f32
-    })
-}
-
 /// Greedy decoding without the cache: the whole sequence through the decoder each step.
 fn greedy_full(
     model: &mut Whisper,
@@ -162,7 +143,7 @@ fn long_rules() -> DecodingRules {
 
 #[test]
 fn on_tiny_en_the_cache_gives_the_full_passs_logits_and_ids() {
-    let mut guard = real().lock().unwrap();
+    let mut guard = common::real_model().lock().unwrap();
     let (model, m) = &mut *guard;
     let rules = long_rules();
     let prompt = [SOT, NO_TIMESTAMPS];
@@ -180,9 +161,9 @@ fn on_tiny_en_the_cache_gives_the_full_passs_logits_and_ids() {
 
 #[test]
 fn tiny_en_gives_the_same_bits_on_1_and_2_threads() {
-    let mut guard = real().lock().unwrap();
+    let mut guard = common::real_model().lock().unwrap();
     let (model, m) = &mut *guard;
-    let mel = synthetic_mel();
+    let mel = synthetic_log_mel();
     let one = in_pool(1, || model.encode(&mel).unwrap());
     let two = in_pool(2, || model.encode(&mel).unwrap());
     assert!(

@@ -5,29 +5,9 @@
 
 mod common;
 
-use std::sync::{Mutex, OnceLock};
-
 use ch10_encoder_decoder::transcribe::{self, DecodingRules, NO_TIMESTAMPS, SOT};
-use ch10_encoder_decoder::whisper::{Whisper, WhisperConfig, sinusoids};
-use ndarray::{Array2, s};
-
-/// x[c, t] = 0.6 sin(0.37 c + 0.011 t) - 0.2 in f64, stored as f32 (the script's formula).
-fn synthetic_mel() -> Array2<f32> {
-    Array2::from_shape_fn((80, 3000), |(c, t)| {
-        (0.6 * (0.37 * c as f64 + 0.011 * t as f64).sin() - 0.2) as f32
-    })
-}
-
-/// The model and its encoder output on the synthetic input, built once per binary.
-fn model_and_memory() -> &'static Mutex<(Whisper, Array2<f32>)> {
-    static CELL: OnceLock<Mutex<(Whisper, Array2<f32>)>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let mut model =
-            Whisper::from_ct2(common::whisper_bin()).unwrap_or_else(|e| panic!("{e}"));
-        let m = model.encode(&synthetic_mel()).unwrap();
-        Mutex::new((model, m))
-    })
-}
+use ch10_encoder_decoder::whisper::{WhisperConfig, sinusoids};
+use ndarray::s;
 
 #[test]
 fn the_file_holds_tiny_en() {
@@ -127,7 +107,7 @@ const LOGITS_TOL: f32 = 1e-3;
 fn the_encoder_matches_ctranslate2() {
     let cases = common::fixture("whisper_ct2.json");
     let enc = &cases["encoder"];
-    let guard = model_and_memory().lock().unwrap();
+    let guard = common::real_model().lock().unwrap();
     let m = &guard.1;
     assert_eq!(m.dim(), (1500, 384));
     let mut max_err = 0.0f32;
@@ -166,7 +146,7 @@ fn greedy_decoding_matches_ctranslate2() {
     assert_eq!(rules.max_length, 448, "CTranslate2's default");
     rules.max_length = cases["max_length"].as_u64().unwrap() as usize;
     let bpe = transcribe::read_vocabulary(&dir.join("vocabulary.txt")).unwrap();
-    let mut guard = model_and_memory().lock().unwrap();
+    let mut guard = common::real_model().lock().unwrap();
     let (model, m) = &mut *guard;
     for (name, case) in cases["greedy"].as_object().unwrap() {
         let forced: Vec<u32> = serde_json::from_value(case["forced"].clone()).unwrap();
@@ -190,7 +170,7 @@ fn greedy_decoding_matches_ctranslate2() {
 #[test]
 fn every_step_logits_match_ctranslate2() {
     let cases = common::fixture("whisper_ct2.json");
-    let mut guard = model_and_memory().lock().unwrap();
+    let mut guard = common::real_model().lock().unwrap();
     let (model, m) = &mut *guard;
     let mut max_err = 0.0f32;
     for (name, case) in cases["greedy"].as_object().unwrap() {

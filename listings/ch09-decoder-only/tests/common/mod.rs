@@ -31,11 +31,9 @@ pub fn golden_dir() -> PathBuf {
 
 /// A fixture's `cases` object.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = golden_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
-    doc["cases"].clone()
+    let f =
+        golden::Fixture::load(golden_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+    f.cases().clone()
 }
 
 /// Whether a metadata value equals its JSON form: exactly, except that serde_json's

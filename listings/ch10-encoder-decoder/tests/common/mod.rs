@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ch10_encoder_decoder::ctranslate2::Ct2Model;
+use ch10_encoder_decoder::whisper::{Whisper, synthetic_log_mel};
+use ndarray::Array2;
 
 /// The real tiny.en directory. Without the cache this fails with one line naming
 /// `cargo xtask models`: a real-checkpoint test never passes silently.
@@ -24,17 +26,27 @@ pub fn whisper_bin() -> &'static Ct2Model {
     })
 }
 
+/// The real model and its encoder output on the synthetic log-mel, built once per test
+/// binary and shared by its tests.
+pub fn real_model() -> &'static Mutex<(Whisper, Array2<f32>)> {
+    static CELL: OnceLock<Mutex<(Whisper, Array2<f32>)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let mut model =
+            Whisper::from_ct2(whisper_bin()).unwrap_or_else(|e| panic!("{e}"));
+        let m = model.encode(&synthetic_log_mel()).unwrap();
+        Mutex::new((model, m))
+    })
+}
+
 pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
 /// A fixture's `cases` object.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = golden_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
-    doc["cases"].clone()
+    let f =
+        golden::Fixture::load(golden_dir().join(name)).unwrap_or_else(|e| panic!("{e}"));
+    f.cases().clone()
 }
 
 /// A fixture's float array.

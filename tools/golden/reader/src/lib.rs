@@ -43,6 +43,11 @@ impl Fixture {
         Ok(Fixture { path, cases })
     }
 
+    /// The fixture's `cases` object as JSON, for tests that walk it themselves.
+    pub fn cases(&self) -> &Value {
+        &self.cases
+    }
+
     fn field(&self, case: &str, field: &str) -> Result<&Value, FixtureError> {
         self.cases
             .get(case)
