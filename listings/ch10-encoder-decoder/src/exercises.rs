@@ -3,11 +3,18 @@
 
 use std::collections::HashMap;
 
+use ch01_foundations::probability::argmax;
+use ndarray::{Array1, Array2, Axis, s};
+
 use crate::audio::N_SAMPLES;
 #[cfg(doc)]
 use crate::audio::mel::mel_filters;
 use crate::audio::mel::{hz_to_mel, mel_to_hz};
 use crate::text_to_text::rouge::{Score, tokenize};
+#[cfg(doc)]
+use crate::transcribe;
+use crate::transcribe::{DecodingRules, EOT, NO_TIMESTAMPS, SOT};
+use crate::whisper::{Whisper, WhisperError};
 
 // ANCHOR: rouge_n
 /// Exercise 1: ROUGE-N as `rouge-score` computes it. The overlap counts each n-gram as
@@ -109,3 +116,79 @@ pub fn mel_centres(sample_rate: u32, n_mels: usize) -> Vec<f64> {
     (1..=n_mels).map(|i| mel_to_hz(i as f64 * step)).collect()
 }
 // ANCHOR_END: mel_centres
+
+/// `<|0.00|>`, the first of tiny.en's 1,501 timestamp tokens, 20 ms apart, up to
+/// `<|30.00|>`, the last id of the vocabulary.
+pub const TIMESTAMP_BEGIN: u32 = NO_TIMESTAMPS + 1;
+
+// ANCHOR: timestamp_rules
+/// Exercise 5: CTranslate2's timestamp rules, applied to one step's logits after the
+/// suppress rules. `text` is what has been generated after <|startoftranscript|>.
+// logits: [vocab] -> [vocab], the forbidden tokens at -inf
+pub fn timestamp_rules(logits: &mut Array1<f32>, text: &[u32], max_initial: usize) {
+    let (v, tb) = (logits.len(), TIMESTAMP_BEGIN as usize);
+    forbid(logits, NO_TIMESTAMPS as usize..tb);
+    let is_time = |t: u32| t >= TIMESTAMP_BEGIN;
+    match text {
+        [] => {
+            // The text opens with a timestamp, at most `max_initial` steps (20 ms) in.
+            forbid(logits, 0..tb);
+            return forbid(logits, (tb + max_initial + 1).min(v)..v);
+        }
+        // A pair just closed (a lone first timestamp counts as one): text comes next.
+        [.., last]
+            if is_time(*last) && text.iter().rev().nth(1).is_none_or(|&p| is_time(p)) =>
+        {
+            return forbid(logits, tb..v);
+        }
+        [.., last] if is_time(*last) => {
+            forbid(logits, 0..EOT as usize); // an open pair: close it (or end)...
+            forbid(logits, tb..*last as usize); // ...no earlier than it opened
+        }
+        // After text, a timestamp must come later than the last one.
+        _ => {
+            if let Some(&t) = text.iter().rev().find(|&&t| is_time(t)) {
+                forbid(logits, tb..t as usize + 1);
+            }
+        }
+    }
+    // If the timestamps together are likelier than the likeliest text token, take one.
+    let (words, times) = logits.view().split_at(Axis(0), tb);
+    let max_word = words.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let m = times.fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    if m > f32::NEG_INFINITY && m + times.mapv(|t| (t - m).exp()).sum().ln() > max_word {
+        forbid(logits, 0..tb);
+    }
+}
+// ANCHOR_END: timestamp_rules
+
+/// Sets the logits of the tokens in `r` to -inf.
+fn forbid(l: &mut Array1<f32>, r: std::ops::Range<usize>) {
+    l.slice_mut(s![r]).fill(f32::NEG_INFINITY);
+}
+
+// ANCHOR: greedy_timestamps
+/// Greedy decoding from <|startoftranscript|> alone, so that the model writes
+/// timestamps: [`transcribe::greedy`]'s loop with [`timestamp_rules`] after the
+/// suppress rules, 1 s (50 steps) the latest first timestamp, as CTranslate2's default.
+// m: [1500, C] -> ids after the prompt, timestamps included
+pub fn greedy_with_timestamps(
+    model: &mut Whisper,
+    m: &Array2<f32>,
+    rules: &DecodingRules,
+) -> Result<Vec<u32>, WhisperError> {
+    let (mut ids, mut cache) = (vec![SOT], model.new_cache(m)?);
+    while ids.len() - 1 < rules.max_length / 2 {
+        let h = model.hidden_cached(&ids[cache.len()..], &mut cache)?;
+        let mut logits = model.last_logits(&h);
+        rules.suppress_in(&mut logits, ids.len() == 1);
+        timestamp_rules(&mut logits, &ids[1..], 50);
+        let next = argmax(logits.iter().copied()) as u32;
+        if next == EOT {
+            break;
+        }
+        ids.push(next);
+    }
+    Ok(ids.split_off(1))
+}
+// ANCHOR_END: greedy_timestamps

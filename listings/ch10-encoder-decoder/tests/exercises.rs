@@ -1,12 +1,24 @@
 //! The exercises' solutions: ROUGE-1 and ROUGE-2 against rouge-score 0.1.2 (the same
 //! fixture as tests/rouge.rs, tolerance 1e-12), and the recovered LCS against the
 //! length the chapter's `lcs_len` computes, on random sequences; 30-second windows of
-//! long audio; the centres of Whisper's mel filters.
+//! long audio; the centres of Whisper's mel filters; timestamps, against CTranslate2's
+//! greedy ids on every clip (tools/golden/ch10_timestamps.py).
 
 use ch10_encoder_decoder::audio::{N_FFT, N_MELS, N_SAMPLES, SAMPLE_RATE};
 use ch10_encoder_decoder::audio::{log_mel_spectrogram, mel_filters};
+mod common;
+
+use std::path::Path;
+
+use ch10_encoder_decoder::audio::read_wav;
+use ch10_encoder_decoder::exercises::{
+    TIMESTAMP_BEGIN, greedy_with_timestamps, timestamp_rules,
+};
 use ch10_encoder_decoder::exercises::{lcs, mel_centres, rouge_n, windows};
 use ch10_encoder_decoder::text_to_text::rouge::lcs_len;
+use ch10_encoder_decoder::transcribe::{DecodingRules, EOT, NO_TIMESTAMPS};
+use ch10_encoder_decoder::whisper::Whisper;
+use ndarray::{Array1, s};
 use proptest::prelude::*;
 
 #[test]
@@ -153,4 +165,82 @@ fn mel_centres_are_linear_below_1_khz_and_geometric_above() {
         "below 1 kHz: {:.3} Hz apart; above: x{:.5}",
         diffs[0], ratios[0]
     );
+}
+
+/// Logits over a toy vocabulary laid out as tiny.en's: text below EOT, the specials, then
+/// 10 timestamps from TIMESTAMP_BEGIN.
+fn toy_logits() -> Array1<f32> {
+    Array1::from_shape_fn(TIMESTAMP_BEGIN as usize + 10, |i| (i % 7) as f32 * 0.1)
+}
+
+fn allowed(l: &Array1<f32>) -> Vec<usize> {
+    (0..l.len()).filter(|&i| l[i] > f32::NEG_INFINITY).collect()
+}
+
+#[test]
+fn timestamp_rules_follow_ctranslate2s() {
+    let (tb, t) = (TIMESTAMP_BEGIN as usize, TIMESTAMP_BEGIN);
+    // First step: only a timestamp, at most max_initial steps in.
+    let mut l = toy_logits();
+    timestamp_rules(&mut l, &[], 3);
+    assert_eq!(allowed(&l), (tb..=tb + 3).collect::<Vec<_>>());
+    // A pair just closed, or the opening timestamp alone: no timestamp next.
+    for text in [vec![t + 2], vec![t, 11, t + 4, t + 4]] {
+        let mut l = toy_logits();
+        timestamp_rules(&mut l, &text, 3);
+        assert!(
+            allowed(&l).iter().all(|&i| i < tb)
+                && l[NO_TIMESTAMPS as usize].is_infinite()
+        );
+    }
+    // An open pair: EOT or a timestamp no earlier than the opening one (EOT's logit
+    // above the timestamps' total, so that the probability rule leaves it).
+    let mut l = toy_logits();
+    l[EOT as usize] = 5.0;
+    timestamp_rules(&mut l, &[t, 11, t + 4], 3);
+    // (The specials between EOT and <|notimestamps|> are the suppress rules' to forbid.)
+    let specials = EOT as usize..NO_TIMESTAMPS as usize;
+    let want: Vec<usize> = specials.chain(tb + 4..tb + 10).collect();
+    assert_eq!(allowed(&l), want);
+    // After text: timestamps only later than the last one.
+    let mut l = toy_logits();
+    timestamp_rules(&mut l, &[t, 11, 12], 3);
+    assert!(!allowed(&l).contains(&tb), "no timestamp at or before <|0.00|> again");
+    assert!(l[tb + 1] > f32::NEG_INFINITY);
+    // Timestamps that together outweigh every text token force a timestamp.
+    let mut l = toy_logits();
+    l.slice_mut(s![tb..]).fill(0.55); // each below the best text logit (0.6), the sum above
+    timestamp_rules(&mut l, &[t, 11], 3);
+    assert!(allowed(&l).iter().all(|&i| i >= tb), "{:?}", allowed(&l));
+}
+
+#[test]
+fn greedy_with_timestamps_matches_ctranslate2_on_every_clip() {
+    let dir = common::whisper_dir();
+    let mut model = Whisper::from_ct2(common::whisper_bin()).unwrap();
+    let rules = DecodingRules::from_config(&dir.join("config.json")).unwrap();
+    let cases = common::fixture("ch10_timestamps.json");
+    let cases = cases.as_object().unwrap();
+    assert_eq!(cases.len(), 4);
+    let audio = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audio");
+    for (file, case) in cases {
+        let mel = log_mel_spectrogram(&read_wav(audio.join(file)).unwrap()).unwrap();
+        let m = model.encode(&mel).unwrap();
+        let ids = greedy_with_timestamps(&mut model, &m, &rules).unwrap();
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, want, "{file} (smallest margin {})", case["min_margin"]);
+        assert!(
+            is_time(ids[0]) && is_time(*ids.last().unwrap()),
+            "{file}: {ids:?}"
+        );
+    }
+}
+
+fn is_time(t: u32) -> bool {
+    t >= TIMESTAMP_BEGIN
 }
