@@ -15,6 +15,9 @@
 //!   read from a CTranslate2 `model.bin` and checked, the fused projections split.
 //! - [`transcribe`]: greedy decoding with Whisper's rules (prompt, suppressed tokens,
 //!   end of text) and ids to text through Chapter 2's byte-level BPE.
+//! - [`transcription`]: a WAV file to its transcript: the window as openai-whisper's
+//!   `transcribe()` cuts it, the encoder, greedy decoding, text.
+//! - [`wer`]: word error rate: a stated normalisation and a word-level edit distance.
 
 pub mod audio;
 pub mod conv;
@@ -22,4 +25,6 @@ pub mod ctranslate2;
 pub mod t5;
 pub mod text_to_text;
 pub mod transcribe;
+pub mod transcription;
+pub mod wer;
 pub mod whisper;
