@@ -15,6 +15,9 @@ use ch10_encoder_decoder::transcription::{Transcriber, transcripts_report};
 fn main() -> Result<()> {
     let dir = models::WHISPER_TINY_EN.dir()?;
     let audio = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audio");
-    print!("{}", transcripts_report(&mut Transcriber::open(&dir)?, &audio)?);
+    print!(
+        "{}",
+        transcripts_report(&mut Transcriber::open(&dir)?, &audio)?
+    );
     Ok(())
 }

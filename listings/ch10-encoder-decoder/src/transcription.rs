@@ -78,7 +78,10 @@ impl Transcriber {
     }
 
     /// A WAV file (any rate, mono or stereo, at most 30 s) to its transcript.
-    pub fn transcribe_file(&mut self, path: &Path) -> Result<Transcript, TranscribeError> {
+    pub fn transcribe_file(
+        &mut self,
+        path: &Path,
+    ) -> Result<Transcript, TranscribeError> {
         let samples = read_wav(path)?;
         self.transcribe(&samples)
     }
@@ -96,7 +99,9 @@ pub fn committed_clips(audio: &Path) -> Result<Vec<(String, String)>, Transcribe
     let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let clips = doc["clips"].as_array().ok_or_else(|| bad("no `clips` array".into()))?;
+    let clips = doc["clips"]
+        .as_array()
+        .ok_or_else(|| bad("no `clips` array".into()))?;
     let mut out = Vec::new();
     for clip in clips.iter().chain([&doc["native"]]) {
         match (clip["file"].as_str(), clip["text"].as_str()) {
@@ -117,8 +122,16 @@ pub fn transcripts_report(
     let clips = committed_clips(audio)?;
     let mut out = String::new();
     let w = &mut out;
-    writeln!(w, "Whisper tiny.en run by the book's code: greedy, English, no timestamps,").ok();
-    writeln!(w, "on the espeak-ng clips of tests/audio. WER = word edits / spoken words,").ok();
+    writeln!(
+        w,
+        "Whisper tiny.en run by the book's code: greedy, English, no timestamps,"
+    )
+    .ok();
+    writeln!(
+        w,
+        "on the espeak-ng clips of tests/audio. WER = word edits / spoken words,"
+    )
+    .ok();
     writeln!(w, "both texts normalised by wer::normalise.").ok();
     let (mut edits, mut words) = (0, 0);
     for (i, (file, spoken)) in clips.iter().enumerate() {
@@ -129,13 +142,32 @@ pub fn transcripts_report(
             (edits, words) = (edits + e, words + n);
         }
         writeln!(w).ok();
-        writeln!(w, "{file}{}", if native { " (22,050 Hz, resampled by the book)" } else { "" }).ok();
+        writeln!(
+            w,
+            "{file}{}",
+            if native {
+                " (22,050 Hz, resampled by the book)"
+            } else {
+                ""
+            }
+        )
+        .ok();
         writeln!(w, "  spoken      {spoken}").ok();
         writeln!(w, "  transcript  {}", t.text.trim()).ok();
-        writeln!(w, "  WER         {e} / {n} = {:.1}%", 100.0 * e as f64 / n as f64).ok();
+        writeln!(
+            w,
+            "  WER         {e} / {n} = {:.1}%",
+            100.0 * e as f64 / n as f64
+        )
+        .ok();
     }
     writeln!(w).ok();
     let pct = 100.0 * edits as f64 / words as f64;
-    writeln!(w, "total (the {} 16 kHz clips)  {edits} / {words} = {pct:.1}%", clips.len() - 1).ok();
+    writeln!(
+        w,
+        "total (the {} 16 kHz clips)  {edits} / {words} = {pct:.1}%",
+        clips.len() - 1
+    )
+    .ok();
     Ok(out)
 }

@@ -11,9 +11,14 @@ pub fn normalise(text: &str) -> Vec<String> {
     let mut spaced = String::new();
     let chars: Vec<char> = text.to_lowercase().chars().collect();
     for (i, &ch) in chars.iter().enumerate() {
-        let digit_at = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(char::is_ascii_digit);
+        let digit_at = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(char::is_ascii_digit)
+        };
         match ch {
-            '.' if digit_at(i.checked_sub(1)) && digit_at(Some(i + 1)) => spaced.push_str(" point "),
+            '.' if digit_at(i.checked_sub(1)) && digit_at(Some(i + 1)) => {
+                spaced.push_str(" point ")
+            }
             '%' => spaced.push_str(" percent "),
             '$' => spaced.push_str(" $"),
             c if c.is_alphanumeric() || c == '\'' => spaced.push(c),
@@ -36,7 +41,9 @@ pub fn normalise(text: &str) -> Vec<String> {
         };
         match token.parse::<u64>() {
             Ok(n) => words.extend(spoken(n).split(' ').map(str::to_owned)),
-            Err(_) if !token.is_empty() => words.push(token.trim_matches('\'').to_owned()),
+            Err(_) if !token.is_empty() => {
+                words.push(token.trim_matches('\'').to_owned())
+            }
             Err(_) => {}
         }
         if dollars {
@@ -49,9 +56,26 @@ pub fn normalise(text: &str) -> Vec<String> {
 // ANCHOR_END: normalise
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-    "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
 const TENS: [&str; 10] = [
     "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
@@ -69,7 +93,11 @@ pub fn spoken(n: u64) -> String {
         if n >= scale {
             let rest = n % scale;
             let head = format!("{} {name}", spoken(n / scale));
-            return if rest == 0 { head } else { format!("{head} {}", spoken(rest)) };
+            return if rest == 0 {
+                head
+            } else {
+                format!("{head} {}", spoken(rest))
+            };
         }
     }
     match n {
