@@ -1,7 +1,7 @@
 //! Word error rate (section "Transcribing speech"): both texts normalised the same way,
 //! then the word-level edit distance divided by the number of spoken words.
 
-// ANCHOR: normalise
+// ANCHOR: normalise (long: the whole normalisation in one place)
 /// The words of `text` as they would be spoken, so that a transcript is not charged for
 /// spelling: lowercase; a number in digits is read out ("42" → "forty two"), a point
 /// between digits is read "point" ("42.17" → "forty two point seventeen"), "$" before a

@@ -210,3 +210,63 @@ fn word_edits_is_the_levenshtein_distance() {
         (4, 6)
     );
 }
+
+/// The sentences of transcription.md about the fixture and the committed transcripts.
+#[test]
+fn the_pages_sentences_hold() {
+    let cases = common::fixture("ch10_transcripts.json");
+    let clips = cases["clips"].as_array().unwrap();
+    let num = |c: &serde_json::Value, k: &str| c[k].as_f64().unwrap();
+    // "at most 4e-5 on the frames that hold audio, and nothing on the padding"
+    let diff = clips
+        .iter()
+        .map(|c| num(c, "feature_diff_content"))
+        .fold(0.0, f64::max);
+    assert!(diff < 4e-5 && diff > 3e-5, "{diff}");
+    assert!(clips.iter().all(|c| num(c, "feature_diff_padding") == 0.0));
+    // "the floor ... −0.71 to −0.76 on the committed clips" (the zeros minus the floor)
+    for c in clips {
+        let floor = (num(c, "floor_minus_zero_padding") * 100.0).round() / 100.0;
+        assert!((0.71..=0.76).contains(&floor), "{floor}");
+    }
+    // "the smallest gap over all four clips is 0.03 (on numbers.wav and long.wav)"
+    let margin = |c: &serde_json::Value| num(c, "fw_min_margin");
+    let smallest = clips.iter().map(margin).fold(f64::INFINITY, f64::min);
+    assert_eq!((smallest * 100.0).round(), 3.0, "{smallest}");
+    let near: Vec<&str> = clips
+        .iter()
+        .filter(|c| margin(c) < 0.05)
+        .map(|c| c["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(near, ["numbers.wav", "long.wav"]);
+    // "Both sides suppress the same tokens"
+    assert_eq!(
+        cases["meta"]["suppress_fw_minus_config"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        cases["meta"]["suppress_config_minus_fw"],
+        serde_json::json!([])
+    );
+    // "with the turns" where the zero-padded window hears "with her turns"
+    let long = &clips[3];
+    assert!(
+        long["floor_padded_text"]
+            .as_str()
+            .unwrap()
+            .starts_with(" with the turns")
+    );
+    assert!(
+        long["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(" with her turns")
+    );
+    // The errors the text quotes, from the committed transcripts.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../src/figures/ch10/transcripts.txt");
+    let t = std::fs::read_to_string(path).unwrap();
+    for heard in ["lazy nog", "that rain", "melons", "transcript  cost 42.17"] {
+        assert!(t.contains(heard), "{heard}");
+    }
+}
