@@ -159,31 +159,27 @@ pub fn heads_forward(
 // ANCHOR: item_forward
 /// One batch item: head h attends in columns h·d_k..(h+1)·d_k of the item's q, k and v,
 /// and writes the same columns of `out`: splitting and merging heads are views, not
-/// copies. With weight dropout, the heads draw their masks one after another from `rng`.
+/// copies. Without dropout the heads run in parallel; with weight dropout, they draw
+/// their masks one after another from `rng`.
 // q: [Tq, C], k, v: [Tk, C] -> p: [h, Tq, Tk], out: [Tq, C]; drop's keep: [h, Tq, Tk]
 fn item_forward(
     (q, k, v): Qkv<'_>,
     mask: &Mask<'_>,
     mut p: ArrayViewMut3<'_, f32>,
     mut out: ArrayViewMut2<'_, f32>,
-    mut drop: Option<(f32, ChaCha8Rng, ArrayViewMut3<'_, f32>)>,
+    drop: Option<(f32, ChaCha8Rng, ArrayViewMut3<'_, f32>)>,
 ) {
-    let n_heads = p.dim().0;
-    let d_k = q.ncols() / n_heads;
-    for h in 0..n_heads {
+    let Some((p_drop, mut rng, mut keep)) = drop else {
+        return heads_in_parallel((q, k, v), mask, p, out);
+    };
+    let d_k = q.ncols() / p.dim().0;
+    for h in 0..p.dim().0 {
         let cols = h * d_k..(h + 1) * d_k;
         let (q_h, k_h) = (q.slice(s![.., cols.clone()]), k.slice(s![.., cols.clone()]));
         let v_h = v.slice(s![.., cols.clone()]);
         let (p_h, out_h) = (p.index_axis_mut(Axis(0), h), out.slice_mut(s![.., cols]));
-        match &mut drop {
-            None => attention_into(q_h, k_h, v_h, mask, p_h, out_h),
-            Some((p_drop, rng, keep)) => {
-                let keep_h = keep.index_axis_mut(Axis(0), h);
-                attention_dropout_into(
-                    q_h, k_h, v_h, mask, *p_drop, rng, p_h, keep_h, out_h,
-                );
-            }
-        }
+        let keep_h = keep.index_axis_mut(Axis(0), h);
+        attention_dropout_into(q_h, k_h, v_h, mask, p_drop, &mut rng, p_h, keep_h, out_h);
     }
 }
 
@@ -194,6 +190,30 @@ fn item_rng(seed: u64, b: usize) -> ChaCha8Rng {
     rng
 }
 // ANCHOR_END: item_forward
+
+// ANCHOR: heads_in_parallel
+/// [`item_forward`] without dropout: heads are independent, one rayon task each, writing
+/// its own weights and columns, so one long sequence (B = 1, Whisper's 1500 audio
+/// positions) still uses every thread, and any thread count gives the same bits.
+// q: [Tq, C], k, v: [Tk, C] -> p: [h, Tq, Tk], out: [Tq, C]
+fn heads_in_parallel(
+    (q, k, v): Qkv<'_>,
+    mask: &Mask<'_>,
+    mut p: ArrayViewMut3<'_, f32>,
+    mut out: ArrayViewMut2<'_, f32>,
+) {
+    let d_k = q.ncols() / p.dim().0;
+    let heads: Vec<_> = (p.outer_iter_mut())
+        .zip(out.axis_chunks_iter_mut(Axis(1), d_k))
+        .enumerate()
+        .collect();
+    heads.into_par_iter().for_each(|(h, (p_h, out_h))| {
+        let cols = h * d_k..(h + 1) * d_k;
+        let (q_h, k_h) = (q.slice(s![.., cols.clone()]), k.slice(s![.., cols.clone()]));
+        attention_into(q_h, k_h, v.slice(s![.., cols]), mask, p_h, out_h);
+    });
+}
+// ANCHOR_END: heads_in_parallel
 
 // ANCHOR: heads_backward
 /// Backward of [`heads_forward`] (given its dropout mask `keep`, if any), batch items in

@@ -4,10 +4,12 @@
 //!
 //! A convolution is a linear layer applied to every window of K consecutive frames.
 //! Written that way (im2col: one row per output position holding its window), the
-//! forward pass is one matmul and the backward pass is Chapter 4's linear backward plus
-//! a scatter of the window gradients back onto the frames they came from.
+//! forward pass is one matmul (Chapter 1's `linear`, on every thread) and the backward
+//! pass is Chapter 4's linear backward plus a scatter of the window gradients back onto
+//! the frames they came from.
 
 use ch01_foundations::init::uniform;
+use ch01_foundations::linalg::linear;
 use ch01_foundations::module::{
     Module, Param, ParamView, ParamViewMut, visit_child, visit_child_mut,
 };
@@ -127,7 +129,7 @@ fn im2col(
 impl Conv1d {
     // x: [T, C_in] -> [T_out, C_out]
     pub fn forward(&mut self, x: &Array2<f32>) -> Array2<f32> {
-        let (c_out, c_in, k) = self.w.value.dim();
+        let (_, c_in, k) = self.w.value.dim();
         assert_eq!(
             x.ncols(),
             c_in,
@@ -137,8 +139,7 @@ impl Conv1d {
         );
         let t_out = self.out_len(x.nrows());
         let cols = im2col(x.view(), k, self.stride, self.padding, t_out);
-        let mut y = cols.dot(&self.w2().t()); // [T_out, C_out]
-        y += &self.b.value.broadcast((t_out, c_out)).expect("[C_out]");
+        let y = linear(&cols, &self.w2().t(), &self.b.value); // [T_out, C_out]
         self.cols = Some(cols);
         self.t_in = x.nrows();
         y

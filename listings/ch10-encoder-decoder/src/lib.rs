@@ -15,6 +15,8 @@
 //!   read from a CTranslate2 `model.bin` and checked, the fused projections split.
 //! - [`transcribe`]: greedy decoding with Whisper's rules (prompt, suppressed tokens,
 //!   end of text) and ids to text through Chapter 2's byte-level BPE.
+//! - [`kv_cache`]: Whisper's decoder one token a step, cross-attention's keys and values
+//!   computed once and self-attention's appended.
 //! - [`transcription`]: a WAV file to its transcript: the window as openai-whisper's
 //!   `transcribe()` cuts it, the encoder, greedy decoding, text.
 //! - [`wer`]: word error rate: a stated normalisation and a word-level edit distance.
@@ -22,6 +24,7 @@
 pub mod audio;
 pub mod conv;
 pub mod ctranslate2;
+pub mod kv_cache;
 pub mod t5;
 pub mod text_to_text;
 pub mod transcribe;

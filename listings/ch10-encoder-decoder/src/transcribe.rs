@@ -86,7 +86,7 @@ impl DecodingRules {
 /// `suppress`, and `suppress_at_begin` too at the first step that is not forced;
 /// decoding ends at `EOT` (not returned) or when the text reaches min(L / 2, L - s)
 /// tokens, L = `max_length`, s = the start sequence's length less one. Returns the
-/// text tokens, the forced ones included.
+/// text tokens, the forced ones included. The decoder runs through the KV cache.
 // m: [n_audio_ctx, C], prompt: [P] -> ids: [<= max]
 pub fn greedy(
     model: &mut Whisper,
@@ -104,9 +104,11 @@ pub fn greedy(
         ));
     }
     let max_text = (rules.max_length / 2).min(rules.max_length.saturating_sub(start - 1));
-    let mut ids = prompt.to_vec();
+    let (mut ids, mut cache) = (prompt.to_vec(), model.new_cache(m)?);
     while ids.len() - start < max_text {
-        let mut logits = model.next_logits(m, &ids)?;
+        // The prompt in one pass, then the one new token each step.
+        let h = model.hidden_cached(&ids[cache.len()..], &mut cache)?;
+        let mut logits = model.last_logits(&h);
         rules.suppress_in(&mut logits, ids.len() == prompt.len());
         let next = argmax(logits.iter().copied()) as u32;
         if next == EOT {

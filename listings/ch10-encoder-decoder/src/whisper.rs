@@ -475,7 +475,8 @@ impl Whisper {
 // ANCHOR: decode
 impl Whisper {
     /// The decoder's final hidden states for `ids`, given the encoder's output `m`.
-    /// Chapter 7's decoder reruns on the whole sequence each call (no KV cache).
+    /// Chapter 7's decoder reruns on the whole sequence each call; decoding goes through
+    /// the KV cache instead ([`Whisper::hidden_cached`]), and tests hold the two equal.
     // m: [n_audio_ctx, C], ids: [T] -> [T, C]
     pub fn hidden(
         &mut self,
@@ -483,18 +484,7 @@ impl Whisper {
         ids: &[u32],
     ) -> Result<Array2<f32>, WhisperError> {
         let (t, c) = (ids.len(), self.cfg.d_model);
-        if t == 0 || t > self.cfg.n_text_ctx {
-            return Err(WhisperError::Input(format!(
-                "{t} tokens: the decoder takes 1 to {}",
-                self.cfg.n_text_ctx
-            )));
-        }
-        if let Some(id) = ids.iter().find(|&&id| id as usize >= self.cfg.vocab) {
-            return Err(WhisperError::Input(format!(
-                "token id {id} is outside the vocabulary of {}",
-                self.cfg.vocab
-            )));
-        }
+        self.check_ids(ids, 0)?;
         let ids: Vec<usize> = ids.iter().map(|&id| id as usize).collect();
         let y = self.embed.forward(&ids) + self.dec_pos.slice(s![..t, ..]);
         let y = y.into_shape_with_order((1, t, c)).expect("standard layout");
@@ -529,6 +519,28 @@ impl Whisper {
         ids: &[u32],
     ) -> Result<Array1<f32>, WhisperError> {
         let h = self.hidden(m, ids)?;
-        Ok(self.embed.table.value.dot(&h.row(h.nrows() - 1)))
+        Ok(self.last_logits(&h))
+    }
+
+    /// `ids` must be 1 or more tokens of the vocabulary, and fit after `past` positions.
+    pub(crate) fn check_ids(&self, ids: &[u32], past: usize) -> Result<(), WhisperError> {
+        let (t, n) = (ids.len(), self.cfg.n_text_ctx);
+        if t == 0 || past + t > n {
+            let after = if past > 0 {
+                format!(" after {past} in the cache")
+            } else {
+                String::new()
+            };
+            return Err(WhisperError::Input(format!(
+                "{t} tokens{after}: the decoder takes 1 to {n}"
+            )));
+        }
+        if let Some(id) = ids.iter().find(|&&id| id as usize >= self.cfg.vocab) {
+            return Err(WhisperError::Input(format!(
+                "token id {id} is outside the vocabulary of {}",
+                self.cfg.vocab
+            )));
+        }
+        Ok(())
     }
 }
