@@ -5,7 +5,7 @@
 //!
 //! transcribe = for every clip: the WAV read, the log-mel, the encoder, greedy decoding
 //! and the text (the model loaded once, before timing); log_mel = the log-mel alone of
-//! every clip's samples. Each is the best of --repeat passes after one warm-up pass,
+//! every clip's samples; encode = the encoder alone on every clip's window. Each is the best of --repeat passes after one warm-up pass,
 //! inside a rayon pool of --threads threads. One line of `key=value` fields; `ids` lists
 //! every clip's generated ids, clips separated by `|`.
 
@@ -15,7 +15,9 @@ use std::time::Instant;
 use anyhow::Result;
 use ch01_foundations::linalg::in_pool;
 use ch10_encoder_decoder::audio::{SAMPLE_RATE, log_mel_spectrogram, read_wav};
-use ch10_encoder_decoder::transcription::{Transcriber, Transcript, committed_clips};
+use ch10_encoder_decoder::transcription::{
+    Transcriber, Transcript, committed_clips, whisper_window,
+};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -62,6 +64,16 @@ fn main() -> Result<()> {
                 .map(|x| log_mel_spectrogram(x))
                 .collect::<Result<Vec<_>, _>>()
         });
+        let windows = samples
+            .iter()
+            .map(|x| whisper_window(x))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (encode_ms, _) = best_ms(args.repeat, || {
+            windows
+                .iter()
+                .map(|w| whisper.model.encode(w))
+                .collect::<Result<Vec<_>, _>>()
+        });
         let (ms, out) = best_ms(args.repeat, || {
             files
                 .iter()
@@ -80,7 +92,7 @@ fn main() -> Result<()> {
             .collect();
         Ok(format!(
             "threads={} clips={} audio_s={seconds:.3} transcribe_ms={ms:.1} rtf={:.4} \
-             log_mel_ms={mel_ms:.2} ids={}",
+             log_mel_ms={mel_ms:.2} encode_ms={encode_ms:.1} ids={}",
             args.threads,
             files.len(),
             ms / 1e3 / seconds,
