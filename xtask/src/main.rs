@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 18] = [
+const MEASUREMENTS: [(&str, &str, Output); 19] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -125,6 +125,13 @@ const MEASUREMENTS: [(&str, &str, Output); 18] = [
         "ch10-encoder-decoder",
         "whisper_parity",
         Output::Stdout("src/figures/ch10/whisper-parity.txt"),
+    ),
+    // Whisper tiny.en transcribing every committed clip, with its word error rate: needs
+    // the real weights.
+    (
+        "ch10-encoder-decoder",
+        "transcripts",
+        Output::Stdout("src/figures/ch10/transcripts.txt"),
     ),
     // Whisper's log-mel of one espeak-ng clip, and its parity with openai-whisper on every
     // clip: deterministic, but needs the mel filters from the models cache.
@@ -410,15 +417,17 @@ fn figures() -> Result<()> {
 }
 
 /// Measurements side by side with Python references (tiktoken, Hugging Face tokenizers,
-/// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python):
+/// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python,
+/// faster-whisper and openai-whisper):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 6] = [
+const REFERENCE_BENCHES: [&str; 7] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
     "bench_ch07.py",
     "bench_ch08.py",
     "bench_ch09.py",
+    "bench_ch10.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.

@@ -18,6 +18,9 @@
 //!   end of text) and ids to text through Chapter 2's byte-level BPE.
 //! - [`kv_cache`]: Whisper's decoder one token a step, cross-attention's keys and values
 //!   computed once and self-attention's appended.
+//! - [`transcription`]: a WAV file to its transcript: the window as openai-whisper's
+//!   `transcribe()` cuts it, the encoder, greedy decoding, text.
+//! - [`wer`]: word error rate: a stated normalisation and a word-level edit distance.
 
 pub mod audio;
 pub mod conv;
@@ -27,4 +30,6 @@ pub mod kv_cache;
 pub mod t5;
 pub mod text_to_text;
 pub mod transcribe;
+pub mod transcription;
+pub mod wer;
 pub mod whisper;
