@@ -125,4 +125,76 @@ fn the_experiment_is_as_the_page_says() {
         ),
         "{text}"
     );
+/// The sentences of transcription.md's "Speed" about src/figures/ch10/whisper-speed.txt
+/// (written by tools/golden/bench_ch10.py).
+#[test]
+fn whisper_speed_says_what_the_text_says() {
+    use golden::{cell as num, measured_rows};
+    let rows = measured_rows("ch10/whisper-speed.txt");
+    // "the time over the 13.43 s of speech"
+    assert!(figure("whisper-speed.txt").contains("(13.43 s of speech)"));
+    // threads | side | time ms | real-time factor | encoder ms | same ids as ours
+    let main: Vec<_> = rows.iter().filter(|r| r.len() == 6).collect();
+    assert_eq!(main.len(), 8, "four sides at 1 and 2 threads");
+    let get = |threads: f64, side: &str| {
+        main.iter()
+            .find(|r| num(&r[0]) == threads && r[1] == side)
+            .unwrap_or_else(|| panic!("no row for {side} at {threads}"))
+    };
+    let sides = [
+        "ours",
+        "faster-whisper fp32",
+        "faster-whisper int8",
+        "openai-whisper",
+    ];
+    // ratios: their time / ours, threads | fp32 | int8 | openai
+    let four: Vec<_> = rows.iter().filter(|r| r.len() == 4).collect();
+    assert_eq!(four.len(), 4, "two speed-up rows, then two log-mel rows");
+    for (i, threads) in [1.0, 2.0].into_iter().enumerate() {
+        let ours = num(&get(threads, "ours")[2]);
+        let ratio = &four[i];
+        assert_eq!(num(&ratio[0]), threads);
+        for (j, side) in sides[1..].iter().enumerate() {
+            let theirs = num(&get(threads, side)[2]);
+            assert!((num(&ratio[j + 1]) - theirs / ours).abs() < 0.01, "{side}");
+        }
+        // "the fp32 sides give our ids on all four clips; int8 on two of them"
+        for side in sides {
+            let want = if side.ends_with("int8") {
+                "2 of 4"
+            } else {
+                "4 of 4"
+            };
+            assert_eq!(get(threads, side)[5], want, "{side} at {threads}");
+        }
+        // "int8 is the fastest at both thread counts"
+        let int8 = num(&get(threads, "faster-whisper int8")[2]);
+        assert!(sides.iter().all(|s| num(&get(threads, s)[2]) >= int8));
+        // "the encoder is most of the time on every side"
+        for side in sides {
+            let r = get(threads, side);
+            assert!(num(&r[4]) > 0.5 * num(&r[2]), "{r:?}");
+        }
+    }
+    let r = |i: usize, j: usize| num(&four[i][j]);
+    // "on two threads ours is 1.10× openai-whisper and 1.02× faster-whisper fp32"
+    assert_eq!((r(1, 3), r(1, 1)), (1.10, 1.02));
+    // "on one thread ours is behind both: 0.93 and 0.92"
+    assert_eq!((r(0, 3), r(0, 1)), (0.93, 0.92));
+    // "openai-whisper has the fastest fp32 encoder on one thread, and the slowest rest"
+    let (o, f, t) = (
+        get(1.0, "ours"),
+        get(1.0, "faster-whisper fp32"),
+        get(1.0, "openai-whisper"),
+    );
+    assert!(num(&t[4]) < num(&f[4]) && num(&t[4]) < num(&o[4]));
+    let rest = |r: &Vec<String>| num(&r[2]) - num(&r[4]);
+    assert!(rest(t) > rest(o) && rest(t) > rest(f));
+    // log-mel: threads | ours ms | openai-whisper ms | speed-up. "slower than torch.stft
+    // on both rows, and a second thread does not help ours"
+    for row in &four[2..] {
+        let (ours, torch, up) = (num(&row[1]), num(&row[2]), num(&row[3]));
+        assert!(up < 1.0 && (up - torch / ours).abs() < 0.01, "{row:?}");
+    }
+    assert!((num(&four[3][1]) / num(&four[2][1]) - 1.0).abs() < 0.1);
 }

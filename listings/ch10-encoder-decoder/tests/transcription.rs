@@ -239,6 +239,12 @@ fn the_pages_sentences_hold() {
         .map(|c| c["file"].as_str().unwrap())
         .collect();
     assert_eq!(near, ["numbers.wav", "long.wav"]);
+    // Speed: "the decoder writes 4 to 16 tokens a clip"
+    let lens: Vec<usize> = clips.iter().map(|c| ids(&c["ids"]).len()).collect();
+    assert_eq!(
+        (lens.iter().min(), lens.iter().max()),
+        (Some(&4), Some(&16))
+    );
     // "Both sides suppress the same tokens"
     assert_eq!(
         cases["meta"]["suppress_fw_minus_config"],
