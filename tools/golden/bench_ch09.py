@@ -45,7 +45,7 @@ LAYERS, WIDTH, HEADS, CONTEXT, BATCH = 4, 128, 4, 128, 16
 VOCABS = {50257: (3, 1), 256: (5, 2)}
 ROUNDS = 2
 PROMPT_TOKENS, NEW_TOKENS = 256, 128
-SM_REPEAT, SM_ROUNDS = 1, 2
+SM_REPEAT, SM_ROUNDS = 1, 3
 
 
 def cargo_example(example: str, *args: str) -> dict:

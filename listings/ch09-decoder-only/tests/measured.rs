@@ -18,11 +18,10 @@ fn training_step_speed_says_what_the_text_says() {
             (speed_up - torch / ours).abs() < 0.01,
             "PyTorch / ours: {r:?}"
         );
-        // "faster in three of the four rows ... at 256 tokens on two threads PyTorch is ahead"
-        let ours_faster = !(vocab == 256.0 && threads == 2.0);
-        assert_eq!(ours < torch, ours_faster, "{r:?}");
-        // "None of the four reaches the 1.5"
-        assert!(speed_up < 1.5, "{r:?}");
+        // "faster than PyTorch's in all four rows"
+        assert!(ours < torch, "{r:?}");
+        // "The 1.5 ... is met in one row only, GPT-2's vocabulary on one thread"
+        assert_eq!(speed_up >= 1.5, vocab == 50257.0 && threads == 1.0, "{r:?}");
     }
     // vocab | threads | side | zero grads + forward + loss | backward | AdamW
     let parts: Vec<_> = rows.iter().filter(|r| r.len() == 6).collect();
@@ -41,22 +40,24 @@ fn training_step_speed_says_what_the_text_says() {
         }
         assert!(part(ours, 5) < part(torch, 5), "{ours:?}");
         match (num(&torch[0]), num(&torch[1])) {
-            // "the book's backward pass is the clearly faster part, while its forward
-            // pass with the loss is slower"
-            (50257.0, _) => {
-                assert!(part(ours, 4) < part(torch, 4), "{ours:?}");
-                assert!(part(ours, 3) > part(torch, 3), "{ours:?}");
+            // "the book's backward pass is the clearly faster part ... its forward pass
+            // with the loss is faster on one thread and level on two"
+            (50257.0, threads) => {
+                assert!(part(ours, 4) < 0.7 * part(torch, 4), "{ours:?}");
+                let (f_ours, f_torch) = (part(ours, 3), part(torch, 3));
+                if threads == 1.0 {
+                    assert!(f_ours < 0.9 * f_torch, "{ours:?}");
+                } else {
+                    assert!((f_ours - f_torch).abs() < 0.02 * f_torch, "{ours:?}");
+                }
             }
-            // "on two threads PyTorch's forward pass is the faster"
-            (256.0, 2.0) => assert!(part(torch, 3) < part(ours, 3), "{ours:?}"),
-            // "on one thread the two are within a few milliseconds in the forward and the
-            // backward pass"
-            (256.0, 1.0) => {
+            // "the two are within a few milliseconds of each other in every part"
+            (256.0, _) => {
                 for i in [3, 4] {
                     assert!((part(ours, i) - part(torch, i)).abs() < 10.0, "{ours:?}");
                 }
             }
-            _ => {}
+            _ => unreachable!("{torch:?}"),
         }
     }
 }
@@ -99,13 +100,14 @@ fn smollm2_speed_says_what_the_text_says() {
         );
         // "Decoding is where the book's side is clearly faster than Hugging Face's"
         assert!(num(&r[2]) > 1.5, "{r:?}");
-        // "Prefill is met at one thread only"
-        assert_eq!(num(&r[1]) >= 1.0, t == "1", "{r:?}");
+        // "Prefill misses it at both thread counts"
+        assert!(num(&r[1]) < 1.0, "{r:?}");
         // llama.cpp: faster decoding, slower prefill, at both thread counts
         assert!(num(&r[4]) < 1.0 && num(&r[3]) > 1.0, "{r:?}");
-        // "Peak memory follows the weights"
-        assert!(get(t, "llama.cpp", 6) < get(t, "ours", 6));
-        assert!(get(t, "ours", 6) < get(t, "HF", 6));
+        // "Peak memory: 622 MiB for the book, 673 MiB for llama.cpp, and 1552 MiB for
+        // Hugging Face": the book lowest, Hugging Face highest
+        assert!(get(t, "ours", 6) < get(t, "llama.cpp", 6));
+        assert!(get(t, "llama.cpp", 6) < get(t, "HF", 6));
     }
     // "Hugging Face's decoding gains nothing from a second thread"
     assert!(get("2", "HF", 4) > 0.95 * get("1", "HF", 4));
