@@ -180,7 +180,7 @@ pub const MONTHS: [&str; 12] = [
 ];
 
 /// 1 ≤ n ≤ 99 as words: "seven", "fourteen", "forty two".
-fn cardinal(n: u32) -> String {
+pub fn cardinal(n: u32) -> String {
     match n {
         1..20 => UNITS[n as usize].to_owned(),
         _ if n.is_multiple_of(10) => TENS[(n / 10) as usize].to_owned(),

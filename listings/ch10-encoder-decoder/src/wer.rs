@@ -1,6 +1,8 @@
 //! Word error rate (section "Transcribing speech"): both texts normalised the same way,
 //! then the word-level edit distance divided by the number of spoken words.
 
+use ch07_transformer::data::cardinal;
+
 // ANCHOR: normalise (long: the whole normalisation in one place)
 /// The words of `text` as they would be spoken, so that a transcript is not charged for
 /// spelling: lowercase; a number in digits is read out ("42" → "forty two"), a point
@@ -55,32 +57,6 @@ pub fn normalise(text: &str) -> Vec<String> {
 }
 // ANCHOR_END: normalise
 
-const ONES: [&str; 20] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 10] = [
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
-
 /// A whole number in words, the American way without "and": 342 → "three hundred forty two".
 pub fn spoken(n: u64) -> String {
     const SCALES: [(u64, &str); 4] = [
@@ -100,12 +76,13 @@ pub fn spoken(n: u64) -> String {
             };
         }
     }
+    // Below 100, Chapter 7's date words (n < 1000 here, so the casts are exact).
+    let hundreds = cardinal((n / 100) as u32);
     match n {
-        0..20 => ONES[n as usize].to_owned(),
-        20..100 if n.is_multiple_of(10) => TENS[n as usize / 10].to_owned(),
-        20..100 => format!("{} {}", TENS[n as usize / 10], ONES[n as usize % 10]),
-        _ if n.is_multiple_of(100) => format!("{} hundred", ONES[n as usize / 100]),
-        _ => format!("{} hundred {}", ONES[n as usize / 100], spoken(n % 100)),
+        0 => "zero".to_owned(),
+        1..100 => cardinal(n as u32),
+        _ if n.is_multiple_of(100) => format!("{hundreds} hundred"),
+        _ => format!("{hundreds} hundred {}", spoken(n % 100)),
     }
 }
 

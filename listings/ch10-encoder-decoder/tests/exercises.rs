@@ -205,7 +205,10 @@ fn timestamp_rules_follow_ctranslate2s() {
     // After text: timestamps only later than the last one.
     let mut l = toy_logits();
     timestamp_rules(&mut l, &[t, 11, 12], 3);
-    assert!(!allowed(&l).contains(&tb), "no timestamp at or before <|0.00|> again");
+    assert!(
+        !allowed(&l).contains(&tb),
+        "no timestamp at or before <|0.00|> again"
+    );
     assert!(l[tb + 1] > f32::NEG_INFINITY);
     // Timestamps that together outweigh every text token force a timestamp.
     let mut l = toy_logits();

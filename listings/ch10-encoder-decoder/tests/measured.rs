@@ -125,6 +125,8 @@ fn the_experiment_is_as_the_page_says() {
         ),
         "{text}"
     );
+}
+
 /// The sentences of transcription.md's "Speed" about src/figures/ch10/whisper-speed.txt
 /// (written by tools/golden/bench_ch10.py).
 #[test]
