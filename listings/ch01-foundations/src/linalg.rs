@@ -221,6 +221,22 @@ pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         .install(f)
 }
 
+/// The benchmarks' timer: `warmup` untimed runs of `f`, then the best (smallest) wall
+/// time in seconds of `repeat` timed runs (at least one), and the last run's result.
+pub fn best_of<T>(warmup: usize, repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut best = f64::INFINITY;
+    let mut out = None;
+    for _ in 0..repeat.max(1) {
+        let start = std::time::Instant::now();
+        out = Some(f());
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    (best, out.expect("at least one run"))
+}
+
 // ANCHOR: linear
 /// y = x W + b, with the bias broadcast into y first so the matmul adds onto it
 /// (beta = 1). Every projection of the book goes through this one function.

@@ -10,8 +10,8 @@
 //! ```
 
 use std::path::PathBuf;
-use std::time::Instant;
 
+use ch01_foundations::linalg::best_of;
 use ch02_input::bpe::reference::train_naive;
 use ch02_input::bpe::{Bpe, BpeError, train, write_tiktoken};
 use clap::{Parser, Subcommand};
@@ -55,19 +55,6 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, BpeError> {
     })
 }
 
-/// The best (smallest) time of `repeat` runs of `f`, and its last result.
-fn best_of<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
-    let mut out = None;
-    for _ in 0..repeat.max(1) {
-        let start = Instant::now();
-        let r = f();
-        best = best.min(start.elapsed().as_secs_f64());
-        out = Some(r);
-    }
-    (best, out.expect("at least one run"))
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train {
@@ -77,7 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             naive,
         } => {
             let corpus = read(&input)?;
-            let (s, trained) = best_of(cli.repeat, || {
+            let (s, trained) = best_of(0, cli.repeat, || {
                 if naive {
                     train_naive(&corpus, vocab_size)
                 } else {
@@ -91,7 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Encode { ranks, input } => {
             let bpe = Bpe::from_file(&ranks, &[])?;
             let text = read(&input)?;
-            let (s, ids) = best_of(cli.repeat, || bpe.encode_ordinary(&text));
+            let (s, ids) = best_of(0, cli.repeat, || bpe.encode_ordinary(&text));
             // FNV-1a over the ids: equal checksums mean (almost surely) equal id lists.
             let sum = ids.iter().fold(0xcbf29ce484222325u64, |h, &id| {
                 (h ^ id as u64).wrapping_mul(0x100000001b3)

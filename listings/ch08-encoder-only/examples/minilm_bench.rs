@@ -9,10 +9,9 @@
 //! sentence-transformers and writes src/figures/ch08/embed-speed.txt.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
-use ch01_foundations::linalg::in_pool;
+use ch01_foundations::linalg::{best_of, in_pool};
 use ch08_encoder_only::SentenceEncoder;
 use ch08_encoder_only::sentence::Tokens;
 use clap::Parser;
@@ -31,17 +30,6 @@ struct Args {
     /// A sentence-transformers directory (default: the models cache).
     #[arg(long)]
     model: Option<PathBuf>,
-}
-
-/// The best of `repeat` timed runs of `f`, in seconds.
-fn best_of(repeat: usize, mut f: impl FnMut()) -> f64 {
-    (0..repeat)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,20 +51,20 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let (total, tokenize, model) = in_pool(args.threads, || {
         std::hint::black_box(enc.embed_sorted(&lines, args.batch)); // warm-up
-        let total = best_of(args.repeat, || {
+        let total = best_of(0, args.repeat, || {
             std::hint::black_box(enc.embed_sorted(&lines, args.batch));
         });
-        let tokenize = best_of(args.repeat, || {
+        let tokenize = best_of(0, args.repeat, || {
             for l in &lines {
                 std::hint::black_box(enc.tokenize(l));
             }
         });
-        let model = best_of(args.repeat, || {
+        let model = best_of(0, args.repeat, || {
             for b in &batches {
                 std::hint::black_box(enc.embed_tokens(b));
             }
         });
-        (total, tokenize, model)
+        (total.0, tokenize.0, model.0)
     });
     let n_tokens: usize = tokens.iter().map(|t| t.ids.len()).sum();
     println!(

@@ -10,10 +10,15 @@
 //! every clip's generated ids, clips separated by `|`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::Result;
-use ch01_foundations::linalg::in_pool;
+use ch01_foundations::linalg::{best_of, in_pool};
+
+/// The best of `repeat` timed runs after one warm-up, in milliseconds, and the result.
+fn best_ms<R>(repeat: usize, f: impl FnMut() -> R) -> (f64, R) {
+    let (s, out) = best_of(1, repeat, f);
+    (s * 1e3, out)
+}
 use ch10_encoder_decoder::audio::{SAMPLE_RATE, log_mel_spectrogram, read_wav};
 use ch10_encoder_decoder::transcription::{
     Transcriber, Transcript, committed_clips, whisper_window,
@@ -28,19 +33,6 @@ struct Args {
     /// Timed passes to take the best of (after one warm-up pass).
     #[arg(long, default_value_t = 3)]
     repeat: usize,
-}
-
-/// The best wall time of `repeat` runs of `f` after one warm-up, in milliseconds, and
-/// the last run's result.
-fn best_ms<R>(repeat: usize, mut f: impl FnMut() -> R) -> (f64, R) {
-    let mut out = f();
-    let mut best = f64::INFINITY;
-    for _ in 0..repeat {
-        let start = Instant::now();
-        out = f();
-        best = best.min(start.elapsed().as_secs_f64() * 1e3);
-    }
-    (best, out)
 }
 
 fn main() -> Result<()> {

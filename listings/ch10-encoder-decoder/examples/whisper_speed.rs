@@ -10,10 +10,14 @@
 //! one-token steps. Each part runs inside a rayon pool of --threads threads; the best of
 //! --repeat runs is printed, after one warm-up run. One line of `key=value` fields.
 
-use std::time::Instant;
-
 use anyhow::Result;
-use ch01_foundations::linalg::in_pool;
+use ch01_foundations::linalg::{best_of, in_pool};
+
+/// The best of `repeat` timed runs after one warm-up, in milliseconds, and the result.
+fn best_ms<R>(repeat: usize, f: impl FnMut() -> R) -> (f64, R) {
+    let (s, out) = best_of(1, repeat, f);
+    (s * 1e3, out)
+}
 use ch10_encoder_decoder::ctranslate2::Ct2Model;
 use ch10_encoder_decoder::transcribe::{self, DecodingRules, EOT, NO_TIMESTAMPS, SOT};
 use ch10_encoder_decoder::whisper::{Whisper, synthetic_log_mel};
@@ -30,19 +34,6 @@ struct Args {
     /// One-token decoding steps in the fixed-length run.
     #[arg(long, default_value_t = 64)]
     steps: usize,
-}
-
-/// The best wall time of `repeat` runs of `f` after one warm-up, in milliseconds, and
-/// the last run's result.
-fn best_ms<R>(repeat: usize, mut f: impl FnMut() -> R) -> (f64, R) {
-    let mut out = f();
-    let mut best = f64::INFINITY;
-    for _ in 0..repeat {
-        let start = Instant::now();
-        out = f();
-        best = best.min(start.elapsed().as_secs_f64() * 1e3);
-    }
-    (best, out)
 }
 
 fn main() -> Result<()> {
