@@ -1,0 +1,1 @@
+//! Solutions to the chapter's exercises (section "Exercises"), one module per exercise.

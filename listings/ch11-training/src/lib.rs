@@ -1,0 +1,16 @@
+//! Chapter 11 of *Transformers Deep Dive*: training dynamics. The loss, the optimizer,
+//! the schedule, clipping, accumulation, mixed precision and checkpoints, each taken
+//! apart, checked against PyTorch, and put back together on Chapter 9's Llama.
+//!
+//! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
+//!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
+//! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
+//!   warmup–stable–decay learning rates.
+//! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
+//!   data position, and a step that composes optimizer, schedule and clipping.
+
+pub mod exercises;
+pub mod optim;
+pub mod schedule;
+pub mod trainer;
