@@ -1,7 +1,10 @@
 //! Learning-rate schedules (section "Schedules"): each is a factor of the peak learning
-//! rate as a function of the step, the `lr_lambda` of PyTorch's `LambdaLR`.
+//! rate as a function of the step, the `lr_lambda` of PyTorch's `LambdaLR`, and equal to
+//! the `SequentialLR` of PyTorch's own pieces where it has them.
 
-use std::f32::consts::PI;
+use std::f64::consts::PI;
+
+use thiserror::Error;
 
 // ANCHOR: schedule
 /// The shape of the learning rate over training. `factor(step)` multiplies the peak
@@ -10,7 +13,7 @@ use std::f32::consts::PI;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Schedule {
     Constant,
-    /// Linear warm-up from 0, then a half cosine down to `floor` × peak at `total`.
+    /// Linear warm-up, then a half cosine down to `floor` × peak at `total`.
     WarmupCosine {
         warmup: usize,
         total: usize,
@@ -38,9 +41,17 @@ pub enum Schedule {
 
 // ANCHOR: factor
 impl Schedule {
+    /// Computed in f64 and rounded once. Every warm-up is PyTorch's
+    /// `LinearLR(start_factor = 1/(w+1), total_iters = w)`: (step + 1)/(w + 1), so the
+    /// first update is not wasted at 0 and the peak arrives at step w, where the decay
+    /// starts from it. Noam keeps the 2017 paper's own ramp, which peaks at step w - 1.
     pub fn factor(&self, step: usize) -> f32 {
-        let warm = |w: usize| (step + 1) as f32 / w.max(1) as f32; // reaches 1 at step w - 1
-        match *self {
+        let s = step as f64;
+        let warm = |w: usize| (s + 1.0) / (w as f64 + 1.0);
+        // How far through `len` steps that start at `start` the step is, from 0 to 1.
+        let progress =
+            |start: usize, len: usize| ((s - start as f64) / len.max(1) as f64).min(1.0);
+        let f = match *self {
             Schedule::Constant => 1.0,
             Schedule::WarmupCosine {
                 warmup,
@@ -48,21 +59,23 @@ impl Schedule {
                 floor,
             } => {
                 if step < warmup {
-                    return warm(warmup);
+                    warm(warmup)
+                } else {
+                    let p = progress(warmup, total.saturating_sub(warmup));
+                    let floor = f64::from(floor);
+                    floor + (1.0 - floor) * 0.5 * (1.0 + (PI * p).cos())
                 }
-                let progress =
-                    ((step - warmup) as f32 / (total - warmup).max(1) as f32).min(1.0);
-                floor + (1.0 - floor) * 0.5 * (1.0 + (PI * progress).cos())
             }
             Schedule::WarmupLinear { warmup, total } => {
                 if step < warmup {
-                    return warm(warmup);
+                    warm(warmup)
+                } else {
+                    1.0 - progress(warmup, total.saturating_sub(warmup))
                 }
-                (1.0 - (step - warmup) as f32 / (total - warmup).max(1) as f32).max(0.0)
             }
             Schedule::InverseSqrt { warmup } => {
-                let (s, w) = ((step + 1) as f32, warmup.max(1) as f32);
-                (s / w).min((w / s).sqrt())
+                let w = warmup.max(1) as f64;
+                ((s + 1.0) / w).min((w / (s + 1.0)).sqrt())
             }
             Schedule::WarmupStableDecay {
                 warmup,
@@ -76,12 +89,58 @@ impl Schedule {
                 } else if step < decay_start {
                     1.0
                 } else {
-                    let progress =
-                        ((step - decay_start) as f32 / decay.max(1) as f32).min(1.0);
-                    1.0 - (1.0 - floor) * progress
+                    1.0 - (1.0 - f64::from(floor)) * progress(decay_start, decay)
                 }
             }
-        }
+        };
+        f as f32
     }
 }
 // ANCHOR_END: factor
+
+/// A schedule whose phases do not fit in its length, or whose floor is not a fraction.
+#[derive(Debug, Error, PartialEq)]
+pub enum ScheduleError {
+    #[error(
+        "warm-up ({warmup} steps) and decay ({decay} steps) do not fit in {total} steps"
+    )]
+    Phases {
+        warmup: usize,
+        decay: usize,
+        total: usize,
+    },
+    #[error("floor {0} is not a fraction of the peak in [0, 1]")]
+    Floor(f32),
+}
+
+impl Schedule {
+    /// Checks that the phases fit in `total` and the floor is in [0, 1].
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        let (warmup, decay, total, floor) = match *self {
+            Schedule::Constant | Schedule::InverseSqrt { .. } => return Ok(()),
+            Schedule::WarmupCosine {
+                warmup,
+                total,
+                floor,
+            } => (warmup, 0, total, floor),
+            Schedule::WarmupLinear { warmup, total } => (warmup, 0, total, 0.0),
+            Schedule::WarmupStableDecay {
+                warmup,
+                decay,
+                total,
+                floor,
+            } => (warmup, decay, total, floor),
+        };
+        if warmup + decay > total {
+            return Err(ScheduleError::Phases {
+                warmup,
+                decay,
+                total,
+            });
+        }
+        if !(0.0..=1.0).contains(&floor) {
+            return Err(ScheduleError::Floor(floor));
+        }
+        Ok(())
+    }
+}
