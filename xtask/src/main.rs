@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 19] = [
+const MEASUREMENTS: [(&str, &str, Output); 20] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -149,6 +149,12 @@ const MEASUREMENTS: [(&str, &str, Output); 19] = [
         "ch10-encoder-decoder",
         "t5_experiment",
         Output::Args(&["--out", "src/figures/ch10"]),
+    ),
+    // Adam's coupled L2 against AdamW's decay, and the schedules' figure: deterministic.
+    (
+        "ch11-training",
+        "optim_figures",
+        Output::Dir("src/figures/ch11"),
     ),
 ];
 
@@ -420,7 +426,7 @@ fn figures() -> Result<()> {
 /// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python,
 /// faster-whisper and openai-whisper):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 7] = [
+const REFERENCE_BENCHES: [&str; 8] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
@@ -428,6 +434,7 @@ const REFERENCE_BENCHES: [&str; 7] = [
     "bench_ch08.py",
     "bench_ch09.py",
     "bench_ch10.py",
+    "bench_ch11.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.

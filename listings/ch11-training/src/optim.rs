@@ -317,7 +317,7 @@ fn adam_chunk(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamSc
 // ANCHOR: adam_par
 /// Elements a rayon task updates. Fixed, so the split depends on the shape only; small
 /// tensors stay on the calling thread, where handing them over would cost more.
-pub const CHUNK: usize = 1 << 14;
+pub const CHUNK: usize = 1 << 12;
 
 /// One Adam step over one parameter's elements, in parallel chunks.
 // w, g, m, v: [n] each

@@ -38,3 +38,31 @@ fn coupled_decay_depends_on_the_gradient_scale_and_decoupled_does_not() {
     // "After 1000 steps L2 has left a at 0.988 ... and taken b down to 0.258"
     assert!(num(&last[1]) > 0.98 && num(&last[2]) < 0.3, "{last:?}");
 }
+
+#[test]
+fn adamw_speed_says_what_the_text_says() {
+    let rows = measured_rows("ch11/adamw-speed.txt");
+    // threads | ours us | foreach=False us | foreach=True us | fused=True us
+    let times: Vec<_> = rows.iter().filter(|r| r.len() == 5).collect();
+    // threads | foreach=False | foreach=True | fused=True
+    let ratios: Vec<_> = rows.iter().filter(|r| r.len() == 4).collect();
+    assert_eq!((times.len(), ratios.len()), (2, 2), "1 and 2 threads");
+    for (t, r) in times.iter().zip(&ratios) {
+        assert_eq!(t[0], r[0]);
+        let ours = num(&t[1]);
+        for i in 1..4 {
+            assert!(
+                (num(&r[i]) - num(&t[i + 1]) / ours).abs() < 0.01,
+                "their / ours: {r:?}"
+            );
+            // "faster than each of PyTorch's three at both thread counts"
+            assert!(num(&r[i]) > 1.0, "{r:?}");
+        }
+        // "the target, 1.5 times the fastest of PyTorch's, fused, is met at both"
+        assert!(num(&r[3]) >= 1.5, "{r:?}");
+        // "fused is PyTorch's fastest, the per-tensor loop its slowest"
+        assert!(num(&t[4]) < num(&t[3]) && num(&t[3]) < num(&t[2]), "{t:?}");
+    }
+    // "a second thread takes a third off the book's step"
+    assert!(num(&times[1][1]) < 0.8 * num(&times[0][1]), "{times:?}");
+}
