@@ -17,12 +17,8 @@ pub struct DecayRow {
 }
 
 // ANCHOR: decay_by_gradient_scale
-/// Two weights start at 1. Their gradients carry no signal, only noise: +σ and -σ in
+/// Two weights start at 1 and see gradients with no signal, only noise: +σ and -σ in
 /// turn, with σ far apart for the two (`sigmas`). Only the decay pulls them anywhere.
-/// Adam divides each coordinate's step by √v ≈ σ; under L2 the decay λθ sits inside that
-/// step and is divided too, so it moves a weight by ≈ lr·λθ/σ a step: hardly at all
-/// where σ is large, by about lr a step where λθ ≫ σ. AdamW applies θ ← (1 - lr λ)θ
-/// outside, the same for both.
 pub fn decay_by_gradient_scale(
     sigmas: [f32; 2],
     lr: f32,

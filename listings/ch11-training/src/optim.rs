@@ -82,6 +82,7 @@ pub struct Sgd {
     pub decays: fn(&str) -> bool,
     pub state: BTreeMap<String, ArrayD<f32>>, // momentum buffers b, by name
 }
+// ANCHOR_END: sgd
 
 impl Sgd {
     pub fn new(
@@ -125,7 +126,6 @@ impl Sgd {
         })
     }
 }
-// ANCHOR_END: sgd
 
 // ANCHOR: sgd_step
 impl Optimizer for Sgd {
@@ -180,6 +180,17 @@ pub enum WeightDecay {
 pub struct Moments {
     pub m: ArrayD<f32>,
     pub v: ArrayD<f32>,
+}
+
+impl Moments {
+    /// m = v = 0, where Adam starts (hence its bias corrections).
+    pub fn zeros(shape: &[usize]) -> Self {
+        let zeros = || ArrayD::zeros(IxDyn(shape));
+        Moments {
+            m: zeros(),
+            v: zeros(),
+        }
+    }
 }
 
 // ANCHOR: adamw
@@ -336,37 +347,28 @@ fn adam_update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: &AdamS
 impl Optimizer for AdamW {
     fn step(&mut self, model: &mut dyn Module, lr: f32) {
         self.t += 1;
-        let (plain, decayed) = (
-            self.scalars(self.t, lr, false),
-            self.scalars(self.t, lr, true),
-        );
+        let plain = self.scalars(self.t, lr, false);
+        let decayed = self.scalars(self.t, lr, true);
         model.visit_params_mut(&mut |name, mut p| {
             let k = if (self.decays)(name) {
                 &decayed
             } else {
                 &plain
             };
-            if !self.state.contains_key(name) {
-                let zeros = || ArrayD::zeros(p.value.raw_dim());
-                self.state.insert(
-                    name.to_owned(),
-                    Moments {
-                        m: zeros(),
-                        v: zeros(),
-                    },
-                );
-            }
-            let s = self.state.get_mut(name).expect("inserted above");
+            let s = (self.state.entry(name.to_owned()))
+                .or_insert_with(|| Moments::zeros(p.value.shape()));
             assert!(
                 s.m.shape() == p.value.shape() && p.grad.shape() == p.value.shape(),
-                "AdamW: {name} is {:?} with gradient {:?}, its moments {:?}",
+                "AdamW: {name} is {:?}, its gradient {:?}, its moments {:?}",
                 p.value.shape(),
                 p.grad.shape(),
                 s.m.shape()
             );
-            let (m, v) = (s.m.as_slice_mut().unwrap(), s.v.as_slice_mut().unwrap());
             match (p.value.as_slice_mut(), p.grad.as_slice()) {
-                (Some(w), Some(g)) => adam_update(w, g, m, v, k),
+                (Some(w), Some(g)) => {
+                    let (m, v) = (s.m.as_slice_mut(), s.v.as_slice_mut());
+                    adam_update(w, g, m.expect("owned"), v.expect("owned"), k)
+                }
                 // A strided view: the same element function, in logical order.
                 _ => Zip::from(&mut p.value)
                     .and(&p.grad)

@@ -39,7 +39,7 @@ pub enum Schedule {
 }
 // ANCHOR_END: schedule
 
-// ANCHOR: factor
+// ANCHOR: factor (long: one match over the five schedules, read as the table of their formulas)
 impl Schedule {
     /// Computed in f64 and rounded once. Every warm-up is PyTorch's
     /// `LinearLR(start_factor = 1/(w+1), total_iters = w)`: (step + 1)/(w + 1), so the
