@@ -63,6 +63,8 @@ fn adamw_speed_says_what_the_text_says() {
         // "fused is PyTorch's fastest, the per-tensor loop its slowest"
         assert!(num(&t[4]) < num(&t[3]) && num(&t[3]) < num(&t[2]), "{t:?}");
     }
-    // "a second thread takes a third off the book's step"
-    assert!(num(&times[1][1]) < 0.8 * num(&times[0][1]), "{times:?}");
+    // "a second thread takes about a third off the book's step, where PyTorch's fused
+    // step gains less"
+    let gain = |col: usize| num(&times[1][col]) / num(&times[0][col]);
+    assert!(gain(1) < 0.8 && gain(1) < gain(4), "{times:?}");
 }

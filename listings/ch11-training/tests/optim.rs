@@ -228,3 +228,14 @@ fn hyperparameters_out_of_range_are_errors() {
     );
     assert!(Sgd::new(0.0, 0.0, true, 0.0).is_err());
 }
+
+#[test]
+fn a_beta_rounded_to_f32_puts_one_minus_beta_off_by_1_3e_5() {
+    // Why the hyperparameters are f64 (section "Adam").
+    let off = ((1.0 - f64::from(0.999f32)) / (1.0 - 0.999) - 1.0).abs();
+    assert!((1.2e-5..1.4e-5).contains(&off), "{off:e}");
+    assert!(
+        off > 100.0 * f64::from(f32::EPSILON) / 2.0,
+        "a hundred times f32's rounding"
+    );
+}

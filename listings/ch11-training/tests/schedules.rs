@@ -81,6 +81,22 @@ fn every_schedule_matches_lambda_lr() {
 }
 
 #[test]
+fn pytorchs_lambda_lr_and_sequential_lr_agree_to_3e_16() {
+    for kind in ["cosine", "linear", "wsd"] {
+        let (a, b) = (
+            torch_factors(&format!("lambda_{kind}")),
+            torch_factors(&format!("builtin_{kind}")),
+        );
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(diff <= 3.5e-16, "{kind}: {diff:e}");
+    }
+}
+
+#[test]
 fn warmups_and_decays_match_pytorchs_own_schedulers() {
     assert_matches(cosine(), "builtin_cosine");
     assert_matches(linear(), "builtin_linear");
