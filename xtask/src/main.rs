@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 20] = [
+const MEASUREMENTS: [(&str, &str, Output); 21] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -149,6 +149,12 @@ const MEASUREMENTS: [(&str, &str, Output); 20] = [
         "ch10-encoder-decoder",
         "t5_experiment",
         Output::Args(&["--out", "src/figures/ch10"]),
+    ),
+    // SGD, Adam and AdamW against torch.optim (a committed fixture).
+    (
+        "ch11-training",
+        "optim_parity",
+        Output::Stdout("src/figures/ch11/optim-parity.txt"),
     ),
     // Adam's coupled L2 against AdamW's decay, and the schedules' figure: deterministic.
     (
