@@ -2,6 +2,8 @@
 //! the schedule, clipping, accumulation, mixed precision and checkpoints, each taken
 //! apart, checked against PyTorch, and put back together on Chapter 9's Llama.
 //!
+//! - [`checkpoint`]: the trainer's whole state in two safetensors files, resumed
+//!   bit for bit.
 //! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
@@ -10,6 +12,7 @@
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
+pub mod checkpoint;
 pub mod exercises;
 pub mod optim;
 pub mod schedule;
