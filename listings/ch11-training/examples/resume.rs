@@ -3,8 +3,8 @@
 //! budget, with the chapter's trainer and `ch11_training::checkpoint`.
 //!
 //! ```sh
-//! cargo run --release -p ch11-training --example resume
-//! cargo run --release -p ch11-training --example resume -- --steps 40 --dir target/ch11-resume
+//! cargo run --release -p ch11-training --example resume        # src/figures/ch11/resume.txt
+//! cargo run --release -p ch11-training --example resume -- --steps 40 --dir target/ch11-resume --out /tmp
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,9 @@ struct Cli {
     /// Windows per batch.
     #[arg(long, default_value_t = 8)]
     batch: usize,
+    /// Folder for resume.txt, the comparison the text quotes.
+    #[arg(long, default_value = "src/figures/ch11")]
+    out: PathBuf,
     /// Folder for the checkpoints.
     #[arg(long, default_value = "target/ch11-resume")]
     dir: PathBuf,
@@ -71,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let loss = run(&mut tr, cli.steps - cli.steps / 2);
         Ok((bits(&tr.model), loss))
     };
-    println!(
+    let mut report = format!(
         "Llama on the book: {} parameters, {} updates of {} x {} tokens, saved after {}",
         fresh().model.num_params(),
         cli.steps,
@@ -79,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.schedule.context,
         cli.steps / 2
     );
+    report.push('\n');
     let mut results = Vec::new();
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -93,12 +97,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reference = &results[0].1.0;
     for (label, (bits, loss)) in &results {
         let differ = bits.iter().zip(reference).filter(|(x, y)| x != y).count();
-        println!(
-            "{label:32} last loss {:.6}  parameters differing from the first run: {differ} of {}",
+        report += &format!(
+            "{label:32} last loss {:.6}  parameters differing from the first run: {differ} of {}\n",
             loss.unwrap_or(f32::NAN),
             bits.len()
         );
     }
+    print!("{report}");
+    std::fs::create_dir_all(&cli.out)?;
+    std::fs::write(cli.out.join("resume.txt"), report)?;
     Ok(())
 }
 

@@ -9,6 +9,8 @@
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
 //!   warmup–stable–decay learning rates.
+//! - [`stability`]: the initial-loss check, a learning-rate sweep, and warm-up on
+//!   Chapter 5's Post-LN stack.
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
@@ -16,4 +18,5 @@ pub mod checkpoint;
 pub mod exercises;
 pub mod optim;
 pub mod schedule;
+pub mod stability;
 pub mod trainer;

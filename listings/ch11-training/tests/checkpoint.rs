@@ -65,6 +65,7 @@ fn straight(threads: usize) -> Vec<u32> {
     })
 }
 
+// ANCHOR: resume_test
 fn resumed(threads: usize, dir: &Path) -> Vec<u32> {
     in_pool(threads, || {
         let s = stream(cfg().vocab_size);
@@ -103,6 +104,31 @@ fn a_resumed_run_equals_an_uninterrupted_one_bit_for_bit_at_any_thread_count() {
     // and the run did move: the parameters are not their initial values
     let init = bits(&Llama::new(cfg(), &mut seeded_rng(3)).expect("valid"));
     assert_ne!(init, reference);
+}
+// ANCHOR_END: resume_test
+
+#[test]
+fn leaving_out_any_field_changes_the_first_step_after_the_resume() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let s = stream(cfg().vocab_size);
+    let mut tr = fresh(&cfg(), s.len());
+    run(&mut tr, &s, STEPS / 2);
+    save_trainer(dir.path(), &tr, s.len()).expect("saved");
+    let load = || load_trainer(dir.path(), &cfg(), s.len()).expect("loaded");
+    let mut whole = load();
+    run(&mut whole, &s, 1);
+    let forget: [(&str, fn(&mut Trainer<Llama, AdamW>)); 4] = [
+        ("the moments", |t| t.opt.state.clear()),
+        ("Adam's t", |t| t.opt.t = 0),
+        ("the step", |t| t.step = 0),
+        ("the cursor", |t| t.batches.cursor = 0),
+    ];
+    for (what, f) in forget {
+        let mut partial = load();
+        f(&mut partial);
+        run(&mut partial, &s, 1);
+        assert_ne!(bits(&partial.model), bits(&whole.model), "without {what}");
+    }
 }
 
 #[test]
