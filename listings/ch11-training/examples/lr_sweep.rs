@@ -53,8 +53,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "log10 peak learning rate",
         "training loss (nats)",
     );
+    // A diverged run's loss (up to 10⁴ here) would flatten every other point: the
+    // chart leaves it out, and the txt keeps it.
     let curve = |f: fn(&SweepPoint) -> f32| {
-        points.iter().map(|p| (x(p), f64::from(f(p)))).collect()
+        let y = |p: &SweepPoint| match p.diverged() {
+            true => f64::NAN,
+            false => f64::from(f(p)),
+        };
+        points.iter().map(|p| (x(p), y(p))).collect()
     };
     chart
         .series
@@ -62,12 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     chart
         .series
         .push(Series::new("lowest step", curve(|p| p.min)));
-    chart.series.push(Series::new(
-        "first step (before any update)",
-        curve(|p| p.first),
-    ));
+    let first = points.iter().map(|p| (x(p), f64::from(p.first))).collect();
+    chart
+        .series
+        .push(Series::new("first step (before any update)", first));
     if let Some(p) = points.iter().find(|p| p.diverged()) {
-        chart.markers.push((x(p), "diverged".into()));
+        chart.markers.push((x(p), "diverged from here on".into()));
     }
     chart.points = true;
     write_line_chart(&cli.out.join("lr-sweep.svg"), &chart)?;

@@ -136,7 +136,7 @@ pub fn init_report(rows: &[InitRow], vocab_size: usize, n_tokens: usize) -> Stri
     out
 }
 
-// ANCHOR: sweep
+// ANCHOR: diverged
 /// What one learning rate of the sweep did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SweepPoint {
@@ -153,6 +153,9 @@ impl SweepPoint {
     }
 }
 
+// ANCHOR_END: diverged
+
+// ANCHOR: sweep
 /// Chapter 9's Llama trained `steps` updates at peak learning rate `lr`: AdamW
 /// (β = 0.9, 0.95, λ = 0.1), a tenth of the steps of warm-up then cosine to 0.1 × peak,
 /// clipping at 1, the same batches for every learning rate.

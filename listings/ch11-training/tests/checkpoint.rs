@@ -349,3 +349,19 @@ fn files_of_two_saves_or_another_stream_are_errors() {
         "{e}"
     );
 }
+
+/// The committed output of the `resume` example, which the text includes: "all four
+/// runs end with the same parameters".
+#[test]
+fn the_resume_example_found_no_parameter_that_differs() {
+    let path = format!(
+        "{}/../../src/figures/ch11/resume.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("src/figures/ch11/resume.txt");
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains("differing")).collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    for row in rows {
+        assert!(row.contains("from the first run: 0 of "), "{row}");
+    }
+}
