@@ -117,7 +117,8 @@ fn leaving_out_any_field_changes_the_first_step_after_the_resume() {
     let load = || load_trainer(dir.path(), &cfg(), s.len()).expect("loaded");
     let mut whole = load();
     run(&mut whole, &s, 1);
-    let forget: [(&str, fn(&mut Trainer<Llama, AdamW>)); 4] = [
+    type Forget = fn(&mut Trainer<Llama, AdamW>);
+    let forget: [(&str, Forget); 4] = [
         ("the moments", |t| t.opt.state.clear()),
         ("Adam's t", |t| t.opt.t = 0),
         ("the step", |t| t.step = 0),

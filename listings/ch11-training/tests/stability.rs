@@ -24,7 +24,10 @@ fn zero_logits_give_exactly_ln_v_and_small_ones_about_ln_v_plus_half_sigma_squar
     // logit has a standard deviation of about σ/√n, so allow three of those.
     let tolerance = 3.0 * std / 252f32.sqrt();
     let expected = ln_v + std * std / 2.0;
-    assert!((loss - expected).abs() < tolerance, "{loss} vs {expected} ± {tolerance}");
+    assert!(
+        (loss - expected).abs() < tolerance,
+        "{loss} vs {expected} ± {tolerance}"
+    );
     model.embed.table.value.fill(0.0); // tied head: every logit is now 0
     let (loss, std) = init_loss(&mut model, &windows);
     assert_eq!(std, 0.0);

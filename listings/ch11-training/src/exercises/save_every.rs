@@ -25,7 +25,7 @@ pub fn train_with_crash(
     save_trainer(dir, &trainer, stream.len())?; // step 0: there is always a save
     while trainer.step < crash {
         trainer.train_step(stream, b);
-        if trainer.step % k == 0 {
+        if trainer.step.is_multiple_of(k) {
             save_trainer(dir, &trainer, stream.len())?;
         }
     }
