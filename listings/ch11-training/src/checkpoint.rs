@@ -80,8 +80,8 @@ impl Module for Tensors {
 
 // ANCHOR: save
 /// Writes `trainer` into the folder `dir` (created if needed). Each file is written
-/// under a temporary name and renamed, the trainer file last, so that a crash while
-/// saving leaves the previous checkpoint's files whole.
+/// under a temporary name and renamed, so a crash never leaves half a file; one
+/// between the renames leaves files of two steps, which `load_trainer` refuses.
 pub fn save_trainer(
     dir: &Path,
     trainer: &Trainer<Llama, AdamW>,
