@@ -3,16 +3,22 @@
 //! apart, checked against PyTorch, and put back together on Chapter 9's Llama.
 //!
 //! - [`coupling`]: coupled L2 against decoupled weight decay under Adam, in numbers.
+//! - [`checkpoint`]: the trainer's whole state in two safetensors files, resumed
+//!   bit for bit.
 //! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
 //!   warmup–stable–decay learning rates.
+//! - [`stability`]: the initial-loss check, a learning-rate sweep, and warm-up on
+//!   Chapter 5's Post-LN stack.
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
 pub mod coupling;
+pub mod checkpoint;
 pub mod exercises;
 pub mod optim;
 pub mod schedule;
+pub mod stability;
 pub mod trainer;

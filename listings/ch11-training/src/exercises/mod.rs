@@ -1,2 +1,3 @@
 //! Solutions to the chapter's exercises (section "Exercises"), one module per exercise.
 pub mod nesterov;
+pub mod save_every;
