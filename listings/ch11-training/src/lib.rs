@@ -3,6 +3,8 @@
 //! apart, checked against PyTorch, and put back together on Chapter 9's Llama.
 //!
 //! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`loss`]: cross-entropy fused with its gradient: ignore index, label smoothing,
+//!   z-loss, mean and sum reductions.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
@@ -11,6 +13,7 @@
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
 pub mod exercises;
+pub mod loss;
 pub mod optim;
 pub mod schedule;
 pub mod trainer;
