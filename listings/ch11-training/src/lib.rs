@@ -2,6 +2,9 @@
 //! the schedule, clipping, accumulation, mixed precision and checkpoints, each taken
 //! apart, checked against PyTorch, and put back together on Chapter 9's Llama.
 //!
+//! - [`accumulate`]: gradient accumulation over padded micro-batches, normalised by the
+//!   real tokens of all of them, beside the mean of means that is not.
+//! - [`clipping`]: a loss spike from one corrupted batch, with and without clipping.
 //! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`loss`]: cross-entropy fused with its gradient: ignore index, label smoothing,
 //!   z-loss, mean and sum reductions.
@@ -12,6 +15,8 @@
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
+pub mod accumulate;
+pub mod clipping;
 pub mod exercises;
 pub mod loss;
 pub mod optim;
