@@ -83,7 +83,10 @@ fn accumulation_report_is_reproduced_and_says_what_the_text_says() {
     let line = |key: &str| committed.lines().find(|l| l.starts_with(key)).unwrap();
     let acc = line("accumulated");
     let exact: f64 = acc.rsplit(' ').next().unwrap().parse().unwrap();
-    assert!(exact <= 1e-5, "{acc}");
+    assert_eq!(
+        exact, 0.0,
+        "the text says the two are equal exactly here: {acc}"
+    );
     let naive = golden::number_after(line("mean of means"), "from one batch");
     assert!(naive > 0.5, "mean of means is off by {naive}");
 }
