@@ -70,7 +70,8 @@ pub enum LossError {
 // ANCHOR_END: errors
 
 impl CrossEntropy {
-    fn validate(
+    /// The settings, and targets against logits of shape (n, v).
+    pub(crate) fn validate(
         &self,
         (n, v): (usize, usize),
         targets: &[usize],

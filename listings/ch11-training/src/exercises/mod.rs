@@ -1,1 +1,3 @@
 //! Solutions to the chapter's exercises (section "Exercises"), one module per exercise.
+
+pub mod focal_loss;
