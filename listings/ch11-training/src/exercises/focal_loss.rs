@@ -9,7 +9,7 @@ use crate::loss::{CrossEntropy, LossError};
 /// Mean over rows of -(1 - p_y)^γ · log p_y, and ∂/∂logits. With p = p_y and
 /// a = (1 - p)^γ - γ·p·(1 - p)^(γ-1)·log p, a row's gradient is a·(softmax - onehot(y)):
 /// cross-entropy's p - onehot, scaled down where the model is already right (p → 1).
-/// γ = 0 is the plain cross-entropy.
+/// γ = 0 is the plain cross-entropy; γ ≥ 0. No rows give 0, as in `CrossEntropy`.
 // logits: [N, V], targets: [N] -> (loss, dlogits: [N, V])
 pub fn focal_loss(
     logits: &ArrayRef2<f32>,
@@ -35,6 +35,6 @@ pub fn focal_loss(
         dlogits[[i, y]] -= 1.0;
         dlogits.row_mut(i).mapv_inplace(|d| a * d / n as f32);
     }
-    Ok(((loss / n as f64) as f32, dlogits))
+    Ok(((loss / n.max(1) as f64) as f32, dlogits))
 }
 // ANCHOR_END: focal_loss
