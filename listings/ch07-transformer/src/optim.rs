@@ -94,8 +94,10 @@ pub fn noam_lr(step: usize, d_model: usize, warmup: usize, scale: f32) -> f32 {
 /// up here first). ‖g‖ is Chapter 1's `grad_norm`.
 pub fn clip_grad_norm(model: &mut dyn Module, max_norm: f32) -> f32 {
     let norm = grad_norm(&*model);
-    if norm > max_norm {
-        let k = max_norm / (norm + 1e-6); // PyTorch's clip_grad_norm_ adds the same 1e-6
+    // PyTorch's clip_grad_norm_ exactly: the 1e-6 guards against 0 / 0, and it decides
+    // too, so a norm within 1e-6 below max_norm is scaled a little (Chapter 11 tests it)
+    let k = max_norm / (norm + 1e-6);
+    if k < 1.0 {
         model.visit_params_mut(&mut |_, mut p| p.grad.mapv_inplace(|g| g * k));
     }
     norm

@@ -5,7 +5,12 @@
 //! - [`coupling`]: coupled L2 against decoupled weight decay under Adam, in numbers.
 //! - [`checkpoint`]: the trainer's whole state in two safetensors files, resumed
 //!   bit for bit.
+//! - [`accumulate`]: gradient accumulation over padded micro-batches, normalised by the
+//!   real tokens of all of them, beside the mean of means that is not.
+//! - [`clipping`]: a loss spike from one corrupted batch, with and without clipping.
 //! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`loss`]: cross-entropy fused with its gradient: ignore index, label smoothing,
+//!   z-loss, mean and sum reductions.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
@@ -15,9 +20,12 @@
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
 //!   data position, and a step that composes optimizer, schedule and clipping.
 
-pub mod coupling;
+pub mod accumulate;
 pub mod checkpoint;
+pub mod clipping;
+pub mod coupling;
 pub mod exercises;
+pub mod loss;
 pub mod optim;
 pub mod schedule;
 pub mod stability;

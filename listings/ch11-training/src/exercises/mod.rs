@@ -1,3 +1,5 @@
 //! Solutions to the chapter's exercises (section "Exercises"), one module per exercise.
 pub mod nesterov;
 pub mod save_every;
+
+pub mod focal_loss;
