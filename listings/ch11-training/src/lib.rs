@@ -5,6 +5,8 @@
 //! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
+//! - [`precision`]: f16 and bf16 storage and rounding, their bit layouts, dynamic loss
+//!   scaling, and a mixed-precision training step with f32 master weights.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
 //!   warmup–stable–decay learning rates.
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
@@ -12,5 +14,6 @@
 
 pub mod exercises;
 pub mod optim;
+pub mod precision;
 pub mod schedule;
 pub mod trainer;
