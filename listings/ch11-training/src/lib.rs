@@ -7,6 +7,8 @@
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
 //! - [`precision`]: f16 and bf16 storage and rounding, their bit layouts, dynamic loss
 //!   scaling, and a mixed-precision training step with f32 master weights.
+//! - [`precision_run`]: the mixed-precision experiment: one Llama in four precisions.
+//! - [`recipe`]: putting it together: Chapter 9's Llama retrained with the chapter's recipe.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
 //!   warmup–stable–decay learning rates.
 //! - [`trainer`]: the chapter's training loop: batches in a reproducible order with a
@@ -15,5 +17,7 @@
 pub mod exercises;
 pub mod optim;
 pub mod precision;
+pub mod precision_run;
+pub mod recipe;
 pub mod schedule;
 pub mod trainer;
