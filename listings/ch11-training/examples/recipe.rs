@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
         cfg.eval_every = (cli.steps / 10).max(1);
     }
     let data = book_tokens(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (_, _, report) = recipe_experiment(&out, &data, &cfg, &Recipe::chapter())
+    let (_, report) = recipe_experiment(&out, &data, &cfg, &Recipe::chapter())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{report}");
     eprintln!("wrote {}", out.display());

@@ -8,7 +8,7 @@
 //! half arithmetic has nothing faster to offer). What rounding does to training is
 //! reproduced; what the narrower format does to speed is not.
 
-use ch01_foundations::module::{Module, ParamViewMut};
+use ch01_foundations::module::{Module, ParamViewMut, grad_norm};
 use ch06_decoder::lm_loss;
 use ch07_transformer::optim::clip_grad_norm;
 use ch09_decoder_only::llama_model::Llama;
@@ -89,13 +89,38 @@ impl Precision {
 }
 // ANCHOR_END: fields
 
+/// The table the text shows: each value's bits and what it becomes in f16 and bf16.
+pub fn bit_table(values: &[f32]) -> String {
+    let mut t = format!(
+        "{:>12} | {:<18} | {:>12} | {:<18} | {:>12}\n",
+        "f32 value", "f16 bits", "f16 value", "bf16 bits", "bf16 value"
+    );
+    for &x in values {
+        let (h, b) = (Precision::F16, Precision::Bf16);
+        t += &format!(
+            "{:>12e} | {:<18} | {:>12e} | {:<18} | {:>12e}\n",
+            x,
+            h.fields(x),
+            h.round(x),
+            b.fields(x),
+            b.round(x)
+        );
+    }
+    t
+}
+
+/// The values of the text's table.
+pub const TABLE_VALUES: [f32; 7] = [1.0, 1.0 / 3.0, 65504.0, 70000.0, 1e-6, 1e-8, 3e38];
+
 // ANCHOR: round_array
 /// What rounding a tensor to a format did to it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Rounded {
     pub nonzero: usize,   // entries that were not 0 before rounding
     pub underflow: usize, // ... of which rounding flushed to 0
     pub overflow: usize,  // finite entries that became ±inf
+    pub abs: f64,         // Σ|x| before rounding
+    pub flushed_abs: f64, // ... of the entries flushed to 0
 }
 
 /// Rounds every entry of `a` to `p` in place and counts what was lost.
@@ -111,6 +136,10 @@ where
         r.nonzero += usize::from(*x != 0.0);
         r.underflow += usize::from(*x != 0.0 && y == 0.0);
         r.overflow += usize::from(x.is_finite() && y.is_infinite());
+        r.abs += f64::from(x.abs());
+        if *x != 0.0 && y == 0.0 {
+            r.flushed_abs += f64::from(x.abs());
+        }
         *x = y;
     });
     r
@@ -122,6 +151,8 @@ impl std::ops::AddAssign for Rounded {
         self.nonzero += o.nonzero;
         self.underflow += o.underflow;
         self.overflow += o.overflow;
+        self.abs += o.abs;
+        self.flushed_abs += o.flushed_abs;
     }
 }
 
@@ -151,6 +182,24 @@ pub struct LossScaler {
     pub growth_interval: usize,
     pub clean_steps: usize, // since the last growth or overflow (torch's growth tracker)
 }
+
+impl LossScaler {
+    /// After a step's gradients were checked: returns whether the optimizer may step.
+    pub fn update(&mut self, found_inf: bool) -> bool {
+        if found_inf {
+            self.scale *= self.backoff_factor;
+            self.clean_steps = 0;
+            return false;
+        }
+        self.clean_steps += 1;
+        if self.clean_steps == self.growth_interval {
+            self.scale *= self.growth_factor;
+            self.clean_steps = 0;
+        }
+        true
+    }
+}
+// ANCHOR_END: scaler
 
 impl LossScaler {
     /// PyTorch's defaults: scale 2^16, ×2 after 2000 clean steps, ×0.5 on an overflow.
@@ -185,23 +234,7 @@ impl LossScaler {
             clean_steps,
         })
     }
-
-    /// After a step's gradients were checked: returns whether the optimizer may step.
-    pub fn update(&mut self, found_inf: bool) -> bool {
-        if found_inf {
-            self.scale *= self.backoff_factor;
-            self.clean_steps = 0;
-            return false;
-        }
-        self.clean_steps += 1;
-        if self.clean_steps == self.growth_interval {
-            self.scale *= self.growth_factor;
-            self.clean_steps = 0;
-        }
-        true
-    }
 }
-// ANCHOR_END: scaler
 
 impl Default for LossScaler {
     fn default() -> Self {
@@ -235,7 +268,9 @@ pub fn forward_half(
     round_array(&mut logits, p);
     (logits, h)
 }
+// ANCHOR_END: forward_half
 
+// ANCHOR: backward_half
 /// The backward beside it: each gradient that crosses a block boundary is stored in `p`,
 /// as the activations were. Parameter gradients accumulate in f32 (the GEMM's
 /// accumulator); [`Trainer::train_step_mixed`] rounds them once the batch is done.
@@ -262,7 +297,7 @@ pub fn backward_half(
     }
     model.embed.backward(&dx);
 }
-// ANCHOR_END: forward_half
+// ANCHOR_END: backward_half
 
 // ANCHOR: lm_step_half
 /// Chapter 9's batch step (one sequence at a time, each row's gradient / B) in precision
@@ -331,11 +366,39 @@ pub struct MixedStepLog {
     pub grads: Rounded,   // the parameter gradients rounded to the format (scaled)
 }
 
+// ANCHOR: half_gradients
+/// The scaled gradients of one batch as the half-precision passes leave them: the
+/// master weights are set aside, the model's weights rounded to `p` for the forward
+/// and backward, the master weights put back, and the gradients rounded to `p` (where
+/// fp16 flushes or overflows) and then divided by `scale` in f32.
+// ids: [B, T] -> (loss, rounding of dlogits, rounding of the parameter gradients)
+pub fn half_gradients(
+    model: &mut Llama,
+    ids: &Array2<usize>,
+    p: Precision,
+    scale: f32,
+) -> (f32, Rounded, Rounded) {
+    let master = values(model);
+    model.visit_params_mut(&mut |_, mut w| {
+        round_array(&mut w.value, p);
+    });
+    model.zero_grad();
+    let (loss, dlogits) = lm_step_half(model, ids, p, scale);
+    restore(model, &master);
+    let mut grads = Rounded::default();
+    model.visit_params_mut(&mut |_, mut w| {
+        grads += round_array(&mut w.grad, p);
+        w.grad.mapv_inplace(|g| g / scale);
+    });
+    (loss, dlogits, grads)
+}
+// ANCHOR_END: half_gradients
+
 // ANCHOR: train_step_mixed
 impl<O: Optimizer> Trainer<Llama, O> {
-    /// One update in mixed precision. The optimizer and the f32 master weights never
-    /// see the half format; the forward and backward see nothing else. `self.step`
-    /// counts batches, skipped or not, so the schedule is the f32 run's.
+    /// One update in mixed precision: half-precision passes, f32 master weights and
+    /// optimizer. `self.step` counts batches, skipped or not, so the schedule is the f32
+    /// run's. Without a scaler an overflow skips the step too, rather than poison θ.
     pub fn train_step_mixed(
         &mut self,
         stream: &[usize],
@@ -343,22 +406,21 @@ impl<O: Optimizer> Trainer<Llama, O> {
         mp: &mut MixedPrecision,
     ) -> MixedStepLog {
         let ids = self.batches.next(stream, b);
-        let p = mp.precision;
+        self.update_mixed(&ids, mp)
+    }
+
+    /// The same step on a batch drawn elsewhere.
+    // ids: [B, T] -> log
+    pub fn update_mixed(
+        &mut self,
+        ids: &Array2<usize>,
+        mp: &mut MixedPrecision,
+    ) -> MixedStepLog {
         let scale = mp.scaler.as_ref().map_or(1.0, |s| s.scale);
-        let master = values(&self.model);
-        self.model.visit_params_mut(&mut |_, mut w| {
-            round_array(&mut w.value, p);
-        });
-        self.model.zero_grad();
-        let (loss, dlogits) = lm_step_half(&mut self.model, &ids, p, scale);
-        restore(&mut self.model, &master);
-        let mut grads = Rounded::default();
-        self.model.visit_params_mut(&mut |_, mut w| {
-            grads += round_array(&mut w.grad, p); // the half-precision gradient
-            w.grad.mapv_inplace(|g| g / scale); // unscaled in f32
-        });
-        let norm = ch01_foundations::module::grad_norm(&self.model);
-        let found_inf = !norm.is_finite();
+        let (loss, dlogits, grads) =
+            half_gradients(&mut self.model, ids, mp.precision, scale);
+        let norm = grad_norm(&self.model);
+        let found_inf = !norm.is_finite(); // an inf or NaN anywhere makes the norm one
         let stepped = mp
             .scaler
             .as_mut()
@@ -371,12 +433,13 @@ impl<O: Optimizer> Trainer<Llama, O> {
             self.opt.step(&mut self.model, lr);
         }
         self.step += 1;
+        let skipped = !stepped;
         MixedStepLog {
             loss,
             grad_norm: norm,
             lr,
             scale,
-            skipped: !stepped,
+            skipped,
             dlogits,
             grads,
         }

@@ -15,12 +15,12 @@ use ch01_foundations::plot::{LineChart, Series, write_line_chart};
 use ch01_foundations::report::round;
 use ch09_decoder_only::llama_model::Llama;
 use ch09_decoder_only::train_run::{BookTokens, TrainConfig};
-use ch09_decoder_only::training::{TrainLog, heldout_loss, train};
+use ch09_decoder_only::training::{TrainLog, heldout_loss, random_batch, train};
 
 use crate::optim::{AdamW, WeightDecay};
 use crate::precision::{MixedPrecision, Precision};
+use crate::precision_run::chapter9_trainer;
 use crate::schedule::Schedule;
-use crate::trainer::{Batches, Trainer};
 
 /// The chapter's recipe, beyond what it shares with Chapter 9's (peak lr, warm-up,
 /// clipping, batch, steps).
@@ -29,6 +29,9 @@ pub struct Recipe {
     pub weight_decay: f32, // AdamW's λ, on the `decays` group only
     pub floor: f32,        // the cosine ends at floor × peak
     pub precision: Precision,
+    /// Chapter 9's batches (random windows, its seed) rather than the chapter's
+    /// `Batches` (the same non-overlapping windows in a new order each epoch).
+    pub random_windows: bool,
 }
 
 impl Recipe {
@@ -37,6 +40,7 @@ impl Recipe {
             weight_decay: 0.1,
             floor: 0.1,
             precision: Precision::Bf16,
+            random_windows: true,
         }
     }
 }
@@ -47,28 +51,30 @@ impl Recipe {
 /// warm-up then a cosine to a floor, clipping, bf16 with f32 master weights.
 pub fn train_recipe(data: &BookTokens, cfg: &TrainConfig, r: &Recipe) -> (TrainLog, f64) {
     let s = &cfg.schedule;
-    let model =
-        Llama::new(cfg.llama(data.vocab_size), &mut seeded_rng(cfg.seed)).expect("valid");
-    let mut t = Trainer {
-        model,
-        opt: AdamW::with_betas(0.9, 0.95, 1e-8, WeightDecay::Decoupled(r.weight_decay)),
-        schedule: Schedule::WarmupCosine {
-            warmup: s.warmup,
-            total: s.steps,
-            floor: r.floor,
-        },
-        peak_lr: s.peak_lr,
-        clip: Some(s.clip),
-        step: 0,
-        batches: Batches::new(data.train.len(), s.context, cfg.seed.wrapping_add(1)),
+    let mut t = chapter9_trainer(data, cfg); // same model, initialisation, lr, clipping
+    t.opt = AdamW::with_betas(0.9, 0.95, 1e-8, WeightDecay::Decoupled(r.weight_decay));
+    t.schedule = Schedule::WarmupCosine {
+        warmup: s.warmup,
+        total: s.steps,
+        floor: r.floor,
     };
+    let scaler = None; // bf16 has f32's range: nothing underflows that f32 keeps
     let mut mp = MixedPrecision {
         precision: r.precision,
-        scaler: None,
-    }; // bf16 needs none
+        scaler,
+    };
+    let mut rng = r
+        .random_windows
+        .then(|| seeded_rng(cfg.seed.wrapping_add(1)));
     let (mut log, start) = (TrainLog::default(), Instant::now());
     for step in 1..=s.steps {
-        let loss = t.train_step_mixed(&data.train, s.batch, &mut mp).loss;
+        let loss = match rng.as_mut() {
+            Some(rng) => {
+                let ids = random_batch(&data.train, s.batch, s.context, rng);
+                t.update_mixed(&ids, &mut mp).loss
+            }
+            None => t.train_step_mixed(&data.train, s.batch, &mut mp).loss,
+        };
         log.losses.push(loss);
         if step % cfg.eval_every == 0 || step == s.steps {
             log.heldout
@@ -101,19 +107,36 @@ pub fn train_chapter9(data: &BookTokens, cfg: &TrainConfig) -> (TrainLog, f64) {
 /// The files a run writes.
 pub const FILES: [&str; 2] = ["recipe.svg", "recipe.txt"];
 
-/// Both runs, the figure and the report; returns the logs (Chapter 9's, the chapter's)
-/// and the report.
+/// The three runs, the figure and the report; returns the logs (Chapter 9's recipe, the
+/// chapter's on the same batches, the chapter's on its own `Batches`) and the report.
 pub fn recipe_experiment(
     out: &Path,
     data: &BookTokens,
     cfg: &TrainConfig,
     recipe: &Recipe,
-) -> Result<(TrainLog, TrainLog, String), Box<dyn Error>> {
-    let (old, old_s) = train_chapter9(data, cfg);
-    let (new, new_s) = train_recipe(data, cfg, recipe);
+) -> Result<(Vec<TrainLog>, String), Box<dyn Error>> {
+    let epochs = Recipe {
+        random_windows: false,
+        ..*recipe
+    };
+    let runs = [
+        ("Chapter 9", train_chapter9(data, cfg)),
+        (
+            "this chapter",
+            train_recipe(
+                data,
+                cfg,
+                &Recipe {
+                    random_windows: true,
+                    ..*recipe
+                },
+            ),
+        ),
+        ("this chapter, epochs", train_recipe(data, cfg, &epochs)),
+    ];
     std::fs::create_dir_all(out)?;
     let files: Vec<PathBuf> = FILES.iter().map(|f| out.join(f)).collect();
-    write_chart(&files[0], &old, &new, cfg)?;
+    write_chart(&files[0], &runs, cfg)?;
     let s = &cfg.schedule;
     let lc = cfg.llama(data.vocab_size);
     let params = Llama::new(lc.clone(), &mut seeded_rng(cfg.seed))?.num_params();
@@ -122,7 +145,7 @@ pub fn recipe_experiment(
     writeln!(
         r,
         "model: Chapter 9's Llama (C = {}, {} layers, {} heads, {} K/V heads, SwiGLU {}, vocab {}, \
-         {params} parameters), the same initialisation (seed {}) in both runs",
+         {params} parameters), the same initialisation (seed {}) in every run",
         lc.d_model,
         lc.n_layers,
         lc.n_heads,
@@ -133,91 +156,94 @@ pub fn recipe_experiment(
     )?;
     writeln!(
         r,
-        "budget (both): {} steps of {} windows of {} tokens = {tokens} tokens, peak lr {}, warm-up {} \
-         steps, clip {}",
-        s.steps, s.batch, s.context, s.peak_lr, s.warmup, s.clip
+        "budget (each): {} steps of {} windows of {} tokens = {tokens} tokens ({} passes over the {} \
+         training tokens), peak lr {}, warm-up {} steps, clip {}",
+        s.steps,
+        s.batch,
+        s.context,
+        round(tokens as f32 / data.train.len() as f32, 1),
+        data.train.len(),
+        s.peak_lr,
+        s.warmup,
+        s.clip
     )?;
     writeln!(
         r,
-        "Chapter 9: Adam (0.9, 0.95, 1e-8), no weight decay, linear decay to 0, f32, random windows \
-         (Chapter 9's train)"
+        "Chapter 9: Adam (0.9, 0.95, 1e-8), no weight decay, linear decay to 0, f32; Chapter 9's \
+         train and batches (windows at random offsets)"
     )?;
     writeln!(
         r,
         "this chapter: AdamW (0.9, 0.95, 1e-8) with decoupled decay {} on the decays group, cosine to \
-         {} x peak, {:?} with f32 master weights, shuffled windows (the chapter's Batches)",
+         {} x peak, {:?} with f32 master weights; the same batches as Chapter 9",
         recipe.weight_decay, recipe.floor, recipe.precision
     )?;
-    writeln!(r, "\nstep | Chapter 9 held-out | this chapter held-out")?;
-    for (&(step, a), &(_, b)) in old.heldout.iter().zip(&new.heldout) {
-        writeln!(r, "{step:>4} | {:>18} | {:>21}", round(a, 3), round(b, 3))?;
-    }
-    let (a, b) = (
-        old.heldout.last().expect("evaluated").1,
-        new.heldout.last().expect("evaluated").1,
-    );
     writeln!(
         r,
-        "\nfinal held-out: Chapter 9 {} nats (perplexity {}), this chapter {} nats (perplexity {}); \
-         difference {} nats",
-        round(a, 3),
-        round(a.exp(), 1),
-        round(b, 3),
-        round(b.exp(), 1),
-        round(b - a, 3)
+        "this chapter, epochs: the same recipe on the chapter's Batches (the same non-overlapping \
+         windows, reshuffled every epoch)"
     )?;
     writeln!(
         r,
-        "time (training and evaluations): Chapter 9 {old_s:.1} s, this chapter {new_s:.1} s \
-         (bf16 is emulated: rounding costs time on a CPU), {} threads",
+        "\nstep | {}",
+        runs.iter()
+            .map(|(n, _)| format!("{n:>20}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    )?;
+    writeln!(r, "(held-out loss, nats)")?;
+    for (i, &(step, _)) in runs[0].1.0.heldout.iter().enumerate() {
+        let cells: Vec<String> = runs
+            .iter()
+            .map(|(_, (l, _))| format!("{:>20}", round(l.heldout[i].1, 3)))
+            .collect();
+        writeln!(r, "{step:>4} | {}", cells.join(" | "))?;
+    }
+    writeln!(r)?;
+    for (name, (log, secs)) in &runs {
+        let (best_step, best) =
+            log.heldout.iter().fold((0, f32::INFINITY), |b, &(st, l)| {
+                if l < b.1 { (st, l) } else { b }
+            });
+        let last = log.heldout.last().expect("evaluated").1;
+        writeln!(
+            r,
+            "{name}: final held-out {} nats (perplexity {}); lowest {} at step {best_step}; time {secs:.1} s \
+             (training and evaluations)",
+            round(last, 3),
+            round(last.exp(), 1),
+            round(best, 3)
+        )?;
+    }
+    writeln!(
+        r,
+        "(bf16 is emulated: rounding costs time on a CPU; {} threads)",
         rayon::current_num_threads()
     )?;
     std::fs::write(&files[1], &r)?;
-    Ok((old, new, r))
+    let logs = runs.into_iter().map(|(_, (l, _))| l).collect();
+    Ok((logs, r))
 }
 
 fn write_chart(
     path: &Path,
-    old: &TrainLog,
-    new: &TrainLog,
+    runs: &[(&str, (TrainLog, f64))],
     cfg: &TrainConfig,
 ) -> Result<(), Box<dyn Error>> {
     let mut chart = LineChart::new(
-        "Chapter 9's Llama: its first recipe and this chapter's, same tokens",
+        "Chapter 9's Llama: its first recipe and this chapter's, the same tokens",
         "step",
-        "cross-entropy (nats)",
+        "held-out cross-entropy (nats)",
     );
-    const W: usize = 25;
-    let smooth = |log: &TrainLog| -> Vec<(f64, f64)> {
-        (log.losses.chunks(W).enumerate())
-            .map(|(i, c)| {
-                (
-                    (i * W) as f64 + (c.len() as f64 + 1.0) / 2.0,
-                    f64::from(c.iter().sum::<f32>() / c.len() as f32),
-                )
-            })
-            .collect()
-    };
-    let held = |log: &TrainLog| {
-        log.heldout
+    for (name, (log, _)) in runs {
+        let points = log
+            .heldout
             .iter()
             .map(|&(s, l)| (s as f64, f64::from(l)))
-            .collect()
-    };
-    chart.series.push(Series::new(
-        format!("Chapter 9, train (mean of {W} steps)"),
-        smooth(old),
-    ));
-    chart
-        .series
-        .push(Series::new("Chapter 9, held-out", held(old)));
-    chart.series.push(Series::new(
-        format!("this chapter, train (mean of {W} steps)"),
-        smooth(new),
-    ));
-    chart
-        .series
-        .push(Series::new("this chapter, held-out", held(new)));
+            .collect();
+        chart.series.push(Series::new(*name, points));
+    }
+    chart.points = true;
     chart
         .markers
         .push((cfg.schedule.warmup as f64, "end of warm-up".into()));

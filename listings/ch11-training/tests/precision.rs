@@ -277,3 +277,24 @@ fn tiny_mixed_runs_learn() {
         );
     }
 }
+
+#[test]
+fn the_bit_table_shows_each_format() {
+    let t = ch11_training::precision::bit_table(&[1.0 / 3.0, 1e-8, 3e38]);
+    let rows: Vec<&str> = t.lines().collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows[1].contains("0 01101 0101010101") && rows[1].contains("0 01111101 0101011")
+    );
+    // 1e-8: zero in f16, kept by bf16; 3e38: inf in f16, kept by bf16
+    assert!(
+        rows[2].contains("0e0") && rows[2].contains("1.0011718e-8"),
+        "{}",
+        rows[2]
+    );
+    assert!(
+        rows[3].contains("inf") && rows[3].contains("3.004"),
+        "{}",
+        rows[3]
+    );
+}
