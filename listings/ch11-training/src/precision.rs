@@ -216,7 +216,7 @@ impl LossScaler {
         if !(init_scale.is_finite() && init_scale > 0.0) {
             return Err(ScalerError::Scale(init_scale));
         }
-        if !(growth_factor > 1.0) {
+        if growth_factor.is_nan() || growth_factor <= 1.0 {
             return Err(ScalerError::Growth(growth_factor));
         }
         if !(backoff_factor > 0.0 && backoff_factor < 1.0) {
@@ -394,11 +394,8 @@ pub fn half_gradients(
 }
 // ANCHOR_END: half_gradients
 
-// ANCHOR: train_step_mixed
 impl<O: Optimizer> Trainer<Llama, O> {
-    /// One update in mixed precision: half-precision passes, f32 master weights and
-    /// optimizer. `self.step` counts batches, skipped or not, so the schedule is the f32
-    /// run's. Without a scaler an overflow skips the step too, rather than poison θ.
+    /// [`Trainer::update_mixed`] on the next batch of `b` windows.
     pub fn train_step_mixed(
         &mut self,
         stream: &[usize],
@@ -408,9 +405,14 @@ impl<O: Optimizer> Trainer<Llama, O> {
         let ids = self.batches.next(stream, b);
         self.update_mixed(&ids, mp)
     }
+}
 
-    /// The same step on a batch drawn elsewhere.
-    // ids: [B, T] -> log
+// ANCHOR: update_mixed
+impl<O: Optimizer> Trainer<Llama, O> {
+    /// One update in mixed precision: half-precision passes, f32 master weights and
+    /// optimizer. `self.step` counts batches, skipped or not, so the schedule is the f32
+    /// run's. Without a scaler an overflow skips the step too, rather than poison θ.
+    // ids: [B, T] -> what the step did
     pub fn update_mixed(
         &mut self,
         ids: &Array2<usize>,
@@ -445,4 +447,4 @@ impl<O: Optimizer> Trainer<Llama, O> {
         }
     }
 }
-// ANCHOR_END: train_step_mixed
+// ANCHOR_END: update_mixed

@@ -71,6 +71,9 @@ fn the_mixed_precision_page_says_what_the_report_says() {
     let [f32_, bf16, fp16, scaled] =
         ["f32", "bf16", "fp16, no scaling", "fp16, dynamic scaling"].map(|n| arm(&r, n));
     let held = |line: &str| number_after(line, "final held-out");
+    // "The budget is half of Chapter 9's, 400 steps ... the growth interval, 100 steps"
+    assert!(r.contains("400 steps of 16 windows of 64 tokens"));
+    assert!(r.contains("x2 after 100 clean steps"));
     // "bf16 ends 0.001 nats above f32 (4.714 against 4.713 nats)"
     assert_eq!((held(bf16), held(f32_)), (4.714, 4.713));
     // "fp16 with dynamic scaling ends level with f32 and is within 0.001 nats of it at
@@ -134,4 +137,75 @@ fn the_mixed_precision_page_says_what_the_report_says() {
 fn the_bit_table_is_the_codes() {
     use ch11_training::precision::{TABLE_VALUES, bit_table};
     assert_eq!(figure("bit-layouts.txt"), bit_table(&TABLE_VALUES));
+}
+
+#[test]
+fn the_recipe_page_says_what_the_report_says() {
+    let r = figure("recipe.txt");
+    let line = |name: &str| arm(&r, name);
+    let (old, new, epochs) = (
+        line("Chapter 9"),
+        line("this chapter"),
+        line("this chapter, epochs"),
+    );
+    let held = |l: &str| number_after(l, "final held-out");
+    // Chapter 9's run is Chapter 9's: the same final held-out loss as its own report
+    let ch09 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../src/figures/ch09/train-run.txt"
+    ))
+    .unwrap();
+    let ch09_llama = ch09
+        .lines()
+        .find(|l| l.starts_with("held-out loss: GPT-2"))
+        .unwrap();
+    assert_eq!(held(old), number_after(ch09_llama, "Llama"));
+    // "it ends at 4.194 nats against 4.249, 0.055 nats lower, a perplexity of 66.3
+    // against 70.1"
+    assert_eq!((held(new), held(old)), (4.194, 4.249));
+    assert_eq!(number_after(new, "perplexity"), 66.3);
+    assert_eq!(number_after(old, "perplexity"), 70.1);
+    // held-out table: step | Chapter 9 | this chapter | this chapter, epochs
+    let rows: Vec<Vec<f64>> = r
+        .lines()
+        .filter(|l| {
+            l.contains(" | ") && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|l| l.split('|').map(|c| c.trim().parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 10);
+    // "lower than Chapter 9's at every evaluation after the first ... level at step 80"
+    assert_eq!((rows[0][0], rows[0][1], rows[0][2]), (80.0, 6.257, 6.257));
+    for row in &rows[1..] {
+        assert!(row[2] < row[1], "{row:?}");
+    }
+    // "Neither curve has turned up at the end": the last evaluation is each one's lowest
+    for col in [1, 2] {
+        assert!(
+            rows.iter().all(|row| row[col] >= rows[9][col]),
+            "column {col}"
+        );
+    }
+    // "ahead of both runs from step 160 through step 320, falls behind the same recipe on
+    // random windows at step 400 and behind Chapter 9's at step 560" (at step 80 all
+    // three are within 0.001)
+    assert!(
+        rows[0][1..]
+            .iter()
+            .all(|&h| (h - rows[0][1]).abs() <= 0.0011)
+    );
+    for row in &rows[1..] {
+        let ahead = row[3] < row[1].min(row[2]);
+        assert_eq!(ahead, (160.0..=320.0).contains(&row[0]), "{row:?}");
+        assert_eq!(row[3] > row[2], row[0] >= 400.0, "{row:?}");
+        assert_eq!(row[3] > row[1], row[0] >= 560.0, "{row:?}");
+    }
+    // "lowest at step 720, 4.319 nats, and ends higher, at 4.334, worse than Chapter 9's"
+    assert_eq!(number_after(epochs, "lowest"), 4.319);
+    assert_eq!(number_after(epochs, "at step"), 720.0);
+    assert_eq!(held(epochs), 4.334);
+    assert!(held(epochs) > held(old));
+    // "800 steps are 10.6 passes over the 76,991 training tokens ... 235,456 parameters"
+    assert!(r.contains("10.6 passes over the 76991 training tokens"));
+    assert!(r.contains("235456 parameters"));
 }
