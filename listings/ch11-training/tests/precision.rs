@@ -85,6 +85,8 @@ fn bit_fields_and_ranges() {
     );
     assert_eq!(Precision::F16.range(), (65504.0, 2f32.powi(-14)));
     assert_eq!(Precision::Bf16.range().1, f32::MIN_POSITIVE);
+    assert!((Precision::Bf16.range().0 / 3.4e38 - 1.0).abs() < 0.01); // the text's table
+    assert_eq!(Precision::F32.range().0, f32::MAX);
     // ties go to even: 1 + 2⁻⁸ is halfway between bf16's 1 and 1 + 2⁻⁷
     assert_eq!(Precision::Bf16.round(1.0 + 2f32.powi(-8)), 1.0);
     assert_eq!(
@@ -297,4 +299,29 @@ fn the_bit_table_shows_each_format() {
         "{}",
         rows[3]
     );
+}
+
+#[test]
+fn mixed_steps_are_the_same_at_any_thread_count() {
+    let stream: Vec<usize> = (0..2000).map(|i| (i * 7) % 40).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (model, _) = tiny(40);
+            let mut t = trainer(model, stream.len());
+            let scaler = LossScaler::with(65536.0, 2.0, 0.5, 3).unwrap();
+            let mut mp = MixedPrecision {
+                precision: Precision::F16,
+                scaler: Some(scaler),
+            };
+            let losses: Vec<f32> = (0..8)
+                .map(|_| t.train_step_mixed(&stream, 4, &mut mp).loss)
+                .collect();
+            (losses, values(&t.model))
+        })
+    };
+    assert_eq!(run(1), run(2));
 }
