@@ -1,6 +1,7 @@
-//! Retrains Chapter 9's Llama with the chapter's recipe (AdamW, warm-up and cosine,
-//! clipping, bf16) and with Chapter 9's first recipe, same model, initialisation and
-//! token budget, and writes the held-out curves and the report the text quotes.
+//! Retrains Chapter 9's Llama with Chapter 9's first recipe, with the chapter's recipe
+//! (AdamW, warm-up and cosine, clipping, bf16) on the same batches, and with the
+//! chapter's recipe on the chapter's fixed-window `Batches`: same model, initialisation
+//! and token budget. Writes the held-out curves and the report the text quotes.
 //!
 //! ```sh
 //! cargo run --release -p ch11-training --example recipe            # src/figures/ch11

@@ -1,7 +1,8 @@
 //! Putting it together (section "Putting it together"): Chapter 9's Llama retrained with
 //! the chapter's recipe (AdamW with decoupled decay on the `decays` group, warm-up and
 //! cosine to a floor, clipping, bf16) against Chapter 9's first recipe (Adam, warm-up
-//! and linear decay, clipping, f32), same model, same initialisation, same token budget.
+//! and linear decay, clipping, f32), same model, same initialisation, same token budget,
+//! on Chapter 9's batches and on the chapter's fixed-window `Batches`.
 //! `tests/measured_precision.rs` reruns a tiny config and checks the committed report.
 
 use std::error::Error;
