@@ -13,6 +13,10 @@
 //!   z-loss, mean and sum reductions.
 //! - [`optim`]: the `Optimizer` interface, parameter groups by dotted name, Adam with
 //!   coupled L2 or decoupled (AdamW) weight decay, SGD with momentum.
+//! - [`precision`]: f16 and bf16 storage and rounding, their bit layouts, dynamic loss
+//!   scaling, and a mixed-precision training step with f32 master weights.
+//! - [`precision_run`]: the mixed-precision experiment: one Llama in four precisions.
+//! - [`recipe`]: putting it together: Chapter 9's Llama retrained with the chapter's recipe.
 //! - [`schedule`]: warm-up with cosine, linear, inverse-square-root and
 //!   warmup–stable–decay learning rates.
 //! - [`stability`]: the initial-loss check, a learning-rate sweep, and warm-up on
@@ -27,6 +31,9 @@ pub mod coupling;
 pub mod exercises;
 pub mod loss;
 pub mod optim;
+pub mod precision;
+pub mod precision_run;
+pub mod recipe;
 pub mod schedule;
 pub mod stability;
 pub mod trainer;

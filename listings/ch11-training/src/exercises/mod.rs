@@ -3,3 +3,4 @@ pub mod nesterov;
 pub mod save_every;
 
 pub mod focal_loss;
+pub mod stochastic_rounding;
