@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 21] = [
+const MEASUREMENTS: [(&str, &str, Output); 29] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -161,6 +161,45 @@ const MEASUREMENTS: [(&str, &str, Output); 21] = [
         "ch11-training",
         "optim_figures",
         Output::Dir("src/figures/ch11"),
+    ),
+    // One corrupted batch with and without clipping; accumulation against one batch:
+    // deterministic, seconds.
+    ("ch11-training", "clipping_spike", Output::Args(&[])),
+    ("ch11-training", "accumulation", Output::Args(&[])),
+    // f32, bf16 and fp16 with and without loss scaling on Chapter 9's Llama: curves
+    // deterministic, step times measured (minutes).
+    (
+        "ch11-training",
+        "mixed_precision",
+        Output::Args(&["--out", "src/figures/ch11"]),
+    ),
+    // The initial-loss check, the learning-rate sweep (minutes), warm-up on Post-LN and
+    // the resumed run: deterministic.
+    (
+        "ch11-training",
+        "init_loss",
+        Output::Dir("src/figures/ch11"),
+    ),
+    (
+        "ch11-training",
+        "lr_sweep",
+        Output::Args(&["--out", "src/figures/ch11"]),
+    ),
+    (
+        "ch11-training",
+        "warmup_postln",
+        Output::Dir("src/figures/ch11"),
+    ),
+    (
+        "ch11-training",
+        "resume",
+        Output::Args(&["--out", "src/figures/ch11"]),
+    ),
+    // Chapter 9's recipe against the chapter's on Chapter 9's budget (minutes).
+    (
+        "ch11-training",
+        "recipe",
+        Output::Args(&["--out", "src/figures/ch11"]),
     ),
 ];
 

@@ -2,7 +2,7 @@
 //! trained on the book four times from the same initialisation on the same batches, in
 //! f32, bf16, fp16 without loss scaling and fp16 with dynamic scaling; the curves, the
 //! gradient entries fp16 flushes to zero, the skipped steps, the scale, the time.
-//! `tests/measured_precision.rs` reruns a tiny config and checks the committed report.
+//! `tests/measured.rs` reruns a tiny config and checks the committed report.
 
 use std::error::Error;
 use std::fmt::Write as _;

@@ -3,7 +3,7 @@
 //! cosine to a floor, clipping, bf16) against Chapter 9's first recipe (Adam, warm-up
 //! and linear decay, clipping, f32), same model, same initialisation, same token budget,
 //! on Chapter 9's batches and on the chapter's fixed-window `Batches`.
-//! `tests/measured_precision.rs` reruns a tiny config and checks the committed report.
+//! `tests/measured.rs` reruns a tiny config and checks the committed report.
 
 use std::error::Error;
 use std::fmt::Write as _;
