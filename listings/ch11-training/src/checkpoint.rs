@@ -16,17 +16,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
+use ch01_foundations::module::{Module, Param};
 use ch07_transformer::checkpoint::{
     CheckpointError, module_to_bytes, read_params, reject_extra_tensors,
 };
 use ch09_decoder_only::checkpoint::{llama_metadata, load_llama, save};
 use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use safetensors::SafeTensors;
 use thiserror::Error;
 
-use crate::optim::{AdamW, Moments, WeightDecay, decays};
+use crate::optim::{AdamW, Moments, NamedParams, WeightDecay, decays};
 use crate::schedule::Schedule;
 use crate::trainer::{Batches, Trainer};
 
@@ -61,22 +61,6 @@ pub enum ResumeError {
     Mismatch { path: PathBuf, problem: String },
 }
 // ANCHOR_END: error
-
-/// Named tensors as a `Module`, so that Chapter 7's writer and reader, which visit
-/// parameters by name, store and check the optimizer's moments as they do weights.
-struct Tensors(Vec<(String, Param<IxDyn>)>);
-
-impl Module for Tensors {
-    fn visit_params(&self, f: &mut dyn FnMut(&str, ParamView<'_>)) {
-        self.0.iter().for_each(|(name, p)| f(name, p.view()));
-    }
-
-    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
-        self.0
-            .iter_mut()
-            .for_each(|(name, p)| f(name, p.view_mut()));
-    }
-}
 
 // ANCHOR: save
 /// Writes `trainer` into the folder `dir` (created if needed). Each file is written
@@ -114,7 +98,7 @@ pub fn save_trainer(
 // ANCHOR: moments
 /// m and v of every parameter, in the model's order; zeros where Adam has not yet
 /// stepped (its state starts at zero, so the two are the same state).
-fn moments(trainer: &Trainer<Llama, AdamW>) -> Tensors {
+fn moments(trainer: &Trainer<Llama, AdamW>) -> NamedParams {
     let mut out = Vec::new();
     trainer.model.visit_params(&mut |name, p| {
         let zero = || ArrayD::zeros(p.value.raw_dim());
@@ -125,7 +109,7 @@ fn moments(trainer: &Trainer<Llama, AdamW>) -> Tensors {
         out.push((format!("m.{name}"), Param::new(m)));
         out.push((format!("v.{name}"), Param::new(v)));
     });
-    Tensors(out)
+    NamedParams(out)
 }
 // ANCHOR_END: moments
 
@@ -404,7 +388,7 @@ fn load_adamw(
             slots.push((format!("{which}.{name}"), Param::new(zeros)));
         }
     });
-    let mut tensors = Tensors(slots);
+    let mut tensors = NamedParams(slots);
     read_params(&mut tensors, file, meta.path)?;
     reject_extra_tensors(&tensors, file, meta.path)?;
     let mut state = BTreeMap::new();

@@ -12,7 +12,7 @@ use std::time::Instant;
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::plot::{LineChart, Series, write_line_chart};
 use ch01_foundations::report::round;
-use ch09_decoder_only::llama_model::Llama;
+use ch09_decoder_only::llama_model::{Llama, LlamaTrainConfig};
 use ch09_decoder_only::train_run::{BookTokens, TrainConfig};
 use ch09_decoder_only::training::heldout_loss;
 
@@ -189,6 +189,14 @@ pub fn precision_experiment(
     Ok((logs, report))
 }
 
+/// The model line of this section's reports and the recipe's: "C = 64, 2 layers, ...".
+pub(crate) fn llama_shape(lc: &LlamaTrainConfig) -> String {
+    format!(
+        "C = {}, {} layers, {} heads, {} K/V heads, SwiGLU {}, vocab {}",
+        lc.d_model, lc.n_layers, lc.n_heads, lc.n_kv_heads, lc.d_ff, lc.vocab_size
+    )
+}
+
 fn report(
     data: &BookTokens,
     cfg: &TrainConfig,
@@ -201,14 +209,9 @@ fn report(
     let mut r = String::new();
     writeln!(
         r,
-        "model: Chapter 9's Llama (C = {}, {} layers, {} heads, {} K/V heads, SwiGLU {}, vocab {}), \
-         the same initialisation (seed {}) and the same batches in every run",
-        lc.d_model,
-        lc.n_layers,
-        lc.n_heads,
-        lc.n_kv_heads,
-        lc.d_ff,
-        data.vocab_size,
+        "model: Chapter 9's Llama ({}), the same initialisation (seed {}) and the same \
+         batches in every run",
+        llama_shape(&lc),
         cfg.seed
     )?;
     writeln!(

@@ -20,7 +20,7 @@ use ch09_decoder_only::training::{TrainLog, heldout_loss, random_batch, train};
 
 use crate::optim::{AdamW, WeightDecay};
 use crate::precision::{MixedPrecision, Precision};
-use crate::precision_run::chapter9_trainer;
+use crate::precision_run::{chapter9_trainer, llama_shape};
 use crate::schedule::Schedule;
 
 /// The chapter's recipe, beyond what it shares with Chapter 9's (peak lr, warm-up,
@@ -145,14 +145,9 @@ pub fn recipe_experiment(
     let mut r = String::new();
     writeln!(
         r,
-        "model: Chapter 9's Llama (C = {}, {} layers, {} heads, {} K/V heads, SwiGLU {}, vocab {}, \
-         {params} parameters), the same initialisation (seed {}) in every run",
-        lc.d_model,
-        lc.n_layers,
-        lc.n_heads,
-        lc.n_kv_heads,
-        lc.d_ff,
-        data.vocab_size,
+        "model: Chapter 9's Llama ({}, {params} parameters), the same initialisation (seed {}) \
+         in every run",
+        llama_shape(&lc),
         cfg.seed
     )?;
     writeln!(
