@@ -1,0 +1,3 @@
+//! Chapter 12 of *Transformers Deep Dive*: inference. Where generation spends its time,
+//! the KV cache, sampling, stopping and streaming, batched and speculative decoding, and
+//! a streaming chat on the real SmolLM2-135M-Instruct.
