@@ -35,6 +35,7 @@ struct Block {
     w_down: Array2<f32>,
 }
 
+// ANCHOR: kv_cache
 /// The keys (after RoPE) and values of every position seen so far, per block: one row
 /// [KV heads · d_head] a position, appended in place (amortised O(new rows): no copy of
 /// the old ones). Decoding one token then costs one position's work, not the whole
@@ -55,7 +56,14 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Bytes of keys and values the buffers hold (not their spare capacity).
+    pub fn bytes(&self) -> usize {
+        let values: usize = self.k.iter().chain(&self.v).map(Vec::len).sum();
+        values * size_of::<f32>()
+    }
 }
+// ANCHOR_END: kv_cache
 
 /// Head `g`'s [positions, d_head] in a cache of rows [positions, n_kv · d_head]: a
 /// strided view, no copy.

@@ -1,3 +1,7 @@
 //! Chapter 12 of *Transformers Deep Dive*: inference. Where generation spends its time,
 //! the KV cache, sampling, stopping and streaming, batched and speculative decoding, and
 //! a streaming chat on the real SmolLM2-135M-Instruct.
+//!
+//! - [`kv_cache`]: a KV cache and a cached forward for Chapter 9's trainable Llama.
+
+pub mod kv_cache;
