@@ -93,11 +93,20 @@ fn cached_attention(
     let k = heads(x.dot(&attn.wk.value), nkv).permuted_axes([1, 0, 2]);
     let k = rope.forward_heads(&k).permuted_axes([1, 0, 2]); // [T, H_kv, d]
     cache.k.append(Axis(0), k.view()).expect("same head shape");
-    cache.v.append(Axis(0), heads(x.dot(&attn.wv.value), nkv).view()).expect("same");
-    let causal = Mask { causal: true, ..Mask::default() };
+    cache
+        .v
+        .append(Axis(0), heads(x.dot(&attn.wv.value), nkv).view())
+        .expect("same");
+    let causal = Mask {
+        causal: true,
+        ..Mask::default()
+    };
     let mut o = Array2::zeros((t, nh * d));
     for h in 0..nh {
-        let (k, v) = (cache.k.slice(s![.., h / g, ..]), cache.v.slice(s![.., h / g, ..]));
+        let (k, v) = (
+            cache.k.slice(s![.., h / g, ..]),
+            cache.v.slice(s![.., h / g, ..]),
+        );
         let a = sdpa(q.slice(s![h, .., ..]), k, v, &causal); // [T, past + T] scores
         o.slice_mut(s![.., h * d..(h + 1) * d]).assign(&a.out);
     }

@@ -3,5 +3,8 @@
 //! a streaming chat on the real SmolLM2-135M-Instruct.
 //!
 //! - [`kv_cache`]: a KV cache and a cached forward for Chapter 9's trainable Llama.
+//! - [`roofline`]: memory bandwidth (STREAM), arithmetic intensity, and the roofline
+//!   that bounds decoding.
 
 pub mod kv_cache;
+pub mod roofline;

@@ -29,7 +29,10 @@ fn ids(n: usize, seed: u64) -> Vec<usize> {
 }
 
 fn max_abs_diff(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Feeds `seq` in blocks of the given sizes through the cache and checks each block's
@@ -100,14 +103,27 @@ fn bad_input_is_a_named_error() {
     let e = forward_cached(&mut m, &[3, 64], &mut cache).unwrap_err();
     assert_eq!(e, KvCacheError::UnknownToken { id: 64, vocab: 64 });
     assert!(e.to_string().contains("token id 64"));
-    assert_eq!(forward_cached(&mut m, &[], &mut cache), Err(KvCacheError::Empty));
+    assert_eq!(
+        forward_cached(&mut m, &[], &mut cache),
+        Err(KvCacheError::Empty)
+    );
     let mut other = model(false);
     other.cfg.n_layers = 2;
     other.blocks.truncate(2);
     let mut small = KvCache::new(&other);
     let e = forward_cached(&mut m, &[1], &mut small).unwrap_err();
-    assert!(matches!(e, KvCacheError::WrongModel { cache_layers: 2, layers: 3, .. }));
-    assert!(cache.is_empty(), "a refused call leaves the cache as it was");
+    assert!(matches!(
+        e,
+        KvCacheError::WrongModel {
+            cache_layers: 2,
+            layers: 3,
+            ..
+        }
+    ));
+    assert!(
+        cache.is_empty(),
+        "a refused call leaves the cache as it was"
+    );
 }
 
 /// SmolLM2: the prompt through the cache, then 128 greedy steps one token at a time;
@@ -153,5 +169,7 @@ fn smollm2_cached_logits_equal_uncached_for_128_steps() {
     let per_token = kv_bytes_per_token(cfg.n_layers, cfg.n_kv_heads, cfg.d_head(), 4);
     assert_eq!(cache.bytes(), cache.len() * per_token);
     assert_eq!(cache.len(), seq.len() - 1);
-    println!("SmolLM2, 128 steps: worst |Δlogit| {worst_abs:.2e}, relative {worst_rel:.2e}");
+    println!(
+        "SmolLM2, 128 steps: worst |Δlogit| {worst_abs:.2e}, relative {worst_rel:.2e}"
+    );
 }
