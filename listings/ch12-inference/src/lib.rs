@@ -5,6 +5,8 @@
 //! - [`kv_cache`]: a KV cache and a cached forward for Chapter 9's trainable Llama.
 //! - [`roofline`]: memory bandwidth (STREAM), arithmetic intensity, and the roofline
 //!   that bounds decoding.
+//! - [`exercises`]: solutions to the chapter's exercises.
 
+pub mod exercises;
 pub mod kv_cache;
 pub mod roofline;

@@ -1,0 +1,79 @@
+//! The claims "Where generation spends its time" makes about
+//! src/figures/ch12/roofline.txt, written by
+//! `cargo run --release -p ch12-inference --example stream_bandwidth`.
+
+use std::path::Path;
+
+fn report() -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch12/roofline.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The number just before `unit` on the line that starts with `prefix`.
+fn number(text: &str, prefix: &str, unit: &str) -> f64 {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?}"));
+    let at = line
+        .find(unit)
+        .unwrap_or_else(|| panic!("no {unit:?} in {line:?}"));
+    let before = line[..at].trim_end();
+    let word = before.rsplit(' ').next().unwrap();
+    word.parse()
+        .unwrap_or_else(|_| panic!("{word:?} in {line:?}"))
+}
+
+#[test]
+fn decode_sits_under_the_bandwidth_roof() {
+    let t = report();
+    let decode = number(&t, "decode:", "tokens/s");
+    let bound = number(&t, "decode bound", "tokens/s");
+    assert!(decode < bound, "decode {decode} tok/s, bound {bound}");
+    let (gflops, roof) = (
+        number(&t, "decode:", "GFLOP/s"),
+        number(&t, "decode roof", "GFLOP/s"),
+    );
+    assert!(
+        gflops < roof,
+        "decode {gflops} GFLOP/s under its roof {roof}"
+    );
+    let peak = number(&t, "threads 2: matmul", "GFLOP/s");
+    assert!(
+        roof < peak / 10.0,
+        "at 1/2 FLOP/byte the roof is bandwidth's, far under peak"
+    );
+}
+
+#[test]
+fn prefill_has_much_higher_intensity() {
+    let t = report();
+    let (d, p) = (
+        number(&t, "decode:", "FLOP/byte"),
+        number(&t, "prefill:", "FLOP/byte"),
+    );
+    assert!(
+        d < 0.5 && p > 100.0 * d,
+        "decode {d}, prefill {p} FLOP/byte"
+    );
+    let (dg, pg) = (
+        number(&t, "decode:", "GFLOP/s"),
+        number(&t, "prefill:", "GFLOP/s"),
+    );
+    assert!(pg > 5.0 * dg, "prefill {pg} GFLOP/s against decode {dg}");
+    let (dt, pt) = (
+        number(&t, "decode:", "tokens/s"),
+        number(&t, "prefill:", "tokens/s"),
+    );
+    assert!(pt > 5.0 * dt, "prefill {pt} tokens/s against decode {dt}");
+}
+
+#[test]
+fn the_report_records_the_load_and_determinism() {
+    let t = report();
+    assert!(t.starts_with("load average at the start: "));
+    assert!(t.contains("stream results identical at 1 and 2 threads: true"));
+    assert!(t.contains("need a quiet rerun"));
+    assert!(t.contains("f32 weight bytes read per decoding step: 538060032\n"));
+}
