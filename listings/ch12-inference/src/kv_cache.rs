@@ -42,6 +42,7 @@ pub struct LayerCache {
 pub struct KvCache {
     pub layers: Vec<LayerCache>,
 }
+// ANCHOR_END: cache
 
 impl KvCache {
     /// An empty cache shaped for `model`.
@@ -71,7 +72,6 @@ impl KvCache {
         values * size_of::<f32>()
     }
 }
-// ANCHOR_END: cache
 
 // ANCHOR: cached_attention
 /// Grouped-query attention for T new queries at positions past..past + T, against the
