@@ -6,7 +6,8 @@
 //! with the cache (n tokens already cached; one token through `hidden_cached`) and
 //! without it (all n + 1 tokens through `hidden`, the prefix recomputed). Best of
 //! --repeat runs after one warm-up, in a rayon pool of --threads threads. The cache's
-//! memory is computed from the config and read from the cache's buffers. Writes
+//! memory is computed from the config and read from the cache's buffers, and the
+//! cached logits are compared with the uncached ones over 128 greedy steps. Writes
 //! src/figures/ch12/kv-speedup.txt.
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use ch09_decoder_only::gguf::Gguf;
 use ch09_decoder_only::llama::Llama;
 use ch09_decoder_only::llama_model::kv_bytes_per_token;
 use ch09_decoder_only::tokenizer::GgufTokenizer;
+use ch12_inference::kv_cache::smollm2_cache_parity;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -80,6 +82,11 @@ fn main() -> Result<()> {
             mib(cache.bytes())
         );
     }
+    let prompt = tok.encode("The capital of France is");
+    let (abs, rel) = in_pool(args.threads, || smollm2_cache_parity(&model, &prompt, 128));
+    out += &format!(
+        "\nparity, \"The capital of France is\" then 128 greedy steps, cached against uncached: worst |dlogit| {abs:.2e}, relative to the row's max |logit| {rel:.2e}\n"
+    );
     out += &format!(
         "\nbytes per token: 2 x {} layers x {} KV heads x {} d_head x 4 bytes = {per_token}\n",
         cfg.n_layers,

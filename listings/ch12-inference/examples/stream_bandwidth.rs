@@ -41,7 +41,7 @@ fn main() -> Result<()> {
     out += &format!(
         "STREAM arrays: 3 x {} f32 ({} MiB each), best of {}\n",
         args.n,
-        args.n * 4 >> 20,
+        (args.n * 4) >> 20,
         args.repeat
     );
     let mut triad = Vec::new();
@@ -117,6 +117,10 @@ fn main() -> Result<()> {
         attainable(di, peak[1], triad[1])
     );
     out += &format!(
+        "ridge point (matmul peak / triad bandwidth, 2 threads): {:.1} FLOP/byte\n",
+        peak[1] / triad[1]
+    );
+    out += &format!(
         "\nintensity of SmolLM2's linear layers (f32):\n{}",
         intensity_table(cfg, t)
     );
@@ -124,11 +128,12 @@ fn main() -> Result<()> {
     print!("{out}");
     std::fs::write(root.join("src/figures/ch12/roofline.txt"), &out)?;
 
-    let roof: Vec<(f64, f64)> = (-20..=30)
-        .map(|e| {
-            let i = 10f64.powf(e as f64 / 10.0);
-            (i.log10(), attainable(i, peak[1], triad[1]).log10())
-        })
+    // In log-log axes the roof is two straight lines that meet at the ridge P / B:
+    // its two ends and the ridge draw it exactly.
+    let ridge = peak[1] / triad[1];
+    let roof: Vec<(f64, f64)> = [0.01, ridge, 1000.0]
+        .iter()
+        .map(|&i| (f64::log10(i), attainable(i, peak[1], triad[1]).log10()))
         .collect();
     let mut chart = LineChart::new(
         "SmolLM2-135M on this machine's roofline (2 threads, log10 axes)",
@@ -148,6 +153,9 @@ fn main() -> Result<()> {
         vec![(pi.log10(), p_gf.log10())],
     ));
     chart.points = true;
+    chart
+        .markers
+        .push((ridge.log10(), format!("ridge: {ridge:.1} FLOP/byte")));
     write_line_chart(&root.join("src/figures/ch12/roofline.svg"), &chart)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())

@@ -3,10 +3,12 @@
 //! Chapter 2's RoPE at the right positions and Chapter 3's bottom-right causal mask, and
 //! keeps every layer's rotated keys and values so that a step computes only new rows.
 
+use ch01_foundations::probability::argmax;
 use ch02_input::positions::rope::Rope;
 use ch03_attention::mask::Mask;
 use ch03_attention::sdpa::sdpa;
 use ch09_decoder_only::gqa::GroupedQueryAttention;
+use ch09_decoder_only::llama::Llama as SmolLm2;
 use ch09_decoder_only::llama_model::Llama;
 use ndarray::{Array2, Array3, Axis, s};
 use thiserror::Error;
@@ -161,3 +163,33 @@ fn check(model: &Llama, ids: &[usize], cache: &KvCache) -> Result<(), KvCacheErr
     }
     Ok(())
 }
+
+// ANCHOR: parity
+/// Chapter 9's SmolLM2 decoding with its cache against itself without: `prompt`, then
+/// `steps` greedy steps of one token through `hidden_cached`, each step's logits
+/// compared with the row of one uncached forward of the whole sequence. Returns the
+/// worst absolute difference and the worst relative to its row's largest |logit|.
+// prompt: [T] -> (max |Δ|, max |Δ| / max |logit|)
+pub fn smollm2_cache_parity(model: &SmolLm2, prompt: &[u32], steps: usize) -> (f32, f32) {
+    let mut cache = model.new_cache();
+    let (mut seq, mut fresh) = (prompt.to_vec(), prompt.to_vec());
+    let mut stepped = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let logits = model.next_logits(&model.hidden_cached(&fresh, &mut cache));
+        let next = argmax(logits.iter().copied()) as u32;
+        stepped.push(logits);
+        seq.push(next);
+        fresh = vec![next];
+    }
+    let full = model.forward(&seq[..seq.len() - 1]); // [T + steps - 1, vocab]
+    let (mut worst_abs, mut worst_rel) = (0f32, 0f32);
+    for (i, row) in stepped.iter().enumerate() {
+        let want = full.row(prompt.len() - 1 + i);
+        let d = (row - &want).fold(0f32, |a, &b| a.max(b.abs()));
+        let scale = want.fold(0f32, |a, &b| a.max(b.abs()));
+        worst_abs = worst_abs.max(d);
+        worst_rel = worst_rel.max(d / scale);
+    }
+    (worst_abs, worst_rel)
+}
+// ANCHOR_END: parity

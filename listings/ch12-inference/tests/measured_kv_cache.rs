@@ -49,3 +49,20 @@ fn the_cache_costs_what_the_config_says() {
         assert!((computed - want).abs() < 1e-3, "n = {n}: {computed} MiB");
     }
 }
+
+#[test]
+fn smollm2_parity_is_relative_not_absolute() {
+    let text = report();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("parity"))
+        .expect("a parity line");
+    let numbers: Vec<f64> = line
+        .split(|c: char| c == ' ' || c == ',')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (abs, rel) = (numbers[numbers.len() - 2], numbers[numbers.len() - 1]);
+    assert!(rel < 1e-5, "relative {rel}");
+    // The page says absolute 1e-5 is not met on SmolLM2, and why.
+    assert!(abs > 1e-5 && abs < 1e-3, "absolute {abs}");
+}

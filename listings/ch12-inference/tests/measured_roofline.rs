@@ -57,6 +57,11 @@ fn prefill_has_much_higher_intensity() {
         d < 0.5 && p > 100.0 * d,
         "decode {d}, prefill {p} FLOP/byte"
     );
+    let ridge = number(&t, "ridge point", "FLOP/byte");
+    assert!(
+        d < ridge && ridge < p,
+        "decode {d} left of the ridge {ridge}, prefill {p} right"
+    );
     let (dg, pg) = (
         number(&t, "decode:", "GFLOP/s"),
         number(&t, "prefill:", "GFLOP/s"),
