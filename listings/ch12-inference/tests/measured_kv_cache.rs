@@ -58,7 +58,7 @@ fn smollm2_parity_is_relative_not_absolute() {
         .find(|l| l.starts_with("parity"))
         .expect("a parity line");
     let numbers: Vec<f64> = line
-        .split(|c: char| c == ' ' || c == ',')
+        .split([' ', ','])
         .filter_map(|w| w.parse().ok())
         .collect();
     let (abs, rel) = (numbers[numbers.len() - 2], numbers[numbers.len() - 1]);
