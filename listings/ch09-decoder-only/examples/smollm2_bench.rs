@@ -79,13 +79,6 @@ fn bandwidth_gbs() -> f64 {
 
 /// The f32 weights one decoding step reads, in MiB: every matrix once (the tied head
 /// reads the whole token table), the norms' gains.
-fn weights_mib(cfg: &ch09_decoder_only::config::LlamaConfig) -> f64 {
-    let (c, f, v) = (cfg.d_model, cfg.d_ff, cfg.vocab);
-    let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
-    let block = 2 * c * q + 2 * c * kv + 3 * c * f + 2 * c;
-    ((cfg.n_layers * block + v * c + c) * 4) as f64 / (1024.0 * 1024.0)
-}
-
 /// The peak resident set of this process, in MiB.
 fn peak_rss_mib() -> Result<f64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
@@ -149,7 +142,7 @@ fn main() -> Result<()> {
         prompt.len(),
         args.new_tokens,
         args.threads,
-        weights_mib(&model.cfg),
+        model.cfg.f32_weight_bytes() as f64 / (1024.0 * 1024.0),
         join(&prompt),
         join(&new),
     );

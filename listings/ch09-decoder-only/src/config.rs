@@ -26,6 +26,18 @@ impl LlamaConfig {
         self.d_model / self.n_heads
     }
 
+    // ANCHOR: f32_weight_bytes
+    /// The bytes of every weight once it is loaded as f32: each block's four projections,
+    /// three FFN matrices and two norm gains, the token table (tied to the head) and the
+    /// final norm. A decoding step reads all of them.
+    pub fn f32_weight_bytes(&self) -> usize {
+        let (c, f, v) = (self.d_model, self.d_ff, self.vocab);
+        let (q, kv) = (self.n_heads * self.d_head(), self.n_kv_heads * self.d_head());
+        let block = 2 * c * q + 2 * c * kv + 3 * c * f + 2 * c;
+        (self.n_layers * block + v * c + c) * size_of::<f32>()
+    }
+    // ANCHOR_END: f32_weight_bytes
+
     /// Reads and checks the hyperparameters; errors name the key.
     pub fn from_gguf(g: &Gguf) -> Result<Self, GgufError> {
         let arch = g.str("general.architecture")?;

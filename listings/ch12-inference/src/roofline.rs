@@ -85,10 +85,7 @@ pub fn attainable(i: f64, peak: f64, bandwidth: f64) -> f64 {
 /// The f32 weight bytes one decoding step reads: every matrix of every block once,
 /// the norms' gains, and the whole token table, which the tied LM head multiplies.
 pub fn decode_weight_bytes(cfg: &LlamaConfig) -> usize {
-    let (c, f, v) = (cfg.d_model, cfg.d_ff, cfg.vocab);
-    let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
-    let block = 2 * c * q + 2 * c * kv + 3 * c * f + 2 * c;
-    (cfg.n_layers * block + v * c + c) * size_of::<f32>()
+    cfg.f32_weight_bytes() // Chapter 9 holds every weight as f32 once it is loaded
 }
 
 /// The fastest decode memory allows: each token must stream every weight once.
