@@ -1,3 +1,8 @@
 //! Chapter 12 of *Transformers Deep Dive*: inference. Where generation spends its time,
 //! the KV cache, sampling, stopping and streaming, batched and speculative decoding, and
 //! a streaming chat on the real SmolLM2-135M-Instruct.
+//!
+//! - [`sampling`]: temperature, top-k, top-p, min-p, repetition and frequency penalties
+//!   in Hugging Face's order, drawn with a seeded generator.
+
+pub mod sampling;
