@@ -4,5 +4,8 @@
 //!
 //! - [`sampling`]: temperature, top-k, top-p, min-p, repetition and frequency penalties
 //!   in Hugging Face's order, drawn with a seeded generator.
+//! - [`stopping`]: UTF-8-safe streaming, stop strings, end of sequence and a token
+//!   limit, and the sampling loop on any model with a cache.
 
 pub mod sampling;
+pub mod stopping;

@@ -1,0 +1,173 @@
+//! Stopping and streaming (section "Beams, stopping and streaming"): ids turned into
+//! text as they come without ever printing half a character, stop strings that may
+//! straddle tokens (Chapter 9's exercise `StopScanner`), the end-of-sequence token and
+//! a token limit, and the sampling loop that puts them together on any model with a
+//! cache.
+
+use ch09_decoder_only::exercises::StopScanner;
+use ch09_decoder_only::gguf::GgufError;
+use ch09_decoder_only::llama::{KvCache, Llama};
+use ch09_decoder_only::tokenizer::GgufTokenizer;
+use ndarray::Array1;
+
+use crate::sampling::{Sampler, SamplingError};
+
+// ANCHOR: stream_decoder
+/// Bytes in, whole characters out. A byte-level BPE token can end inside a UTF-8
+/// character (an emoji is four bytes, often two or three tokens), so the decoder holds
+/// back an incomplete tail until the bytes that finish it arrive. A sequence that can
+/// never become valid is shown as U+FFFD, as `String::from_utf8_lossy` would.
+#[derive(Default)]
+pub struct StreamDecoder {
+    pending: Vec<u8>,
+}
+
+impl StreamDecoder {
+    /// The text that `bytes` completes; what may still become a character stays held.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let mut out = String::new();
+        loop {
+            match std::str::from_utf8(&self.pending) {
+                Ok(s) => {
+                    out += s;
+                    self.pending.clear();
+                    return out;
+                }
+                Err(e) => {
+                    let ok = e.valid_up_to();
+                    out += std::str::from_utf8(&self.pending[..ok]).expect("valid prefix");
+                    match e.error_len() {
+                        None => {
+                            self.pending.drain(..ok); // an unfinished character: wait
+                            return out;
+                        }
+                        Some(bad) => {
+                            out.push(char::REPLACEMENT_CHARACTER); // never valid
+                            self.pending.drain(..ok + bad);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever is still held when the stream ends, lossily.
+    pub fn finish(self) -> String {
+        String::from_utf8_lossy(&self.pending).into_owned()
+    }
+}
+// ANCHOR_END: stream_decoder
+
+/// Why a generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The model chose the end-of-sequence token.
+    Eos,
+    /// A stop string appeared in the text.
+    StopString,
+    /// `max_tokens` new tokens were generated.
+    MaxTokens,
+}
+
+/// When to stop: the end-of-sequence id, stop strings, and a token limit.
+#[derive(Clone, Debug, Default)]
+pub struct StopConditions {
+    pub eos: Option<u32>,
+    pub stop_strings: Vec<String>,
+    pub max_tokens: usize,
+}
+
+/// A model that continues a sequence from a cache: Chapter 9's SmolLM2 here, and
+/// small stand-ins in the tests.
+pub trait CachedModel {
+    type Cache: Clone;
+    fn new_cache(&self) -> Self::Cache;
+    /// How many positions the cache holds.
+    fn cached(&self, cache: &Self::Cache) -> usize;
+    /// Runs `ids` after the cached positions (the cache then holds them too) and
+    /// returns the logits of the token that follows.
+    // ids: [T] -> [V]
+    fn extend(&self, ids: &[u32], cache: &mut Self::Cache) -> Array1<f32>;
+}
+
+impl CachedModel for Llama {
+    type Cache = KvCache;
+    fn new_cache(&self) -> KvCache {
+        Llama::new_cache(self)
+    }
+    fn cached(&self, cache: &KvCache) -> usize {
+        cache.len()
+    }
+    fn extend(&self, ids: &[u32], cache: &mut KvCache) -> Array1<f32> {
+        self.next_logits(&self.hidden_cached(ids, cache))
+    }
+}
+
+/// What a generation produced: the new ids (the end-of-sequence id included if it
+/// came), the text shown (stop string and end-of-sequence excluded), and why it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generated {
+    pub ids: Vec<u32>,
+    pub text: String,
+    pub reason: StopReason,
+}
+
+/// A generation that could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Sampling(#[from] SamplingError),
+    #[error("generate: the model chose token {0}, which the tokenizer cannot decode: {1}")]
+    Decode(u32, GgufError),
+    #[error("generate: the cache holds {cached} positions, more than the {context} in the context")]
+    CacheAhead { cached: usize, context: usize },
+}
+
+// ANCHOR: generate
+/// Samples a continuation of `context`, of which `cache` already holds a prefix (only
+/// the rest is run), streaming text to `emit` as it becomes safe to show. The
+/// penalties see the context and the new ids. The cache is left holding a prefix of
+/// context + new ids (all but the last new id).
+pub fn generate<M: CachedModel>(
+    model: &M,
+    tok: &GgufTokenizer,
+    (cache, context): (&mut M::Cache, &[u32]),
+    sampler: &mut Sampler,
+    stop: &StopConditions,
+    mut emit: impl FnMut(&str),
+) -> Result<Generated, GenerateError> {
+    let cached = model.cached(cache);
+    let mut feed = (context.get(cached..))
+        .ok_or(GenerateError::CacheAhead { cached, context: context.len() })?
+        .to_vec();
+    let stops: Vec<&str> = stop.stop_strings.iter().map(String::as_str).collect();
+    let (mut scanner, mut utf8) = (StopScanner::new(&stops), StreamDecoder::default());
+    let (mut history, mut ids, mut text) = (context.to_vec(), Vec::new(), String::new());
+    let mut show = |s: String| {
+        emit(&s);
+        text += &s;
+    };
+    let reason = loop {
+        if ids.len() == stop.max_tokens {
+            break StopReason::MaxTokens;
+        }
+        let next = sampler.sample(&model.extend(&feed, cache), &history)?;
+        (ids.push(next), history.push(next));
+        if Some(next) == stop.eos {
+            break StopReason::Eos;
+        }
+        let bytes = tok.decode(&[next]).map_err(|e| GenerateError::Decode(next, e))?;
+        show(scanner.push(&utf8.push(&bytes)));
+        if scanner.stopped() {
+            break StopReason::StopString;
+        }
+        feed = vec![next];
+    };
+    if reason != StopReason::StopString {
+        let tail = scanner.push(&utf8.finish()); // a stop string can end in the tail
+        show(if scanner.stopped() { tail } else { tail + &scanner.finish() });
+    }
+    Ok(Generated { ids, text, reason })
+}
+// ANCHOR_END: generate
