@@ -76,8 +76,18 @@ impl SamplerConfig {
         };
         let t = self.temperature;
         check("temperature", t, t.is_finite() && t >= 0.0, "[0, ∞)")?;
-        check("top_p", self.top_p, self.top_p > 0.0 && self.top_p <= 1.0, "(0, 1]")?;
-        check("min_p", self.min_p, (0.0..=1.0).contains(&self.min_p), "[0, 1]")?;
+        check(
+            "top_p",
+            self.top_p,
+            self.top_p > 0.0 && self.top_p <= 1.0,
+            "(0, 1]",
+        )?;
+        check(
+            "min_p",
+            self.min_p,
+            (0.0..=1.0).contains(&self.min_p),
+            "[0, 1]",
+        )?;
         let r = self.repetition_penalty;
         check("repetition_penalty", r, r.is_finite() && r > 0.0, "(0, ∞)")?;
         let f = self.frequency_penalty;

@@ -36,7 +36,8 @@ impl StreamDecoder {
                 }
                 Err(e) => {
                     let ok = e.valid_up_to();
-                    out += std::str::from_utf8(&self.pending[..ok]).expect("valid prefix");
+                    out +=
+                        std::str::from_utf8(&self.pending[..ok]).expect("valid prefix");
                     match e.error_len() {
                         None => {
                             self.pending.drain(..ok); // an unfinished character: wait
@@ -118,9 +119,13 @@ pub struct Generated {
 pub enum GenerateError {
     #[error(transparent)]
     Sampling(#[from] SamplingError),
-    #[error("generate: the model chose token {0}, which the tokenizer cannot decode: {1}")]
+    #[error(
+        "generate: the model chose token {0}, which the tokenizer cannot decode: {1}"
+    )]
     Decode(u32, GgufError),
-    #[error("generate: the cache holds {cached} positions, more than the {context} in the context")]
+    #[error(
+        "generate: the cache holds {cached} positions, more than the {context} in the context"
+    )]
     CacheAhead { cached: usize, context: usize },
 }
 
@@ -139,7 +144,10 @@ pub fn generate<M: CachedModel>(
 ) -> Result<Generated, GenerateError> {
     let cached = model.cached(cache);
     let mut feed = (context.get(cached..))
-        .ok_or(GenerateError::CacheAhead { cached, context: context.len() })?
+        .ok_or(GenerateError::CacheAhead {
+            cached,
+            context: context.len(),
+        })?
         .to_vec();
     let stops: Vec<&str> = stop.stop_strings.iter().map(String::as_str).collect();
     let (mut scanner, mut utf8) = (StopScanner::new(&stops), StreamDecoder::default());
@@ -157,7 +165,9 @@ pub fn generate<M: CachedModel>(
         if Some(next) == stop.eos {
             break StopReason::Eos;
         }
-        let bytes = tok.decode(&[next]).map_err(|e| GenerateError::Decode(next, e))?;
+        let bytes = tok
+            .decode(&[next])
+            .map_err(|e| GenerateError::Decode(next, e))?;
         show(scanner.push(&utf8.push(&bytes)));
         if scanner.stopped() {
             break StopReason::StopString;
@@ -166,7 +176,11 @@ pub fn generate<M: CachedModel>(
     };
     if reason != StopReason::StopString {
         let tail = scanner.push(&utf8.finish()); // a stop string can end in the tail
-        show(if scanner.stopped() { tail } else { tail + &scanner.finish() });
+        show(if scanner.stopped() {
+            tail
+        } else {
+            tail + &scanner.finish()
+        });
     }
     Ok(Generated { ids, text, reason })
 }

@@ -33,20 +33,29 @@ fn check_frequencies(cfg: SamplerConfig, history: &[u32], want: &[f64]) {
     }
     for (i, (&c, &p)) in count.iter().zip(want).enumerate() {
         let f = c as f64 / DRAWS as f64;
-        assert!((f - p).abs() < TOL, "{cfg:?}: token {i} drawn {f}, want {p}");
+        assert!(
+            (f - p).abs() < TOL,
+            "{cfg:?}: token {i} drawn {f}, want {p}"
+        );
         if p == 0.0 {
             assert_eq!(c, 0, "{cfg:?}: token {i} was filtered out but drawn");
         }
     }
     // And the distribution before the draw, exactly (to rounding).
-    let d = Sampler::new(cfg.clone()).unwrap().distribution(&logits(), history).unwrap();
+    let d = Sampler::new(cfg.clone())
+        .unwrap()
+        .distribution(&logits(), history)
+        .unwrap();
     for (i, (&q, &p)) in d.iter().zip(want).enumerate() {
         assert!((q - p).abs() < 1e-6, "{cfg:?}: p[{i}] = {q}, want {p}");
     }
 }
 
 fn cfg() -> SamplerConfig {
-    SamplerConfig { seed: 7, ..SamplerConfig::default() }
+    SamplerConfig {
+        seed: 7,
+        ..SamplerConfig::default()
+    }
 }
 
 #[test]
@@ -57,7 +66,14 @@ fn plain_sampling_draws_the_softmax() {
 #[test]
 fn temperature_two_draws_the_square_root() {
     let want = normalise(&P.map(|p| p.sqrt()));
-    check_frequencies(SamplerConfig { temperature: 2.0, ..cfg() }, &[], &want);
+    check_frequencies(
+        SamplerConfig {
+            temperature: 2.0,
+            ..cfg()
+        },
+        &[],
+        &want,
+    );
 }
 
 #[test]
@@ -70,17 +86,38 @@ fn top_k_three_keeps_three() {
 fn top_p_keeps_the_head_that_reaches_p() {
     // Mass before each token: 0, 0.4, 0.65: at p = 0.6 the third starts past p.
     let want = normalise(&[0.4, 0.25, 0.0, 0.0, 0.0, 0.0]);
-    check_frequencies(SamplerConfig { top_p: 0.6, ..cfg() }, &[], &want);
+    check_frequencies(
+        SamplerConfig {
+            top_p: 0.6,
+            ..cfg()
+        },
+        &[],
+        &want,
+    );
     // At p = 0.7 the third is needed to reach p.
     let want = normalise(&[0.4, 0.25, 0.15, 0.0, 0.0, 0.0]);
-    check_frequencies(SamplerConfig { top_p: 0.7, ..cfg() }, &[], &want);
+    check_frequencies(
+        SamplerConfig {
+            top_p: 0.7,
+            ..cfg()
+        },
+        &[],
+        &want,
+    );
 }
 
 #[test]
 fn min_p_cuts_at_a_fraction_of_the_top() {
     // 0.3 · 0.4 = 0.12: 0.15 stays, 0.1 goes.
     let want = normalise(&[0.4, 0.25, 0.15, 0.0, 0.0, 0.0]);
-    check_frequencies(SamplerConfig { min_p: 0.3, ..cfg() }, &[], &want);
+    check_frequencies(
+        SamplerConfig {
+            min_p: 0.3,
+            ..cfg()
+        },
+        &[],
+        &want,
+    );
 }
 
 #[test]
@@ -88,7 +125,10 @@ fn repetition_penalty_multiplies_a_negative_logit() {
     // Every logit ln p is negative: token 0's becomes 2 ln 0.4, p ∝ 0.16, however
     // often it came.
     let want = normalise(&[0.16, 0.25, 0.15, 0.1, 0.06, 0.04]);
-    let c = SamplerConfig { repetition_penalty: 2.0, ..cfg() };
+    let c = SamplerConfig {
+        repetition_penalty: 2.0,
+        ..cfg()
+    };
     check_frequencies(c, &[0, 0, 0], &want);
 }
 
@@ -97,7 +137,14 @@ fn frequency_penalty_grows_with_the_count() {
     // Token 1 seen twice at penalty 0.5: its logit loses 1, p ∝ 0.25 / e.
     let mut w = P;
     w[1] *= (-1.0f64).exp();
-    check_frequencies(SamplerConfig { frequency_penalty: 0.5, ..cfg() }, &[1, 1], &normalise(&w));
+    check_frequencies(
+        SamplerConfig {
+            frequency_penalty: 0.5,
+            ..cfg()
+        },
+        &[1, 1],
+        &normalise(&w),
+    );
 }
 
 #[test]
@@ -105,18 +152,31 @@ fn the_chain_composes_in_order() {
     // Penalty first (token 0 falls to 0.16, below 0.25), then temperature 1 and top-k 2:
     // tokens 1 and 0 stay. Were top-k first, tokens 0 and 1 would be kept before the
     // penalty, the same set here; top-p 0.5 then keeps only token 1 (0.25 / 0.41).
-    let c = SamplerConfig { repetition_penalty: 2.0, top_k: 2, top_p: 0.5, ..cfg() };
+    let c = SamplerConfig {
+        repetition_penalty: 2.0,
+        top_k: 2,
+        top_p: 0.5,
+        ..cfg()
+    };
     check_frequencies(c, &[0], &[0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
 }
 
 #[test]
 fn temperature_zero_is_greedy_and_small_temperatures_approach_it() {
-    let mut s = Sampler::new(SamplerConfig { temperature: 0.0, ..cfg() }).unwrap();
+    let mut s = Sampler::new(SamplerConfig {
+        temperature: 0.0,
+        ..cfg()
+    })
+    .unwrap();
     for _ in 0..100 {
         assert_eq!(s.sample(&logits(), &[]).unwrap(), 0);
     }
     // At T = 0.01 the runner-up has weight (0.25 / 0.4)^100 ≈ 4e-21: never drawn.
-    let mut s = Sampler::new(SamplerConfig { temperature: 0.01, ..cfg() }).unwrap();
+    let mut s = Sampler::new(SamplerConfig {
+        temperature: 0.01,
+        ..cfg()
+    })
+    .unwrap();
     for _ in 0..1000 {
         assert_eq!(s.sample(&logits(), &[]).unwrap(), 0);
     }
@@ -128,13 +188,26 @@ fn top_p_one_and_top_k_vocab_are_no_ops() {
     let plain = Sampler::new(cfg()).unwrap().processed(&l, &[]).unwrap();
     assert_eq!(plain, l);
     for c in [
-        SamplerConfig { top_p: 1.0, ..cfg() },
+        SamplerConfig {
+            top_p: 1.0,
+            ..cfg()
+        },
         SamplerConfig { top_k: 6, ..cfg() },
-        SamplerConfig { top_k: 600, ..cfg() },
+        SamplerConfig {
+            top_k: 600,
+            ..cfg()
+        },
         SamplerConfig { top_k: 0, ..cfg() },
-        SamplerConfig { min_p: 0.0, ..cfg() },
+        SamplerConfig {
+            min_p: 0.0,
+            ..cfg()
+        },
     ] {
-        assert_eq!(Sampler::new(c.clone()).unwrap().processed(&l, &[]).unwrap(), l, "{c:?}");
+        assert_eq!(
+            Sampler::new(c.clone()).unwrap().processed(&l, &[]).unwrap(),
+            l,
+            "{c:?}"
+        );
     }
     // A tail far below 1e-16 survives top-p 1 too.
     let mut tiny = array![0.0f32, -60.0];
@@ -153,15 +226,26 @@ fn ties() {
     top_p(&mut l, 0.2);
     assert!(l[0].is_finite() && l.iter().skip(1).all(|x| x.is_infinite()));
     // Greedy takes the lowest id among equal maxima.
-    let mut s = Sampler::new(SamplerConfig { temperature: 0.0, ..cfg() }).unwrap();
+    let mut s = Sampler::new(SamplerConfig {
+        temperature: 0.0,
+        ..cfg()
+    })
+    .unwrap();
     assert_eq!(s.sample(&array![0.0f32, 2.0, 2.0], &[]).unwrap(), 1);
 }
 
 #[test]
 fn same_seed_same_tokens() {
     let draw = |seed| {
-        let mut s = Sampler::new(SamplerConfig { seed, top_k: 4, ..cfg() }).unwrap();
-        (0..50).map(|_| s.sample(&logits(), &[]).unwrap()).collect::<Vec<_>>()
+        let mut s = Sampler::new(SamplerConfig {
+            seed,
+            top_k: 4,
+            ..cfg()
+        })
+        .unwrap();
+        (0..50)
+            .map(|_| s.sample(&logits(), &[]).unwrap())
+            .collect::<Vec<_>>()
     };
     assert_eq!(draw(1), draw(1));
     assert_ne!(draw(1), draw(2));
@@ -170,19 +254,46 @@ fn same_seed_same_tokens() {
 #[test]
 fn bad_settings_and_logits_are_errors() {
     for c in [
-        SamplerConfig { temperature: -1.0, ..cfg() },
-        SamplerConfig { temperature: f32::NAN, ..cfg() },
-        SamplerConfig { top_p: 0.0, ..cfg() },
-        SamplerConfig { top_p: 1.5, ..cfg() },
-        SamplerConfig { min_p: 2.0, ..cfg() },
-        SamplerConfig { repetition_penalty: 0.0, ..cfg() },
-        SamplerConfig { frequency_penalty: f32::INFINITY, ..cfg() },
+        SamplerConfig {
+            temperature: -1.0,
+            ..cfg()
+        },
+        SamplerConfig {
+            temperature: f32::NAN,
+            ..cfg()
+        },
+        SamplerConfig {
+            top_p: 0.0,
+            ..cfg()
+        },
+        SamplerConfig {
+            top_p: 1.5,
+            ..cfg()
+        },
+        SamplerConfig {
+            min_p: 2.0,
+            ..cfg()
+        },
+        SamplerConfig {
+            repetition_penalty: 0.0,
+            ..cfg()
+        },
+        SamplerConfig {
+            frequency_penalty: f32::INFINITY,
+            ..cfg()
+        },
     ] {
         let e = Sampler::new(c.clone()).err();
-        assert!(matches!(e, Some(SamplingError::OutOfRange { .. })), "{c:?}: {e:?}");
+        assert!(
+            matches!(e, Some(SamplingError::OutOfRange { .. })),
+            "{c:?}: {e:?}"
+        );
     }
     let mut s = Sampler::new(cfg()).unwrap();
-    assert_eq!(s.sample(&Array1::zeros(0), &[]), Err(SamplingError::EmptyLogits));
+    assert_eq!(
+        s.sample(&Array1::zeros(0), &[]),
+        Err(SamplingError::EmptyLogits)
+    );
     let e = s.sample(&array![0.0, f32::NAN], &[]).unwrap_err();
     assert_eq!(e.to_string(), "sampling: logit 1 is NaN, not finite");
 }
@@ -191,8 +302,11 @@ fn bad_settings_and_logits_are_errors() {
 /// the draw must match theirs to 1e-6 (f32 logits, f64 softmax on both sides).
 #[test]
 fn filtered_distributions_match_hugging_face() {
-    let f = Fixture::load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/sampling.json"))
-        .unwrap();
+    let f = Fixture::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/sampling.json"
+    ))
+    .unwrap();
     let cases = f.cases().as_object().unwrap().clone();
     assert_eq!(cases.len(), 6);
     for (name, case) in cases {
@@ -207,10 +321,17 @@ fn filtered_distributions_match_hugging_face() {
             ..SamplerConfig::default()
         };
         let logits: Array1<f32> = f.array(&name, "logits").unwrap();
-        let history: Vec<u32> =
-            f.indices(&name, "history").unwrap().iter().map(|&i| i as u32).collect();
+        let history: Vec<u32> = f
+            .indices(&name, "history")
+            .unwrap()
+            .iter()
+            .map(|&i| i as u32)
+            .collect();
         let want: Array1<f32> = f.array(&name, "probs").unwrap();
-        let ours = Sampler::new(cfg).unwrap().distribution(&logits, &history).unwrap();
+        let ours = Sampler::new(cfg)
+            .unwrap()
+            .distribution(&logits, &history)
+            .unwrap();
         for (i, (&q, &p)) in ours.iter().zip(want.iter()).enumerate() {
             assert!((q - p as f64).abs() < 1e-6, "{name}: p[{i}] = {q}, HF {p}");
             assert_eq!(q == 0.0, p == 0.0, "{name}: token {i} kept differently");

@@ -5,24 +5,39 @@
 mod common;
 
 use ch12_inference::sampling::{Sampler, SamplerConfig};
-use ch12_inference::stopping::{Generated, StopConditions, StopReason, StreamDecoder, generate};
+use ch12_inference::stopping::{
+    Generated, StopConditions, StopReason, StreamDecoder, generate,
+};
 use common::{Script, tokenizer};
 
 const MULTI_BYTE: &str = "Crabs 🦀 and waves 👋🏽: 世界, ünïcödé, Ελληνικά, 한국어 ✓";
 
 fn greedy() -> Sampler {
-    Sampler::new(SamplerConfig { temperature: 0.0, ..SamplerConfig::default() }).unwrap()
+    Sampler::new(SamplerConfig {
+        temperature: 0.0,
+        ..SamplerConfig::default()
+    })
+    .unwrap()
 }
 
 /// Runs the scripted model after a one-token prompt, collecting each emitted chunk.
 fn run(script: &[u32], stop: StopConditions) -> (Generated, Vec<String>) {
     let eos = tokenizer().special("<|im_end|>").unwrap();
-    let model = Script { prompt_len: 1, script: script.to_vec(), end: eos };
+    let model = Script {
+        prompt_len: 1,
+        script: script.to_vec(),
+        end: eos,
+    };
     let mut cache = Vec::new();
     let mut chunks = Vec::new();
-    let g = generate(&model, tokenizer(), (&mut cache, &[0]), &mut greedy(), &stop, |s| {
-        chunks.push(s.to_owned())
-    })
+    let g = generate(
+        &model,
+        tokenizer(),
+        (&mut cache, &[0]),
+        &mut greedy(),
+        &stop,
+        |s| chunks.push(s.to_owned()),
+    )
     .unwrap();
     (g, chunks)
 }
@@ -32,15 +47,24 @@ fn the_tokenizer_splits_these_characters_across_tokens() {
     // The test below means something only if some token ends inside a character.
     let tok = tokenizer();
     let ids = tok.encode(MULTI_BYTE);
-    let split = ids.iter().filter(|&&id| std::str::from_utf8(&tok.decode(&[id]).unwrap()).is_err());
-    assert!(split.count() >= 3, "no token of {MULTI_BYTE:?} splits a character");
+    let split = ids
+        .iter()
+        .filter(|&&id| std::str::from_utf8(&tok.decode(&[id]).unwrap()).is_err());
+    assert!(
+        split.count() >= 3,
+        "no token of {MULTI_BYTE:?} splits a character"
+    );
 }
 
 #[test]
 fn streaming_emits_only_whole_characters() {
     let tok = tokenizer();
     let ids = tok.encode(MULTI_BYTE);
-    let stop = StopConditions { eos: tok.special("<|im_end|>"), max_tokens: 100, ..Default::default() };
+    let stop = StopConditions {
+        eos: tok.special("<|im_end|>"),
+        max_tokens: 100,
+        ..Default::default()
+    };
     let (g, chunks) = run(&ids, stop);
     assert_eq!(g.reason, StopReason::Eos);
     assert_eq!(g.ids.len(), ids.len() + 1);
@@ -58,7 +82,10 @@ fn stream_decoder_at_every_byte_split() {
     for cut in 0..=bytes.len() {
         let mut d = StreamDecoder::default();
         let (a, b) = (d.push(&bytes[..cut]), d.push(&bytes[cut..]));
-        assert!(MULTI_BYTE.starts_with(&a) && a.len() <= cut, "cut {cut}: {a:?}");
+        assert!(
+            MULTI_BYTE.starts_with(&a) && a.len() <= cut,
+            "cut {cut}: {a:?}"
+        );
         assert_eq!(a + &b + &d.finish(), MULTI_BYTE);
     }
     // Bytes that can never be UTF-8 become U+FFFD instead of stalling the stream.
@@ -95,13 +122,20 @@ fn a_stop_string_across_tokens_cuts_before_it() {
 fn the_token_limit_and_eos() {
     let tok = tokenizer();
     let ids = tok.encode(MULTI_BYTE);
-    let stop = StopConditions { eos: tok.special("<|im_end|>"), max_tokens: 5, ..Default::default() };
+    let stop = StopConditions {
+        eos: tok.special("<|im_end|>"),
+        max_tokens: 5,
+        ..Default::default()
+    };
     let (g, _) = run(&ids, stop);
     assert_eq!((g.reason, g.ids.len()), (StopReason::MaxTokens, 5));
     // The text of five tokens, with any unfinished character at the end shown lossily.
     let want = String::from_utf8_lossy(&tok.decode(&ids[..5]).unwrap()).into_owned();
     assert_eq!(g.text, want);
     // Zero tokens allowed: nothing runs.
-    let stop = StopConditions { max_tokens: 0, ..Default::default() };
+    let stop = StopConditions {
+        max_tokens: 0,
+        ..Default::default()
+    };
     assert_eq!(run(&ids, stop).0.ids, Vec::<u32>::new());
 }

@@ -16,7 +16,9 @@ use ndarray::Array1;
 pub fn smollm2() -> &'static Gguf {
     static FILE: OnceLock<Gguf> = OnceLock::new();
     FILE.get_or_init(|| {
-        let dir = models::SMOLLM2_135M_INSTRUCT.dir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = models::SMOLLM2_135M_INSTRUCT
+            .dir()
+            .unwrap_or_else(|e| panic!("{e}"));
         Gguf::open(&dir.join(models::SMOLLM2_GGUF)).unwrap_or_else(|e| panic!("{e}"))
     })
 }
@@ -81,6 +83,10 @@ impl CachedModel for Parrot {
     }
     fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
         cache.extend(ids);
-        one_hot(if cache.last() == Some(&self.word) { self.eos } else { self.word })
+        one_hot(if cache.last() == Some(&self.word) {
+            self.eos
+        } else {
+            self.word
+        })
     }
 }
