@@ -6,9 +6,12 @@
 //!   in Hugging Face's order, drawn with a seeded generator.
 //! - [`stopping`]: UTF-8-safe streaming, stop strings, end of sequence and a token
 //!   limit, and the sampling loop on any model with a cache.
+//! - [`beam`]: Chapter 7's beam search on a decoder-only model, with stop strings and
+//!   a token limit.
 //! - [`chat`]: a multi-turn chat with SmolLM2-Instruct's template, one KV cache across
 //!   turns, and the oldest turns dropped when the context is full.
 
+pub mod beam;
 pub mod chat;
 pub mod sampling;
 pub mod stopping;

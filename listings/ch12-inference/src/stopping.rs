@@ -86,6 +86,8 @@ pub trait CachedModel {
     fn new_cache(&self) -> Self::Cache;
     /// How many positions the cache holds.
     fn cached(&self, cache: &Self::Cache) -> usize;
+    /// How many logits `extend` returns.
+    fn vocab(&self) -> usize;
     /// Runs `ids` after the cached positions (the cache then holds them too) and
     /// returns the logits of the token that follows.
     // ids: [T] -> [V]
@@ -99,6 +101,9 @@ impl CachedModel for Llama {
     }
     fn cached(&self, cache: &KvCache) -> usize {
         cache.len()
+    }
+    fn vocab(&self) -> usize {
+        self.cfg.vocab
     }
     fn extend(&self, ids: &[u32], cache: &mut KvCache) -> Array1<f32> {
         self.next_logits(&self.hidden_cached(ids, cache))

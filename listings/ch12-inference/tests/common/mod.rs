@@ -59,9 +59,12 @@ impl CachedModel for Script {
     fn cached(&self, cache: &Vec<u32>) -> usize {
         cache.len()
     }
+    fn vocab(&self) -> usize {
+        VOCAB
+    }
     fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
         cache.extend(ids);
-        let i = cache.len() - self.prompt_len;
+        let i = cache.len().saturating_sub(self.prompt_len); // inside the prompt: unread
         one_hot(self.script.get(i).copied().unwrap_or(self.end))
     }
 }
@@ -80,6 +83,9 @@ impl CachedModel for Parrot {
     }
     fn cached(&self, cache: &Vec<u32>) -> usize {
         cache.len()
+    }
+    fn vocab(&self) -> usize {
+        VOCAB
     }
     fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
         cache.extend(ids);
