@@ -2,7 +2,8 @@
 (RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper, TopKLogitsWarper,
 TopPLogitsWarper, MinPLogitsWarper, in the order `generate` builds them) applied to fixed
 logits with a token history, and the softmax of the result: the distribution the draw
-samples from. Writes listings/ch12-inference/tests/golden/sampling.json.
+samples from. Writes listings/ch12-inference/tests/golden/sampling.json, and
+typical.json with TypicalLogitsWarper for the exercise.
 """
 import torch
 from transformers.generation.logits_process import (
@@ -12,6 +13,7 @@ from transformers.generation.logits_process import (
     TemperatureLogitsWarper,
     TopKLogitsWarper,
     TopPLogitsWarper,
+    TypicalLogitsWarper,
 )
 
 from common import rounded, write
@@ -57,3 +59,14 @@ for name, c in CONFIGS.items():
         "probs": rounded(probs),
     }
 write("listings/ch12-inference/tests/golden/sampling.json", cases)
+
+# The exercise: typical sampling on the same logits, two masses.
+typical = {}
+for mass in (0.5, 0.9):
+    scores = TypicalLogitsWarper(mass=mass)(HISTORY[None, :], LOGITS[None, :].clone())
+    typical[f"typical_{mass}"] = {
+        "mass": mass,
+        "logits": rounded(LOGITS),
+        "probs": rounded(torch.softmax(scores.double(), dim=-1).float()[0]),
+    }
+write("listings/ch12-inference/tests/golden/typical.json", typical)

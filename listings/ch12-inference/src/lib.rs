@@ -8,10 +8,12 @@
 //!   limit, and the sampling loop on any model with a cache.
 //! - [`beam`]: Chapter 7's beam search on a decoder-only model, with stop strings and
 //!   a token limit.
+//! - [`exercises`]: solutions to the chapter's exercises.
 //! - [`chat`]: a multi-turn chat with SmolLM2-Instruct's template, one KV cache across
 //!   turns, and the oldest turns dropped when the context is full.
 
 pub mod beam;
 pub mod chat;
+pub mod exercises;
 pub mod sampling;
 pub mod stopping;
