@@ -25,9 +25,7 @@ pub struct BeamOptions {
 /// The best continuation of `prompt` (at least one id) by beam search: its ids, the
 /// end of sequence excluded, and its text cut before the first stop string. Chapter 7's
 /// search calls the prefix's first id "bos"; here it is the prompt's last id, so each
-/// beam's prefix is exactly what runs after the cache of the rest of the prompt. Each
-/// step reruns every beam's generated ids from that cache: O(T²) in the reply length,
-/// as in Chapter 7, simple rather than fast.
+/// beam's prefix is exactly what runs after the cache of the rest of the prompt.
 pub fn beam_search<M: CachedModel>(
     model: &M,
     tok: &GgufTokenizer,
@@ -39,28 +37,12 @@ pub fn beam_search<M: CachedModel>(
     if !rest.is_empty() {
         model.extend(rest, &mut base);
     }
-    let text = |ids: &[usize]| {
-        let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
-        String::from_utf8_lossy(&tok.decode(&ids).unwrap_or_default()).into_owned()
-    };
-    let stopped = |s: &str| o.stop_strings.iter().find_map(|t| s.find(t.as_str()));
     let step = |prefixes: &[Vec<usize>]| {
         let rows: Vec<Vec<f32>> = (prefixes.iter())
-            .map(|p| {
-                if stopped(&text(&p[1..])).is_some() {
-                    // A stop string: the only continuation is eos, at log 1 = 0.
-                    let mut row = vec![f32::NEG_INFINITY; model.vocab()];
-                    row[o.eos as usize] = 0.0;
-                    return row;
-                }
-                let ids: Vec<u32> = p.iter().map(|&i| i as u32).collect();
-                model.extend(&ids, &mut base.clone()).to_vec()
-            })
+            .map(|p| next_logits(model, tok, &base, p, o))
             .collect();
-        let v = rows[0].len();
-        let logits =
-            Array2::from_shape_vec((rows.len(), v), rows.concat()).expect("rows");
-        log_softmax(&logits, Axis(1)) // [k, V]
+        let logits = Array2::from_shape_vec((rows.len(), model.vocab()), rows.concat());
+        log_softmax(&logits.expect("one row a beam"), Axis(1)) // [k, V]
     };
     let best = beam_search_with(
         step,
@@ -70,11 +52,43 @@ pub fn beam_search<M: CachedModel>(
         o.beam,
         o.alpha,
     );
-    let full = text(&best.tokens);
-    let cut = stopped(&full).unwrap_or(full.len());
-    (
-        best.tokens.iter().map(|&i| i as u32).collect(),
-        full[..cut].to_owned(),
-    )
+    let ids: Vec<u32> = best.tokens.iter().map(|&i| i as u32).collect();
+    let full = text(tok, &ids);
+    let cut = stop_at(&full, o).unwrap_or(full.len());
+    (ids, full[..cut].to_owned())
 }
 // ANCHOR_END: beam_search
+
+// ANCHOR: next_logits
+/// One beam's next-token logits: its ids run from a copy of the prompt's cache (O(T²)
+/// in the reply length, as in Chapter 7: simple rather than fast). A beam whose text
+/// holds a stop string can only end: every logit −∞ but the end of sequence's.
+// prefix: [t] -> [V]
+fn next_logits<M: CachedModel>(
+    model: &M,
+    tok: &GgufTokenizer,
+    base: &M::Cache,
+    prefix: &[usize],
+    o: &BeamOptions,
+) -> Vec<f32> {
+    let ids: Vec<u32> = prefix.iter().map(|&i| i as u32).collect();
+    if stop_at(&text(tok, &ids[1..]), o).is_some() {
+        let mut row = vec![f32::NEG_INFINITY; model.vocab()];
+        row[o.eos as usize] = 0.0;
+        return row;
+    }
+    model.extend(&ids, &mut base.clone()).to_vec()
+}
+// ANCHOR_END: next_logits
+
+/// Where the first stop string starts in `s`, if one does.
+fn stop_at(s: &str, o: &BeamOptions) -> Option<usize> {
+    o.stop_strings
+        .iter()
+        .filter_map(|t| s.find(t.as_str()))
+        .min()
+}
+
+fn text(tok: &GgufTokenizer, ids: &[u32]) -> String {
+    String::from_utf8_lossy(&tok.decode(ids).unwrap_or_default()).into_owned()
+}

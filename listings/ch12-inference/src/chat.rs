@@ -102,9 +102,9 @@ impl<'a, M: CachedModel> Chat<'a, M> {
 // ANCHOR: add_user
 impl<M: CachedModel> Chat<'_, M> {
     /// Appends a user turn and opens the assistant's. If the conversation and a full
-    /// reply would not fit in the context, the oldest turns go (the system prompt
-    /// stays), `notice` hears how many, and the cache restarts. Returns how many ids
-    /// the model has yet to run.
+    /// reply would not fit in the context, the oldest turns go (see [`Chat::fit`]),
+    /// `notice` hears how many, and the cache restarts. Returns how many ids the model
+    /// has yet to run.
     pub fn add_user(
         &mut self,
         text: &str,
@@ -113,34 +113,14 @@ impl<M: CachedModel> Chat<'_, M> {
         let piece =
             format!("<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n");
         let new = self.tok.encode(&piece);
-        let room = self.context.saturating_sub(self.stop.max_tokens);
-        if self.ids.len() + new.len() > room {
-            let mut keep = self.turns.clone();
-            keep.push((Role::User, text.to_owned()));
-            let mut ids = self.tok.encode(&self.render(&keep, true));
-            while ids.len() > room && keep.len() > 1 {
-                keep.remove(0); // the oldest turn; a user turn then leads again below
-                while keep.len() > 1 && keep[0].0 != Role::User {
-                    keep.remove(0);
-                }
-                ids = self.tok.encode(&self.render(&keep, true));
-            }
-            if ids.len() > room {
-                let (need, max_tokens) =
-                    (ids.len() + self.stop.max_tokens, self.stop.max_tokens);
-                return Err(ChatError::TurnTooLong {
-                    need,
-                    max_tokens,
-                    context: self.context,
-                });
-            }
-            let dropped = self.turns.len() + 1 - keep.len();
+        if self.ids.len() + new.len() + self.stop.max_tokens > self.context {
+            let (keep, ids) = self.fit(text)?;
+            let dropped = self.turns.len() - keep.len();
             notice(&format!(
-                "[the conversation outgrew the {}-token context: dropped the oldest {dropped} \
-                 turn(s), kept the system prompt, rebuilt the cache]",
+                "[the conversation outgrew the {}-token context: dropped the oldest \
+                 {dropped} turn(s), kept the system prompt, rebuilt the cache]",
                 self.context
             ));
-            keep.pop();
             (self.turns, self.ids, self.cache) = (keep, ids, self.model.new_cache());
         } else {
             self.ids.extend(new);
@@ -150,6 +130,38 @@ impl<M: CachedModel> Chat<'_, M> {
     }
 }
 // ANCHOR_END: add_user
+
+// ANCHOR: fit
+impl<M: CachedModel> Chat<'_, M> {
+    /// The most recent turns that fit with the new message `text` and a full reply,
+    /// starting at a user turn, and the ids of the whole prompt they make. An error if
+    /// even the system prompt and `text` alone do not fit.
+    fn fit(&self, text: &str) -> Result<(Vec<(Role, String)>, Vec<u32>), ChatError> {
+        let room = self.context.saturating_sub(self.stop.max_tokens);
+        let mut keep = self.turns.clone();
+        keep.push((Role::User, text.to_owned()));
+        let mut ids = self.tok.encode(&self.render(&keep, true));
+        while ids.len() > room && keep.len() > 1 {
+            keep.remove(0);
+            while keep.len() > 1 && keep[0].0 != Role::User {
+                keep.remove(0); // a kept conversation opens with a user turn
+            }
+            ids = self.tok.encode(&self.render(&keep, true));
+        }
+        if ids.len() > room {
+            let (need, max_tokens) =
+                (ids.len() + self.stop.max_tokens, self.stop.max_tokens);
+            return Err(ChatError::TurnTooLong {
+                need,
+                max_tokens,
+                context: self.context,
+            });
+        }
+        keep.pop(); // the new message: `add_user` appends it
+        Ok((keep, ids))
+    }
+}
+// ANCHOR_END: fit
 
 // ANCHOR: respond
 impl<M: CachedModel> Chat<'_, M> {

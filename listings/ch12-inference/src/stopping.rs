@@ -52,13 +52,49 @@ impl StreamDecoder {
             }
         }
     }
+}
+// ANCHOR_END: stream_decoder
 
+impl StreamDecoder {
     /// Whatever is still held when the stream ends, lossily.
     pub fn finish(self) -> String {
         String::from_utf8_lossy(&self.pending).into_owned()
     }
 }
-// ANCHOR_END: stream_decoder
+
+// ANCHOR: text_stream
+/// Token bytes in, text safe to show out: whole characters (the stream decoder), and
+/// nothing from a stop string on (Chapter 9's `StopScanner`).
+pub struct TextStream {
+    utf8: StreamDecoder,
+    scanner: StopScanner,
+}
+
+impl TextStream {
+    pub fn new(stop_strings: &[String]) -> Self {
+        let stops: Vec<&str> = stop_strings.iter().map(String::as_str).collect();
+        let scanner = StopScanner::new(&stops);
+        TextStream {
+            utf8: StreamDecoder::default(),
+            scanner,
+        }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        self.scanner.push(&self.utf8.push(bytes))
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.scanner.stopped()
+    }
+
+    /// The rest when the generation ends; a stop string can still end in it.
+    pub fn finish(mut self) -> String {
+        let tail = self.scanner.push(&self.utf8.finish());
+        tail + &self.scanner.finish()
+    }
+}
+// ANCHOR_END: text_stream
 
 /// Why a generation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +170,17 @@ pub enum GenerateError {
     CacheAhead { cached: usize, context: usize },
 }
 
+/// The ids of `context` that `cache` does not hold yet.
+fn unseen<'c, M: CachedModel>(
+    model: &M,
+    cache: &M::Cache,
+    context: &'c [u32],
+) -> Result<&'c [u32], GenerateError> {
+    let cached = model.cached(cache);
+    let n = context.len();
+    (context.get(cached..)).ok_or(GenerateError::CacheAhead { cached, context: n })
+}
+
 // ANCHOR: generate
 /// Samples a continuation of `context`, of which `cache` already holds a prefix (only
 /// the rest is run), streaming text to `emit` as it becomes safe to show. The
@@ -147,20 +194,9 @@ pub fn generate<M: CachedModel>(
     stop: &StopConditions,
     mut emit: impl FnMut(&str),
 ) -> Result<Generated, GenerateError> {
-    let cached = model.cached(cache);
-    let mut feed = (context.get(cached..))
-        .ok_or(GenerateError::CacheAhead {
-            cached,
-            context: context.len(),
-        })?
-        .to_vec();
-    let stops: Vec<&str> = stop.stop_strings.iter().map(String::as_str).collect();
-    let (mut scanner, mut utf8) = (StopScanner::new(&stops), StreamDecoder::default());
+    let mut feed = unseen(model, cache, context)?.to_vec();
+    let mut stream = TextStream::new(&stop.stop_strings);
     let (mut history, mut ids, mut text) = (context.to_vec(), Vec::new(), String::new());
-    let mut show = |s: String| {
-        emit(&s);
-        text += &s;
-    };
     let reason = loop {
         if ids.len() == stop.max_tokens {
             break StopReason::MaxTokens;
@@ -170,23 +206,16 @@ pub fn generate<M: CachedModel>(
         if Some(next) == stop.eos {
             break StopReason::Eos;
         }
-        let bytes = tok
-            .decode(&[next])
-            .map_err(|e| GenerateError::Decode(next, e))?;
-        show(scanner.push(&utf8.push(&bytes)));
-        if scanner.stopped() {
+        let bytes = tok.decode(&[next]);
+        let piece = stream.push(&bytes.map_err(|e| GenerateError::Decode(next, e))?);
+        (emit(&piece), text.push_str(&piece));
+        if stream.stopped() {
             break StopReason::StopString;
         }
         feed = vec![next];
     };
-    if reason != StopReason::StopString {
-        let tail = scanner.push(&utf8.finish()); // a stop string can end in the tail
-        show(if scanner.stopped() {
-            tail
-        } else {
-            tail + &scanner.finish()
-        });
-    }
+    let tail = stream.finish(); // empty after a stop string
+    (emit(&tail), text.push_str(&tail));
     Ok(Generated { ids, text, reason })
 }
 // ANCHOR_END: generate
