@@ -31,6 +31,9 @@ pub enum ChatError {
     Generate(#[from] GenerateError),
 }
 
+/// Turns as text, each with its speaker.
+pub type Turns = Vec<(Role, String)>;
+
 // ANCHOR: chat
 /// A conversation with a model: its turns as text, the ids the model has seen, and
 /// the cache that holds (a prefix of) them.
@@ -38,7 +41,7 @@ pub struct Chat<'a, M: CachedModel> {
     model: &'a M,
     tok: &'a GgufTokenizer,
     system: String,
-    turns: Vec<(Role, String)>, // after the system prompt
+    turns: Turns, // after the system prompt
     ids: Vec<u32>,
     cache: M::Cache,
     /// The most positions the conversation and the reply may take together.
@@ -136,7 +139,7 @@ impl<M: CachedModel> Chat<'_, M> {
     /// The most recent turns that fit with the new message `text` and a full reply,
     /// starting at a user turn, and the ids of the whole prompt they make. An error if
     /// even the system prompt and `text` alone do not fit.
-    fn fit(&self, text: &str) -> Result<(Vec<(Role, String)>, Vec<u32>), ChatError> {
+    fn fit(&self, text: &str) -> Result<(Turns, Vec<u32>), ChatError> {
         let room = self.context.saturating_sub(self.stop.max_tokens);
         let mut keep = self.turns.clone();
         keep.push((Role::User, text.to_owned()));

@@ -196,26 +196,29 @@ pub fn generate<M: CachedModel>(
 ) -> Result<Generated, GenerateError> {
     let mut feed = unseen(model, cache, context)?.to_vec();
     let mut stream = TextStream::new(&stop.stop_strings);
-    let (mut history, mut ids, mut text) = (context.to_vec(), Vec::new(), String::new());
+    let (mut all, mut text) = (context.to_vec(), String::new()); // the penalties see all
     let reason = loop {
-        if ids.len() == stop.max_tokens {
+        if all.len() - context.len() == stop.max_tokens {
             break StopReason::MaxTokens;
         }
-        let next = sampler.sample(&model.extend(&feed, cache), &history)?;
-        (ids.push(next), history.push(next));
+        let next = sampler.sample(&model.extend(&feed, cache), &all)?;
+        all.push(next);
         if Some(next) == stop.eos {
             break StopReason::Eos;
         }
         let bytes = tok.decode(&[next]);
         let piece = stream.push(&bytes.map_err(|e| GenerateError::Decode(next, e))?);
-        (emit(&piece), text.push_str(&piece));
+        emit(&piece);
+        text += &piece;
         if stream.stopped() {
             break StopReason::StopString;
         }
         feed = vec![next];
     };
     let tail = stream.finish(); // empty after a stop string
-    (emit(&tail), text.push_str(&tail));
+    emit(&tail);
+    text += &tail;
+    let ids = all.split_off(context.len());
     Ok(Generated { ids, text, reason })
 }
 // ANCHOR_END: generate
