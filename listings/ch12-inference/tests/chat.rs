@@ -103,7 +103,7 @@ fn a_message_that_cannot_fit_is_an_error_not_a_panic() {
 }
 
 /// The real SmolLM2: two turns through one cache; the second turn's logits from the
-/// cache equal those of a fresh prefill of the whole conversation, to 1e-3 (f32 sums
+/// cache equal those of a fresh prefill of the whole conversation, to 1e-4 (f32 sums
 /// in a different grouping: the cached run does two shorter passes).
 #[test]
 fn the_reused_cache_gives_a_fresh_prefills_logits() {
@@ -124,5 +124,6 @@ fn the_reused_cache_gives_a_fresh_prefills_logits() {
     let diff = (&cached - &full)
         .mapv(f32::abs)
         .fold(0.0f32, |a, &b| a.max(b));
-    assert!(diff < 1e-3, "cached vs fresh logits differ by {diff}");
+    eprintln!("max |cached − fresh| logit = {diff:e}");
+    assert!(diff < 1e-4, "cached vs fresh logits differ by {diff}");
 }
