@@ -5,7 +5,8 @@
 //!
 //! Chapter 9's `generate` draws at a temperature alone; with every filter and penalty
 //! off this sampler gives the same distribution and draws it with the same Chapter 1
-//! `sample_categorical` (inverse CDF), so it is that sampler grown, not a second one.
+//! `sample_categorical` (inverse CDF), so it is that sampler grown, not a second one:
+//! a test gets the same tokens from SmolLM2 through both for the same seed.
 
 use ch01_foundations::init::seeded_rng;
 use ch01_foundations::probability::{argmax, sample_categorical};

@@ -139,3 +139,42 @@ fn the_token_limit_and_eos() {
     };
     assert_eq!(run(&ids, stop).0.ids, Vec::<u32>::new());
 }
+
+/// With only a temperature, the sampler is Chapter 9's: the same seed gives the same
+/// tokens from SmolLM2 through Chapter 9's `generate` and through this chapter's.
+#[test]
+fn temperature_alone_reproduces_chapter_9s_sampler() {
+    use ch09_decoder_only::generate::{Options, generate as generate_ch09};
+    let (m, tok) = (common::model(), tokenizer());
+    let prompt = tok.encode("Once upon a time");
+    let opts = Options {
+        raw: true,
+        greedy: false,
+        max_new_tokens: 12,
+        ids: true,
+        temperature: 0.8,
+        seed: 3,
+    };
+    let mut out = Vec::new();
+    let theirs = generate_ch09(m, tok, &prompt, &opts, None, &mut out).unwrap();
+    let cfg = SamplerConfig {
+        temperature: 0.8,
+        seed: 3,
+        ..SamplerConfig::default()
+    };
+    let stop = StopConditions {
+        max_tokens: 12,
+        ..Default::default()
+    };
+    let mut cache = m.new_cache();
+    let ours = generate(
+        m,
+        tok,
+        (&mut cache, &prompt),
+        &mut Sampler::new(cfg).unwrap(),
+        &stop,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(ours.ids, theirs);
+}
