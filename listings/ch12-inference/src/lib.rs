@@ -2,11 +2,23 @@
 //! the KV cache, sampling, stopping and streaming, batched and speculative decoding, and
 //! a streaming chat on the real SmolLM2-135M-Instruct.
 //!
-//! - [`kv_cache`]: a KV cache and a cached forward for Chapter 9's trainable Llama.
 //! - [`roofline`]: memory bandwidth (STREAM), arithmetic intensity, and the roofline
 //!   that bounds decoding.
+//! - [`kv_cache`]: a KV cache and a cached forward for Chapter 9's trainable Llama.
+//! - [`sampling`]: temperature, top-k, top-p, min-p, repetition and frequency penalties
+//!   in Hugging Face's order, drawn with a seeded generator.
+//! - [`stopping`]: UTF-8-safe streaming, stop strings, end of sequence and a token
+//!   limit, and the sampling loop on any model with a cache.
+//! - [`beam`]: Chapter 7's beam search on a decoder-only model, with stop strings and
+//!   a token limit.
+//! - [`chat`]: a multi-turn chat with SmolLM2-Instruct's template, one KV cache across
+//!   turns, and the oldest turns dropped when the context is full.
 //! - [`exercises`]: solutions to the chapter's exercises.
 
+pub mod beam;
+pub mod chat;
 pub mod exercises;
 pub mod kv_cache;
 pub mod roofline;
+pub mod sampling;
+pub mod stopping;
