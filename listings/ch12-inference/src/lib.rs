@@ -5,4 +5,5 @@
 //! - [`speculative`]: speculative decoding: the exact acceptance rule, prompt-lookup and
 //!   truncated-model drafts, one target pass for k draft tokens, cache roll-back.
 
+pub mod exercises;
 pub mod speculative;
