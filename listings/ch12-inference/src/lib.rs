@@ -4,6 +4,10 @@
 //!
 //! - [`speculative`]: speculative decoding: the exact acceptance rule, prompt-lookup and
 //!   truncated-model drafts, one target pass for k draft tokens, cache roll-back.
+//! - [`batched`]: batched greedy generation with left padding, a padding mask and
+//!   per-row positions, equal to each prompt alone.
+//! - [`exercises`]: the chapter's exercise solutions.
 
+pub mod batched;
 pub mod exercises;
 pub mod speculative;
