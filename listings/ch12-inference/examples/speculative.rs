@@ -64,6 +64,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let base = t0.elapsed().as_secs_f64();
     writeln!(txt, "baseline seconds={base:.3}")?;
+    // What one target pass of k + 1 rows (Chapter 9's multi-row path: packed matrix
+    // products) costs next to a plain decoding step of one row (matrix-vector products),
+    // after the first prompt (5 repetitions each, the cache rolled back every time).
+    let mut cache = target.new_cache();
+    target.hidden_cached(&prompts[0], &mut cache);
+    let len = cache.len();
+    let mut pass = |rows: usize| {
+        let t = Instant::now();
+        for _ in 0..5 {
+            let h = target.hidden_cached(&want[0][..rows], &mut cache);
+            if rows == 1 {
+                std::hint::black_box(target.next_logits(&h)); // a plain decoding step
+            } else {
+                std::hint::black_box(target.logits(&h));
+            }
+            cache.truncate(len);
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let one = pass(1);
+    for k in 1..=8 {
+        writeln!(
+            txt,
+            "pass_cost k={k} rows={} relative={:.2}",
+            k + 1,
+            pass(k + 1) / one
+        )?;
+    }
     let mut chart = LineChart::new(
         "Speculative decoding on SmolLM2-135M (greedy)",
         "draft length k",

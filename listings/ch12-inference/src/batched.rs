@@ -76,7 +76,7 @@ fn masked_softmax(mut scores: Array2<f32>, valid: &[bool]) -> Array2<f32> {
 }
 // ANCHOR_END: masked_softmax
 
-// ANCHOR: attention
+// ANCHOR: attention (long: the whole batched attention, cache and mask in one unit)
 /// Grouped-query attention of block `l` for B rows of T new columns each. Row b's new
 /// queries and keys are rotated at its own positions `pos[b]`; its keys and values join
 /// its cache; each row attends only within itself, under the padding mask.
@@ -122,7 +122,7 @@ fn attention(
 }
 // ANCHOR_END: attention
 
-// ANCHOR: forward
+// ANCHOR: forward (long: positions, the blocks and the head of one batched pass)
 /// One forward pass for B rows of T new columns: `ids[b][j]` with `valid[b][j]` false
 /// is padding (its id is only looked up, never seen). Each row's positions continue
 /// from the number of real tokens it already has, so padding shifts no position.

@@ -198,13 +198,19 @@ impl SpecStats {
     pub fn acceptance_rate(&self) -> f64 {
         self.accepted as f64 / self.proposed.max(1) as f64
     }
+
+    /// One target pass that verified `proposed` draft tokens and kept `accepted`.
+    pub fn record(&mut self, proposed: usize, accepted: usize) {
+        self.steps += 1;
+        self.proposed += proposed;
+        self.accepted += accepted;
+    }
 }
 
 // ANCHOR: generate
-/// Generates up to `max_new` tokens after `prompt` with `target`, `k` draft tokens a
-/// step, stopping after `eos`. The target's cache always holds every token but the
-/// last; a step feeds [last, d_1 .. d_k] in one forward pass, keeps a accepted tokens
-/// and rolls the cache back to them. Returns the new tokens.
+/// Up to `max_new` tokens after `prompt`, `k` drafts a step, stopping after `eos`. The
+/// target's cache holds every token but the last; a step feeds [last, d_1 .. d_k] in
+/// one forward pass, keeps a accepted drafts and rolls the cache back to them.
 // prompt: [T] -> (new ids: [<= max_new], stats)
 pub fn speculative_generate(
     target: &Llama,
@@ -232,9 +238,7 @@ pub fn speculative_generate(
         let (a, next) = verify(logits, &draft, q, sampling, rng);
         cache.truncate(n + a); // the last token and the accepted drafts stay
         drafter.rollback(n + a);
-        stats.steps += 1;
-        stats.proposed += draft.len();
-        stats.accepted += a;
+        stats.record(draft.len(), a);
         ids.extend_from_slice(&draft[..a]);
         ids.push(next);
         if let Some(at) = ids[n..].iter().position(|&x| Some(x) == eos) {
