@@ -92,9 +92,9 @@ fn attention(
     let (b_n, t, d) = (pos.len(), pos[0].len(), a.head_dim);
     let (q, k, v) = (x.dot(&a.wq.value), x.dot(&a.wk.value), x.dot(&a.wv.value));
     let mut o = Array2::zeros((b_n * t, a.n_heads * d));
-    for b in 0..b_n {
+    for (b, pos_b) in pos.iter().enumerate() {
         let rows = s![b * t..(b + 1) * t, ..];
-        let rope = Rope::new(&pos[b], d, a.rope_base, a.rope_style);
+        let rope = Rope::new(pos_b, d, a.rope_base, a.rope_style);
         let q_b = rope.forward_heads(&split_heads(q.slice(rows).to_owned(), a.n_heads));
         let k_b =
             rope.forward_heads(&split_heads(k.slice(rows).to_owned(), a.n_kv_heads));

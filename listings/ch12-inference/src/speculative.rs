@@ -284,10 +284,10 @@ fn check(
     if k == 0 {
         return Err(SpecError::NoDraft);
     }
-    if let Sampling::Temperature(t) = sampling {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(SpecError::BadTemperature(t));
-        }
+    if let Sampling::Temperature(t) = sampling
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(SpecError::BadTemperature(t));
     }
     if let Drafter::PromptLookup { n: 0 } = drafter {
         return Err(SpecError::EmptyNgram);
