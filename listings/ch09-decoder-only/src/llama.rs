@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use crate::config::LlamaConfig;
 use crate::gguf::{Gguf, GgufError};
 
+#[derive(Clone)]
 struct Block {
     attn_norm: Array1<f32>,
     /// Linear weights as the file stores them, [out, in].
@@ -61,6 +62,19 @@ impl KvCache {
     pub fn bytes(&self) -> usize {
         let values: usize = self.k.iter().chain(&self.v).map(Vec::len).sum();
         values * size_of::<f32>()
+    }
+
+    /// Forgets every position from `len` on, as if only the first `len` had been fed:
+    /// how speculative decoding (Chapter 12) takes back rejected draft tokens.
+    pub fn truncate(&mut self, len: usize) {
+        assert!(
+            len <= self.len(),
+            "KvCache::truncate: cannot grow {} positions to {len}",
+            self.len()
+        );
+        for rows in self.k.iter_mut().chain(self.v.iter_mut()) {
+            rows.truncate(len * self.width);
+        }
     }
 }
 // ANCHOR_END: kv_cache
@@ -151,6 +165,31 @@ impl Llama {
     // ids: [T] -> [T, C]
     pub fn hidden(&self, ids: &[u32]) -> Array2<f32> {
         self.hidden_cached(ids, &mut self.new_cache())
+    }
+
+    /// The logits of every row of `h`: the tied head applied to each.
+    // h: [T, C] -> [T, vocab]
+    pub fn logits(&self, h: &Array2<f32>) -> Array2<f32> {
+        h.dot(&self.embed.t())
+    }
+
+    /// A smaller model made of this one's first `n_layers` blocks, with the same
+    /// embedding, final norm and head: a draft for speculative decoding (Chapter 12).
+    pub fn first_layers(&self, n_layers: usize) -> Llama {
+        assert!(
+            (1..=self.cfg.n_layers).contains(&n_layers),
+            "first_layers: {n_layers} of {} layers",
+            self.cfg.n_layers
+        );
+        Llama {
+            cfg: LlamaConfig {
+                n_layers,
+                ..self.cfg.clone()
+            },
+            embed: self.embed.clone(),
+            blocks: self.blocks[..n_layers].to_vec(),
+            norm: self.norm.clone(),
+        }
     }
 
     /// An empty cache for this model.

@@ -11,14 +11,20 @@
 //!   limit, and the sampling loop on any model with a cache.
 //! - [`beam`]: Chapter 7's beam search on a decoder-only model, with stop strings and
 //!   a token limit.
+//! - [`batched`]: batched greedy generation with left padding, a padding mask and
+//!   per-row positions, equal to each prompt alone.
+//! - [`speculative`]: speculative decoding: the exact acceptance rule, prompt-lookup and
+//!   truncated-model drafts, one target pass for k draft tokens, cache roll-back.
 //! - [`chat`]: a multi-turn chat with SmolLM2-Instruct's template, one KV cache across
 //!   turns, and the oldest turns dropped when the context is full.
 //! - [`exercises`]: solutions to the chapter's exercises.
 
+pub mod batched;
 pub mod beam;
 pub mod chat;
 pub mod exercises;
 pub mod kv_cache;
 pub mod roofline;
 pub mod sampling;
+pub mod speculative;
 pub mod stopping;

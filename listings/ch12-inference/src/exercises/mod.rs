@@ -1,4 +1,5 @@
-//! Solutions to the chapter's exercises.
+//! Solutions to the chapter's exercises, tested in `tests/exercises.rs`.
 
 pub mod cache_budget;
+pub mod speculative_length;
 pub mod typical;
