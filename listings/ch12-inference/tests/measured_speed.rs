@@ -4,6 +4,7 @@
 //! file, and if a rerun changes what it shows, this test says which sentence no longer
 //! holds.
 
+use ch12_inference::speed::{Speed, break_even_tokens};
 use golden::{cell as num, measured_rows};
 
 const NEW_IDS: f64 = 129.0; // the first token and 128 decoding steps
@@ -37,10 +38,16 @@ fn speed_against_the_references_says_what_the_text_says() {
             // their time / ours: TTFT directly, decode as ours tok/s over theirs
             let ttft = get(t, side, 2) / get(t, "ours", 2);
             let decode = get(t, "ours", 3) / get(t, side, 3);
-            assert!((num(&r[1 + 2 * i]) - ttft).abs() < 0.02, "{side} TTFT: {r:?}");
+            assert!(
+                (num(&r[1 + 2 * i]) - ttft).abs() < 0.02,
+                "{side} TTFT: {r:?}"
+            );
             // tok/s are printed to 0.1, which at a few tok/s is a few percent
             let printed = num(&r[2 + 2 * i]);
-            assert!((printed - decode).abs() < 0.06 * printed, "{side} decode: {r:?}");
+            assert!(
+                (printed - decode).abs() < 0.06 * printed,
+                "{side} decode: {r:?}"
+            );
         }
         // "the target of 1.5 times Hugging Face's decode speed is met at both thread counts"
         assert!(num(&r[2]) >= 1.5, "{r:?}");
@@ -61,4 +68,11 @@ fn speed_against_the_references_says_what_the_text_says() {
     // "At one thread llama.cpp decodes faster than the book, and takes longer for the
     // prompt"
     assert!(num(&one[4]) < 1.0 && num(&one[3]) > 1.0, "{one:?}");
+    // "... the book's whole turn is the shorter one up to about 69 tokens after the first"
+    let side = |s: &str| Speed {
+        ttft_ms: get("1", s, 2),
+        decode_tok_s: get("1", s, 3),
+    };
+    let n = break_even_tokens(side("ours"), side("llama.cpp")).unwrap();
+    assert_eq!(n.round(), 69.0, "{n}");
 }

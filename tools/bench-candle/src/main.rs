@@ -22,7 +22,11 @@ fn argmax(logits: &Tensor) -> Result<u32> {
 }
 
 /// (prefill seconds, decode seconds, the new ids).
-fn run(model: &mut ModelWeights, prompt: &[u32], new_tokens: usize) -> Result<(f64, f64, Vec<u32>)> {
+fn run(
+    model: &mut ModelWeights,
+    prompt: &[u32],
+    new_tokens: usize,
+) -> Result<(f64, f64, Vec<u32>)> {
     let dev = Device::Cpu;
     model.clear_kv_cache();
     let start = Instant::now();
@@ -42,25 +46,39 @@ fn run(model: &mut ModelWeights, prompt: &[u32], new_tokens: usize) -> Result<(f
 /// The peak resident set of this process (VmHWM), in MiB.
 fn peak_mib() -> Result<f64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
-    let kib: f64 = line.split_whitespace().nth(1).context("VmHWM without a value")?.parse()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM without a value")?
+        .parse()?;
     Ok(kib / 1024.0)
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 5 {
-        bail!("usage: bench-candle MODEL.gguf IDS NEW_TOKENS REPEAT (IDS comma-separated)");
+        bail!(
+            "usage: bench-candle MODEL.gguf IDS NEW_TOKENS REPEAT (IDS comma-separated)"
+        );
     }
     let prompt: Vec<u32> = args[2]
         .split(',')
-        .map(|s| s.parse().with_context(|| format!("prompt id {s:?} is not a u32")))
+        .map(|s| {
+            s.parse()
+                .with_context(|| format!("prompt id {s:?} is not a u32"))
+        })
         .collect::<Result<_>>()?;
     let new_tokens: usize = args[3].parse().context("NEW_TOKENS")?;
     let repeat: usize = args[4].parse().context("REPEAT")?;
     let start = Instant::now();
-    let mut file = std::fs::File::open(&args[1]).with_context(|| format!("opening {}", args[1]))?;
-    let content = gguf_file::Content::read(&mut file).with_context(|| format!("reading {}", args[1]))?;
+    let mut file =
+        std::fs::File::open(&args[1]).with_context(|| format!("opening {}", args[1]))?;
+    let content = gguf_file::Content::read(&mut file)
+        .with_context(|| format!("reading {}", args[1]))?;
     let mut model = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)?;
     let load = start.elapsed().as_secs_f64();
     run(&mut model, &prompt, new_tokens)?; // warm-up

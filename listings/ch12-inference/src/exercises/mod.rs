@@ -1,2 +1,2 @@
 //! Solutions to the chapter's exercises (section "Exercises"), one module per exercise.
-pub mod break_even;
+pub mod turn_rate;

@@ -1,4 +1,5 @@
-//! Exercise: the reply length at which a faster decoder catches up with a faster prefill.
+//! Speed against the references: reading a speed table. Two sides that each win one
+//! phase (a faster prompt, a faster decoder) trade places at some reply length.
 
 use thiserror::Error;
 
@@ -9,14 +10,34 @@ pub struct Speed {
     pub decode_tok_s: f64,
 }
 
+impl Speed {
+    /// An error naming the side unless TTFT is finite and ≥ 0 and the speed finite, > 0.
+    pub fn check(&self, name: &'static str) -> Result<(), BreakEvenError> {
+        let ok = self.ttft_ms.is_finite()
+            && self.ttft_ms >= 0.0
+            && self.decode_tok_s.is_finite()
+            && self.decode_tok_s > 0.0;
+        if ok {
+            Ok(())
+        } else {
+            Err(BreakEvenError::NotASpeed(name))
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq)]
 pub enum BreakEvenError {
-    #[error("{0}: a time to first token must be finite and ≥ 0 ms, and a decode speed > 0")]
+    /// A side's numbers cannot be times and speeds.
+    #[error(
+        "{0}: a time to first token must be finite and ≥ 0 ms, and a decode speed > 0"
+    )]
     NotASpeed(&'static str),
     #[error("the two sides decode at the same speed ({0} tok/s): the gap never closes")]
     SameDecodeSpeed(f64),
     #[error("one side is at least as fast in both phases: it is ahead at every length")]
     NoCrossing,
+    #[error("a reply of 0 tokens has no speed")]
+    EmptyReply,
 }
 
 // ANCHOR: break_even
@@ -26,15 +47,8 @@ pub enum BreakEvenError {
 /// faster decoder is ahead; below it the faster prefill is. An error if one side wins
 /// both phases (no n ≥ 0), or if both decode alike.
 pub fn break_even_tokens(a: Speed, b: Speed) -> Result<f64, BreakEvenError> {
-    for (name, s) in [("a", a), ("b", b)] {
-        let ok = s.ttft_ms.is_finite()
-            && s.ttft_ms >= 0.0
-            && s.decode_tok_s.is_finite()
-            && s.decode_tok_s > 0.0;
-        if !ok {
-            return Err(BreakEvenError::NotASpeed(name));
-        }
-    }
+    a.check("a")?;
+    b.check("b")?;
     let per_token_gap = 1.0 / a.decode_tok_s - 1.0 / b.decode_tok_s; // seconds a token
     if per_token_gap == 0.0 {
         return Err(BreakEvenError::SameDecodeSpeed(a.decode_tok_s));
@@ -58,8 +72,14 @@ mod tests {
     #[test]
     fn the_two_sides_take_the_same_time_at_the_break_even_length() {
         // a: quick prompt, slow decoding; b: slow prompt, quick decoding
-        let a = Speed { ttft_ms: 500.0, decode_tok_s: 40.0 };
-        let b = Speed { ttft_ms: 800.0, decode_tok_s: 100.0 };
+        let a = Speed {
+            ttft_ms: 500.0,
+            decode_tok_s: 40.0,
+        };
+        let b = Speed {
+            ttft_ms: 800.0,
+            decode_tok_s: 100.0,
+        };
         let n = break_even_tokens(a, b).unwrap();
         // 0.3 s of prefill gap / (1/40 - 1/100) s a token = 20 tokens
         assert!((n - 20.0).abs() < 1e-9, "{n}");
@@ -72,14 +92,38 @@ mod tests {
 
     #[test]
     fn a_side_that_wins_both_phases_or_a_tie_in_decoding_is_an_error() {
-        let a = Speed { ttft_ms: 500.0, decode_tok_s: 100.0 };
-        let b = Speed { ttft_ms: 800.0, decode_tok_s: 40.0 };
+        let a = Speed {
+            ttft_ms: 500.0,
+            decode_tok_s: 100.0,
+        };
+        let b = Speed {
+            ttft_ms: 800.0,
+            decode_tok_s: 40.0,
+        };
         assert_eq!(break_even_tokens(a, b), Err(BreakEvenError::NoCrossing));
-        let c = Speed { ttft_ms: 900.0, decode_tok_s: 100.0 };
-        assert_eq!(break_even_tokens(a, c), Err(BreakEvenError::SameDecodeSpeed(100.0)));
-        let bad = Speed { ttft_ms: f64::NAN, decode_tok_s: 1.0 };
-        assert_eq!(break_even_tokens(bad, a), Err(BreakEvenError::NotASpeed("a")));
-        let bad = Speed { ttft_ms: 1.0, decode_tok_s: 0.0 };
-        assert_eq!(break_even_tokens(a, bad), Err(BreakEvenError::NotASpeed("b")));
+        let c = Speed {
+            ttft_ms: 900.0,
+            decode_tok_s: 100.0,
+        };
+        assert_eq!(
+            break_even_tokens(a, c),
+            Err(BreakEvenError::SameDecodeSpeed(100.0))
+        );
+        let bad = Speed {
+            ttft_ms: f64::NAN,
+            decode_tok_s: 1.0,
+        };
+        assert_eq!(
+            break_even_tokens(bad, a),
+            Err(BreakEvenError::NotASpeed("a"))
+        );
+        let bad = Speed {
+            ttft_ms: 1.0,
+            decode_tok_s: 0.0,
+        };
+        assert_eq!(
+            break_even_tokens(a, bad),
+            Err(BreakEvenError::NotASpeed("b"))
+        );
     }
 }
