@@ -280,10 +280,12 @@ def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> d
             "peak_mib": peak_mib(), "new": new, "llama_cpp": llama_cpp.__version__}
 
 
-def python_side(kind: str, threads: int, prompt: list) -> dict:
+def python_side(kind: str, threads: int, prompt: list, script: str = __file__) -> dict:
+    """Runs `script kind ARGS_JSON` (this file's sides, or bench_ch12.py's) in its own
+    process and returns the JSON it prints last."""
     arg = json.dumps({"threads": threads, "prompt": prompt, "new_tokens": NEW_TOKENS,
                       "repeat": SM_REPEAT})
-    out = subprocess.run([sys.executable, __file__, kind, arg], cwd=HERE, check=True,
+    out = subprocess.run([sys.executable, script, kind, arg], cwd=HERE, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 

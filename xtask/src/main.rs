@@ -471,7 +471,7 @@ fn figures() -> Result<()> {
 /// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python,
 /// faster-whisper and openai-whisper):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 8] = [
+const REFERENCE_BENCHES: [&str; 9] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
@@ -480,6 +480,7 @@ const REFERENCE_BENCHES: [&str; 8] = [
     "bench_ch09.py",
     "bench_ch10.py",
     "bench_ch11.py",
+    "bench_ch12.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.

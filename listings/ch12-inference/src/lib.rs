@@ -17,6 +17,7 @@
 //!   truncated-model drafts, one target pass for k draft tokens, cache roll-back.
 //! - [`chat`]: a multi-turn chat with SmolLM2-Instruct's template, one KV cache across
 //!   turns, and the oldest turns dropped when the context is full.
+//! - [`speed`]: reading a speed table: where a faster decoder overtakes a faster prompt.
 //! - [`exercises`]: solutions to the chapter's exercises.
 
 pub mod batched;
@@ -27,4 +28,5 @@ pub mod kv_cache;
 pub mod roofline;
 pub mod sampling;
 pub mod speculative;
+pub mod speed;
 pub mod stopping;

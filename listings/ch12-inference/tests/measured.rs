@@ -8,3 +8,5 @@ mod kv_cache;
 mod roofline;
 #[path = "measured/speculative.rs"]
 mod speculative;
+#[path = "measured/speed.rs"]
+mod speed;

@@ -2,4 +2,5 @@
 
 pub mod cache_budget;
 pub mod speculative_length;
+pub mod turn_rate;
 pub mod typical;
