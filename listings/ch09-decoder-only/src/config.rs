@@ -32,7 +32,10 @@ impl LlamaConfig {
     /// final norm. A decoding step reads all of them.
     pub fn f32_weight_bytes(&self) -> usize {
         let (c, f, v) = (self.d_model, self.d_ff, self.vocab);
-        let (q, kv) = (self.n_heads * self.d_head(), self.n_kv_heads * self.d_head());
+        let (q, kv) = (
+            self.n_heads * self.d_head(),
+            self.n_kv_heads * self.d_head(),
+        );
         let block = 2 * c * q + 2 * c * kv + 3 * c * f + 2 * c;
         (self.n_layers * block + v * c + c) * size_of::<f32>()
     }
