@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 29] = [
+const MEASUREMENTS: [(&str, &str, Output); 33] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -201,6 +201,14 @@ const MEASUREMENTS: [(&str, &str, Output); 29] = [
         "recipe",
         Output::Args(&["--out", "src/figures/ch11"]),
     ),
+    // This machine's bandwidth and SmolLM2 on the roofline; the KV cache against
+    // recomputing the prefix; speculative decoding against the draft length (minutes):
+    // timings, and they need the real weights.
+    // The sampling section's figure: deterministic, instant.
+    ("ch12-inference", "sampling_figure", Output::Args(&[])),
+    ("ch12-inference", "stream_bandwidth", Output::Args(&[])),
+    ("ch12-inference", "kv_speedup", Output::Args(&[])),
+    ("ch12-inference", "speculative", Output::Args(&[])),
 ];
 
 /// Where a measuring example's results go.

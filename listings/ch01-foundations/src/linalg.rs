@@ -221,6 +221,15 @@ pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         .install(f)
 }
 
+/// The 1-minute load average (from /proc/loadavg, "unknown" elsewhere): what a
+/// benchmark's report prints beside its times, since other work on the machine slows them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The benchmarks' timer: `warmup` untimed runs of `f`, then the best (smallest) wall
 /// time in seconds of `repeat` timed runs (at least one), and the last run's result.
 pub fn best_of<T>(warmup: usize, repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {

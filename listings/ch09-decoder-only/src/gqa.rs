@@ -85,7 +85,7 @@ impl GroupedQueryAttention {
 
 /// [T, n·d] -> [n, T, d]: the heads side by side in the columns, split apart.
 // x: [T, n·d] -> [n, T, d]
-fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
+pub fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
     let (t, nd) = x.dim();
     let x = x
         .into_shape_with_order((t, n, nd / n))

@@ -14,13 +14,13 @@ use ch01_foundations::softmax::exp;
 use ch02_input::positions::rope::{Rope, RopeStyle};
 use ch04_ffn_norms::activations::silu;
 use ndarray::{
-    Array1, Array2, Array3, ArrayRef2, ArrayView1, ArrayView2, Axis, Ix1, Ix2,
-    ShapeBuilder, s,
+    Array1, Array2, ArrayRef2, ArrayView1, ArrayView2, Axis, Ix1, Ix2, ShapeBuilder, s,
 };
 use rayon::prelude::*;
 
 use crate::config::LlamaConfig;
 use crate::gguf::{Gguf, GgufError};
+use crate::gqa::split_heads;
 
 #[derive(Clone)]
 struct Block {
@@ -296,17 +296,6 @@ impl Llama {
         linear(&out, &b.wo)
     }
     // ANCHOR_END: attention
-}
-
-/// Rows of heads side by side to one matrix a head.
-// x: [T, n·d_head] -> [n, T, d_head]
-fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
-    let (t, d) = x.dim();
-    x.into_shape_with_order((t, n, d / n))
-        .expect("[T, n·d_head]")
-        .permuted_axes([1, 0, 2])
-        .as_standard_layout()
-        .to_owned()
 }
 
 /// Softmax over each row, where row i (the query at position past + i) sees only the

@@ -9,6 +9,7 @@
 //! memory is computed from the config and read from the cache's buffers, and the
 //! cached logits are compared with the uncached ones over 128 greedy steps. Writes
 //! src/figures/ch12/kv-speedup.txt.
+use ch01_foundations::linalg::load_average;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -99,12 +100,4 @@ fn main() -> Result<()> {
     print!("{out}");
     std::fs::write(root.join(&args.out), &out)?;
     Ok(())
-}
-
-/// The 1-minute load average, from /proc/loadavg.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
 }

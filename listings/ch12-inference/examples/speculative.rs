@@ -4,6 +4,7 @@
 //! as a draft. Every speculative output is checked equal to the plain one. Writes
 //! `src/figures/ch12/speculative.{svg,txt}`.
 
+use ch01_foundations::linalg::load_average;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -35,12 +36,6 @@ const PROMPTS: [&str; 3] = [
     "A list of the planets in order from the Sun: Mercury, Venus, Earth,",
 ];
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let path = models::SMOLLM2_135M_INSTRUCT
@@ -55,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          # load average (1, 5, 15 min) at start: {}\n",
         prompts.len(),
         args.max_new,
-        loadavg()
+        load_average()
     );
     let t0 = Instant::now();
     let want: Vec<Vec<u32>> = prompts
@@ -146,7 +141,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .series
             .push(Series::new(format!("{name}: acceptance rate"), accept));
     }
-    writeln!(txt, "# load average at end: {}", loadavg())?;
+    writeln!(txt, "# load average at end: {}", load_average())?;
     let out = Path::new(&args.out);
     std::fs::write(out.join("speculative.txt"), &txt)?;
     write_line_chart(&out.join("speculative.svg"), &chart)?;

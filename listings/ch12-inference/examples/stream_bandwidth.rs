@@ -4,6 +4,7 @@
 //! `cargo run --release -p ch12-inference --example stream_bandwidth`
 //!
 //! Writes src/figures/ch12/roofline.txt and src/figures/ch12/roofline.svg.
+use ch01_foundations::linalg::load_average;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -159,12 +160,4 @@ fn main() -> Result<()> {
     write_line_chart(&root.join("src/figures/ch12/roofline.svg"), &chart)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
-}
-
-/// The 1-minute load average, from /proc/loadavg.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
 }

@@ -7,6 +7,7 @@
 
 use ch01_foundations::probability::argmax;
 use ch02_input::positions::rope::Rope;
+use ch09_decoder_only::gqa::split_heads;
 use ch09_decoder_only::llama_model::Llama;
 use ndarray::{Array2, Array3, Axis, concatenate, s};
 use thiserror::Error;
@@ -38,15 +39,6 @@ impl BatchCache {
             valid: vec![Vec::new(); batch],
         }
     }
-}
-
-/// [T, n·d] -> [n, T, d]
-fn split_heads(x: Array2<f32>, n: usize) -> Array3<f32> {
-    let (t, nd) = x.dim();
-    let x = x
-        .into_shape_with_order((t, n, nd / n))
-        .expect("n divides the width");
-    x.permuted_axes([1, 0, 2]).as_standard_layout().into_owned()
 }
 
 // ANCHOR: masked_softmax

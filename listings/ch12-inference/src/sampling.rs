@@ -267,3 +267,43 @@ fn check_logits(logits: &Array1<f32>) -> Result<(), SamplingError> {
         None => Ok(()),
     }
 }
+
+// ANCHOR: filter_effects
+/// The section's figure: one distribution through five settings, each alone. Returns
+/// (label, probabilities) with the tokens in the logits' order.
+// logits: [V] -> 5 × [V]
+pub fn filter_effects(
+    logits: &Array1<f32>,
+) -> Result<Vec<(&'static str, Vec<f64>)>, SamplingError> {
+    let base = SamplerConfig::default();
+    let settings = [
+        ("no filter (T = 1)", base.clone()),
+        (
+            "T = 0.5",
+            SamplerConfig {
+                temperature: 0.5,
+                ..base.clone()
+            },
+        ),
+        (
+            "top-k 5",
+            SamplerConfig {
+                top_k: 5,
+                ..base.clone()
+            },
+        ),
+        (
+            "top-p 0.8",
+            SamplerConfig {
+                top_p: 0.8,
+                ..base.clone()
+            },
+        ),
+        ("min-p 0.1", SamplerConfig { min_p: 0.1, ..base }),
+    ];
+    settings
+        .into_iter()
+        .map(|(label, cfg)| Ok((label, Sampler::new(cfg)?.distribution(logits, &[])?)))
+        .collect()
+}
+// ANCHOR_END: filter_effects

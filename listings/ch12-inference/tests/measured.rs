@@ -6,6 +6,8 @@
 mod kv_cache;
 #[path = "measured/roofline.rs"]
 mod roofline;
+#[path = "measured/sampling.rs"]
+mod sampling;
 #[path = "measured/speculative.rs"]
 mod speculative;
 #[path = "measured/speed.rs"]
