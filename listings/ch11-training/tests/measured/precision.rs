@@ -199,7 +199,11 @@ fn the_recipe_page_says_what_the_report_says() {
     // "ahead of both runs from step 160 through step 320, falls behind the same recipe on
     // random windows at step 400 and behind Chapter 9's at step 560" ("within 0.004 nats
     // of both at step 80")
-    assert!(rows[0][1..].iter().all(|&h| (h - rows[0][3]).abs() <= 0.0041));
+    assert!(
+        rows[0][1..]
+            .iter()
+            .all(|&h| (h - rows[0][3]).abs() <= 0.0041)
+    );
     for row in &rows[1..] {
         let ahead = row[3] < row[1].min(row[2]);
         assert_eq!(ahead, (160.0..=320.0).contains(&row[0]), "{row:?}");
