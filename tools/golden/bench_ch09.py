@@ -200,20 +200,27 @@ def train_table() -> str:
 # 2. SmolLM2: each side in its own process (`bench_ch09.py _hf|_llamacpp ARGS_JSON`)
 
 
-def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
+def load_hf_smollm2(threads: int):
+    """SmolLM2 in transformers on `threads` threads, as ch09_smollm2.py loads it: every
+    tensor of the GGUF dequantized to float32. Returns (model, seconds to load)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    import transformers
     from transformers import AutoModelForCausalLM
 
     from ch09_gguf import GGUF_PATH
 
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    # As ch09_smollm2.py loads it: every tensor dequantized to float32.
     model = AutoModelForCausalLM.from_pretrained(
         str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32).eval()
-    load = time.perf_counter() - start
+    return model, time.perf_counter() - start
+
+
+def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
+    import torch
+    import transformers
+
+    model, load = load_hf_smollm2(threads)
     ids = torch.tensor([prompt])
 
     def run():

@@ -36,7 +36,7 @@ import sys
 import time
 
 from bench_ch09 import (NEW_TOKENS, PROMPT_TOKENS, SM_REPEAT, agreeing_prefix,
-                        cargo_example, peak_mib, python_side)
+                        cargo_example, load_hf_smollm2, peak_mib, python_side)
 from common import cpu_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -48,19 +48,12 @@ SIDES = ("ours", "HF", "llama.cpp", "candle")
 
 
 def hf_generate_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     import transformers
-    from transformers import AutoModelForCausalLM, GenerationConfig
+    from transformers import GenerationConfig
     from transformers.generation.streamers import BaseStreamer
 
-    from ch09_gguf import GGUF_PATH
-
-    torch.set_num_threads(threads)
-    start = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(
-        str(GGUF_PATH.parent), gguf_file=GGUF_PATH.name, dtype=torch.float32).eval()
-    load = time.perf_counter() - start
+    model, load = load_hf_smollm2(threads)
     ids = torch.tensor([prompt])
     # 1 + new_tokens ids, as ours makes: the first from the prompt, then one a step.
     # eos_token_id=None: never stop early, so every run does the same work.
