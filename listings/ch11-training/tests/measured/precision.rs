@@ -14,6 +14,17 @@ fn figure(name: &str) -> String {
 }
 
 /// The report's line for one run.
+/// The rows of a report's held-out table (`step | a | b | ...`), as numbers.
+fn table_rows(report: &str) -> Vec<Vec<f64>> {
+    report
+        .lines()
+        .filter(|l| {
+            l.contains(" | ") && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|l| l.split('|').map(|c| c.trim().parse().unwrap()).collect())
+        .collect()
+}
+
 fn arm<'a>(report: &'a str, name: &str) -> &'a str {
     report
         .lines()
@@ -79,13 +90,7 @@ fn the_mixed_precision_page_says_what_the_report_says() {
     // "fp16 with dynamic scaling ends level with f32 and is within 0.001 nats of it at
     // every evaluation" (the held-out table: step | f32 | bf16 | fp16 | fp16 scaled)
     assert_eq!(held(scaled), held(f32_));
-    let rows: Vec<Vec<f64>> = r
-        .lines()
-        .filter(|l| {
-            l.contains(" | ") && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
-        })
-        .map(|l| l.split('|').map(|c| c.trim().parse().unwrap()).collect())
-        .collect();
+    let rows = table_rows(&r);
     assert_eq!(rows.len(), 10);
     for row in &rows {
         assert!((row[4] - row[1]).abs() <= 0.0011, "{row:?}");
@@ -175,13 +180,7 @@ fn the_recipe_page_says_what_the_report_says() {
     assert_eq!(number_after(new, "perplexity"), 66.3);
     assert_eq!(number_after(old, "perplexity"), 70.1);
     // held-out table: step | Chapter 9 | this chapter | this chapter, epochs
-    let rows: Vec<Vec<f64>> = r
-        .lines()
-        .filter(|l| {
-            l.contains(" | ") && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
-        })
-        .map(|l| l.split('|').map(|c| c.trim().parse().unwrap()).collect())
-        .collect();
+    let rows = table_rows(&r);
     assert_eq!(rows.len(), 10);
     // "lower than Chapter 9's at every evaluation after the first ... At step 80 ... within
     // 0.002 nats of each other (6.257 and 6.259)"
