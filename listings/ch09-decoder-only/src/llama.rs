@@ -170,6 +170,9 @@ impl Llama {
     /// The logits of every row of `h`: the tied head applied to each.
     // h: [T, C] -> [T, vocab]
     pub fn logits(&self, h: &Array2<f32>) -> Array2<f32> {
+        if h.nrows() <= FEW_ROWS {
+            return matvec_rows(&self.embed, h.view()); // a speculative check's few rows
+        }
         h.dot(&self.embed.t())
     }
 
@@ -313,47 +316,162 @@ fn causal_softmax(mut scores: Array2<f32>, past: usize) -> Array2<f32> {
 }
 
 // ANCHOR: linear
-/// x Wᵀ for a weight stored [out, in], on every thread of the pool: a prompt (T > 1)
-/// through Chapter 1's `par_matmul_into`, one row (a decoding step) through
-/// [`matvec`], which reads W once, in its stored order, with no packing.
+/// x Wᵀ for a weight stored [out, in], on every thread of the pool. A few rows (a
+/// decoding step, a speculative check of k drafted tokens) go through [`matvec_rows`],
+/// which reads W once, in its stored order, with no packing; a prompt goes through
+/// Chapter 1's `par_matmul_into`, whose packing pays for itself over many rows.
 // x: [T, in], w: [out, in] -> [T, out]
 fn linear(x: &ArrayRef2<f32>, w: &Array2<f32>) -> Array2<f32> {
-    if x.nrows() == 1 {
-        return matvec(w, x.row(0)).insert_axis(Axis(0));
+    if x.nrows() <= FEW_ROWS {
+        return matvec_rows(w, x.view());
     }
     let mut y = Array2::zeros((x.nrows(), w.nrows()));
     par_matmul_into(1.0, x.view(), w.t(), 0.0, y.view_mut());
     y
 }
 
-/// Rows of W a rayon task multiplies in [`matvec`].
+/// Rows of x up to which [`linear`] streams W row by row rather than packing it.
+pub const FEW_ROWS: usize = 16;
+// ANCHOR_END: linear
+
+// ANCHOR: matvec_rows
+/// Rows of W a rayon task multiplies in [`matvec_rows`].
 const MATVEC_ROWS: usize = 64;
 
-/// W x, in blocks of rows spread over the pool's threads. Decoding is bound by reading
-/// W from memory, and two cores pull more bytes a second than one. Each y_i is one
-/// row's dot product, computed the same way on any number of threads: the same bits.
-// w: [out, in], x: [in] -> [out]
-pub fn matvec(w: &Array2<f32>, x: ArrayView1<f32>) -> Array1<f32> {
+/// W x for each row x of `x`, in blocks of rows of W spread over the pool's threads.
+/// Decoding is bound by reading W from memory, and two cores pull more bytes a second
+/// than one. Each row of W is read from memory once and dotted with every row of x,
+/// which stay in the cache, so T rows cost little more than one.
+// w: [out, in], x: [T, in] -> [T, out]
+pub fn matvec_rows(w: &Array2<f32>, x: ArrayView2<f32>) -> Array2<f32> {
     assert_eq!(
         w.ncols(),
-        x.len(),
+        x.ncols(),
         "matvec: w is {:?}, x is {:?}",
         w.dim(),
         x.dim()
     );
-    let mut y = Array1::zeros(w.nrows());
-    let tasks: Vec<_> = w
-        .axis_chunks_iter(Axis(0), MATVEC_ROWS)
-        .zip(y.axis_chunks_iter_mut(Axis(0), MATVEC_ROWS))
-        .collect();
-    tasks.into_par_iter().for_each(|(w, mut y)| {
-        for (y, row) in y.iter_mut().zip(w.rows()) {
-            *y = row.dot(&x);
-        }
-    });
-    y
+    let (n, t, x) = (w.ncols(), x.nrows(), x.as_standard_layout());
+    let (x, w) = (x.as_slice().expect("standard"), w.as_standard_layout());
+    if n == 0 || t == 0 {
+        return Array2::zeros((t, w.nrows()));
+    }
+    let mut y_t = Array2::zeros((w.nrows(), t)); // [out, T]: a task owns whole rows
+    let w_blocks = w
+        .as_slice()
+        .expect("standard layout")
+        .par_chunks(MATVEC_ROWS * n);
+    let y_blocks = y_t
+        .as_slice_mut()
+        .expect("fresh")
+        .par_chunks_mut(MATVEC_ROWS * t);
+    w_blocks
+        .zip(y_blocks)
+        .for_each(|(w, y)| dot_rows(w, x, n, y));
+    y_t.reversed_axes().as_standard_layout().into_owned()
 }
-// ANCHOR_END: linear
+// ANCHOR_END: matvec_rows
+
+/// Lanes of a dot product's partial sums: one AVX-512 register.
+const LANES: usize = 16;
+
+/// y[o·T + t] = w_o · x_t for every row w_o of a block of W and every row x_t of x.
+/// Two compilations, chosen at run time: AVX-512 intrinsics, and plain code for any
+/// other CPU. Both keep 16 partial sums a dot product, add them in the same fixed
+/// order, with no fused multiply-add: a row of x gets the same bits alone or among
+/// others, on any thread count and on any CPU.
+// w: [rows, n], x: [T, n], y: [rows, T]
+fn dot_rows(w: &[f32], x: &[f32], n: usize, y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { dot_rows_avx512(w, x, n, y) };
+    }
+    dot_rows_plain(w, x, n, y)
+}
+
+/// [`dot_rows`] in plain code, which the compiler vectorizes for any CPU.
+// w: [rows, n], x: [T, n], y: [rows, T]
+fn dot_rows_plain(w: &[f32], x: &[f32], n: usize, y: &mut [f32]) {
+    let t = x.len() / n;
+    for (w_o, y_o) in w.chunks_exact(n).zip(y.chunks_exact_mut(t)) {
+        for (x_t, y) in x.chunks_exact(n).zip(y_o) {
+            let mut acc = [0.0f32; LANES];
+            let (w_c, x_c) = (w_o.as_chunks::<LANES>().0, x_t.as_chunks::<LANES>().0);
+            for (w_c, x_c) in w_c.iter().zip(x_c) {
+                for ((a, w), x) in acc.iter_mut().zip(w_c).zip(x_c) {
+                    *a += w * x;
+                }
+            }
+            *y = finish(acc, w_o, x_t);
+        }
+    }
+}
+
+/// The 16 partial sums added pairwise (lane i to lane i + 8, then i + 4, i + 2, i + 1:
+/// four dependent adds, not sixteen), then the n mod 16 products past them in order.
+// acc: [16], w, x: [n] -> scalar
+fn finish(mut acc: [f32; LANES], w: &[f32], x: &[f32]) -> f32 {
+    for half in [8, 4, 2, 1] {
+        for i in 0..half {
+            acc[i] += acc[i + half];
+        }
+    }
+    let head = w.len() / LANES * LANES;
+    let tail = w[head..].iter().zip(&x[head..]).map(|(a, b)| a * b);
+    tail.fold(acc[0], |s, v| s + v)
+}
+
+/// [`dot_rows`] in AVX-512: four rows of x at a time, four independent sums that
+/// share each load of w_o, then the rows left over one at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn dot_rows_avx512(w: &[f32], x: &[f32], n: usize, y: &mut [f32]) {
+    let (t, four) = (x.len() / n, x.len() / n / 4 * 4);
+    for (w_o, y_o) in w.chunks_exact(n).zip(y.chunks_exact_mut(t)) {
+        let (y4, y1) = y_o.split_at_mut(four);
+        for (x, y) in x.chunks_exact(4 * n).zip(y4.as_chunks_mut::<4>().0) {
+            *y = dots_avx512::<4>(w_o, x);
+        }
+        for (x, y) in x[four * n..].chunks_exact(n).zip(y1) {
+            [*y] = dots_avx512::<1>(w_o, x);
+        }
+    }
+}
+
+// ANCHOR: dots
+/// w · x_r for the R rows of x, one 16-lane sum each.
+// w: [n], x: [R, n] -> [R]
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn dots_avx512<const R: usize>(w: &[f32], x: &[f32]) -> [f32; R] {
+    use std::arch::x86_64::*;
+    let n = w.len();
+    let load = |v: &[f32], i: usize| {
+        // SAFETY: callers pass i + 16 <= v.len().
+        unsafe { _mm512_loadu_ps(v[i..i + LANES].as_ptr()) }
+    };
+    let mut acc = [_mm512_setzero_ps(); R];
+    for i in (0..n / LANES * LANES).step_by(LANES) {
+        let w_c = load(w, i);
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = _mm512_add_ps(*a, _mm512_mul_ps(w_c, load(x, r * n + i)));
+        }
+    }
+    std::array::from_fn(|r| {
+        let mut lanes = [0.0f32; LANES];
+        // SAFETY: `lanes` holds exactly 16 f32s.
+        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r]) };
+        finish(lanes, w, &x[r * n..(r + 1) * n])
+    })
+}
+// ANCHOR_END: dots
+
+/// [`matvec_rows`] for a single vector.
+// w: [out, in], x: [in] -> [out]
+pub fn matvec(w: &Array2<f32>, x: ArrayView1<f32>) -> Array1<f32> {
+    matvec_rows(w, x.insert_axis(Axis(0))).remove_axis(Axis(0))
+}
 
 /// RMSNorm: each row divided by its root mean square, times a learned gain. Rows are
 /// independent, so they are spread over the pool's threads (the same bits on any count).
@@ -383,4 +501,24 @@ fn swiglu(mut gate: Array2<f32>, up: &Array2<f32>) -> Array2<f32> {
         .zip(u.par_chunks(d_ff))
         .for_each(|(g, u)| g.iter_mut().zip(u).for_each(|(g, &u)| *g = silu(*g) * u));
     gate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ch01_foundations::init::{normal, seeded_rng};
+
+    #[test]
+    fn the_simd_and_plain_dot_products_give_the_same_bits() {
+        let mut rng = seeded_rng(5);
+        for (rows, n, t) in [(7, 40, 1), (64, 576, 9), (3, 15, 6), (130, 48, 4)] {
+            let w: Array2<f32> = normal((rows, n), 1.0, &mut rng);
+            let x: Array2<f32> = normal((t, n), 1.0, &mut rng);
+            let (w, x) = (w.as_slice().unwrap(), x.as_slice().unwrap());
+            let (mut fast, mut plain) = (vec![0.0; rows * t], vec![0.0; rows * t]);
+            dot_rows(w, x, n, &mut fast);
+            dot_rows_plain(w, x, n, &mut plain);
+            assert_eq!(fast, plain, "rows {rows}, n {n}, T {t}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::linalg::in_pool;
 use ch06_decoder::lm_loss;
 use ch09_decoder_only::gpt2::{exp_nonpositive, lm_loss_in_place};
-use ch09_decoder_only::llama::matvec;
+use ch09_decoder_only::llama::{FEW_ROWS, matvec, matvec_rows};
 use ndarray::{Array1, Array2, Array3};
 use rand::RngExt;
 
@@ -67,4 +67,30 @@ fn the_fused_loss_and_matvec_give_the_same_bits_on_1_and_3_threads() {
         .mapv(f32::abs)
         .fold(0.0f32, |a, &b| a.max(b));
     assert!(err < 1e-4, "matvec differs from dot by {err:e}");
+}
+
+#[test]
+fn matvec_rows_gives_each_row_the_bits_it_gets_alone() {
+    let mut rng = seeded_rng(6);
+    for n in [96, 100] {
+        // 100 = 6·16 + 4: the partial sums and a tail
+        let w: Array2<f32> = normal((300, n), 1.0, &mut rng);
+        let x: Array2<f32> = normal((FEW_ROWS, n), 1.0, &mut rng);
+        let all = matvec_rows(&w, x.view());
+        assert_eq!(all.dim(), (FEW_ROWS, 300));
+        for (t, row) in x.rows().into_iter().enumerate() {
+            assert_eq!(
+                all.row(t),
+                matvec(&w, row),
+                "row {t} of {FEW_ROWS}, n = {n}"
+            );
+            let want = w.mapv(f64::from).dot(&row.mapv(f64::from));
+            let err = (&all.row(t).mapv(f64::from) - &want)
+                .mapv(f64::abs)
+                .fold(0.0f64, |a, &b| a.max(b));
+            assert!(err < 1e-4, "row {t}: {err:e} from the f64 product");
+        }
+        let three = in_pool(3, || matvec_rows(&w, x.view()));
+        assert_eq!(all, three);
+    }
 }

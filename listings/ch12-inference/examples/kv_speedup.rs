@@ -25,7 +25,7 @@ use clap::Parser;
 struct Args {
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     repeat: usize,
     /// Context lengths, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "64,256,512")]
@@ -96,7 +96,6 @@ fn main() -> Result<()> {
     );
     let mha = kv_bytes_per_token(cfg.n_layers, cfg.n_heads, cfg.d_head(), 4);
     out += &format!("with MHA ({} KV heads) it would be {mha}\n", cfg.n_heads);
-    out += "(timings on a machine shared with other jobs: a quiet rerun may differ)\n";
     print!("{out}");
     std::fs::write(root.join(&args.out), &out)?;
     Ok(())

@@ -120,18 +120,21 @@ pub fn intensity_table(cfg: &LlamaConfig, t: usize) -> String {
     out
 }
 
-/// FLOPs and bytes of one forward of T tokens through a Llama's linear layers (every
-/// block's projections and the LM head), each weight and activation read or written
-/// once. Attention's own score products are left out: at SmolLM2's size and a few
-/// hundred tokens they are a few per cent of the FLOPs.
+/// FLOPs and bytes of one forward of T tokens through a Llama's linear layers, as
+/// generation runs it: every block's projections for all T rows, and the LM head for
+/// the last row only (the next token's logits). Each weight and activation is read or
+/// written once. Attention's own score products are left out: at SmolLM2's size and a
+/// few hundred tokens they are a few per cent of the FLOPs.
 pub fn forward_flops_bytes(cfg: &LlamaConfig, t: usize) -> (f64, f64) {
     let (c, f, v) = (cfg.d_model, cfg.d_ff, cfg.vocab);
     let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
     let block = [(c, q), (c, kv), (c, kv), (q, c), (c, f), (c, f), (f, c)];
-    let shapes = (0..cfg.n_layers).flat_map(|_| block).chain([(c, v)]);
-    let t = t as f64;
-    shapes.fold((0.0, 0.0), |(fl, by), (k, m)| {
-        let (k, m) = (k as f64, m as f64);
+    let rows = (0..cfg.n_layers)
+        .flat_map(|_| block)
+        .map(|(k, m)| (t, k, m));
+    let shapes = rows.chain([(1, c, v)]);
+    shapes.fold((0.0, 0.0), |(fl, by), (t, k, m)| {
+        let (t, k, m) = (t as f64, k as f64, m as f64);
         (fl + 2.0 * t * k * m, by + 4.0 * (k * m + t * k + t * m))
     })
 }

@@ -35,6 +35,26 @@ fn the_cache_is_at_least_ten_times_faster_at_512_tokens() {
     assert!(rows[2].3 >= 10.0, "speed-up at 512: {}", rows[2].3);
     // Recomputing grows with n; the cached step much less: the speed-up grows.
     assert!(rows[0].3 < rows[1].3 && rows[1].3 < rows[2].3);
+    // "A cached step still grows with the context."
+    assert!(rows[0].1 < rows[2].1);
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../src/ch12-inference/kv-cache.md"
+    ))
+    .unwrap();
+    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    for q in [
+        format!(
+            "{:.1} times at 64 tokens, {:.1} at 256 and {:.1} at 512",
+            rows[0].3, rows[1].3, rows[2].3
+        ),
+        format!(
+            "from {:.2} ms at 64 tokens to {:.2} ms at 512",
+            rows[0].1, rows[2].1
+        ),
+    ] {
+        assert!(page.contains(&q), "the page does not say {q:?}");
+    }
 }
 
 #[test]

@@ -24,13 +24,14 @@ fn lines() -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-/// (k, value of `field`) for the runs of `draft`, k = 1..=8 in order.
-fn series(draft: &str, field: &str) -> Vec<f64> {
+/// The value of `field` for the runs of `draft` on `workload`, k = 1..=8 in order.
+fn series(workload: &str, draft: &str, field: &str) -> Vec<f64> {
     let rows: Vec<_> = lines()
         .into_iter()
+        .filter(|l| l.get("workload").map(String::as_str) == Some(workload))
         .filter(|l| l.get("draft").map(String::as_str) == Some(draft))
         .collect();
-    assert_eq!(rows.len(), 8, "{draft}: k = 1..=8");
+    assert_eq!(rows.len(), 8, "{workload}, {draft}: k = 1..=8");
     rows.iter().map(|l| l[field].parse().unwrap()).collect()
 }
 
@@ -44,39 +45,51 @@ fn pass_cost() -> Vec<f64> {
     v
 }
 
-/// "The lookup draft's acceptance rate falls from above one half at k = 1 to a quarter
-/// at k = 8", "it rarely finds a match: fewer than 1.2 tokens a target pass".
+/// "A target pass of 2 rows cost 1.40 times a one-row step, and 9 rows 3.15 times."
 #[test]
-fn lookup_acceptance_falls_with_k_and_matches_are_rare() {
-    let a = series("lookup", "acceptance");
+fn verification_is_cheap_not_free() {
+    let cost = pass_cost();
+    assert!(cost[0] < 1.5 && cost[7] > 2.0 && cost[7] < 4.0, "{cost:?}");
+}
+
+/// "Copying: a real speed-up": lookup kept at least 70 % of the time at every k, more
+/// than 4 tokens a pass at k = 8, faster than plain decoding at every k, fastest at 8.
+#[test]
+fn lookup_speeds_up_copying() {
+    let a = series("copy", "lookup", "acceptance");
+    assert!(a.iter().all(|&a| a > 0.7), "{a:?}");
+    assert!(series("copy", "lookup", "tokens_per_pass")[7] > 4.0);
+    let s = series("copy", "lookup", "speedup");
+    assert!(s.iter().all(|&x| x > 1.2), "{s:?}");
+    let best = s.iter().copied().fold(0.0, f64::max);
+    assert_eq!(best, s[7], "{s:?}");
+}
+
+/// "Open-ended text: about break-even": matches are rare, fewer than 1.2 tokens a
+/// target pass, and every speed-up lies between 0.9 and 1.2.
+#[test]
+fn lookup_is_about_break_even_on_open_text() {
+    let a = series("open", "lookup", "acceptance");
     assert!(a[0] > 0.5 && a[7] <= 0.25 && a[0] > a[7], "{a:?}");
-    let per_pass = series("lookup", "tokens_per_pass");
+    let per_pass = series("open", "lookup", "tokens_per_pass");
     assert!(
         per_pass.iter().all(|&t| (1.0..1.2).contains(&t)),
         "{per_pass:?}"
     );
+    let s = series("open", "lookup", "speedup");
+    assert!(s.iter().all(|&x| (0.9..1.2).contains(&x)), "{s:?}");
 }
 
 /// "The 6-layer draft is kept less than 6 % of the time at every k, less than the
-/// lookup's at every k."
+/// lookup's at every k", and it is slower than plain decoding at every k.
 #[test]
 fn the_truncated_model_is_a_poor_draft() {
     let (small, lookup) = (
-        series("6-layer", "acceptance"),
-        series("lookup", "acceptance"),
+        series("open", "6-layer", "acceptance"),
+        series("open", "lookup", "acceptance"),
     );
     assert!(small.iter().all(|&a| a < 0.06), "{small:?}");
     assert!(small.iter().zip(&lookup).all(|(s, l)| s < l));
-}
-
-/// "A target pass of k + 1 rows cost at least three times a one-row decoding step",
-/// "no draft and no k was faster than plain decoding here".
-#[test]
-fn verification_is_not_cheap_here_so_there_is_no_speed_up() {
-    let cost = pass_cost();
-    assert!(cost.iter().all(|&c| c > 3.0), "{cost:?}");
-    for draft in ["lookup", "6-layer"] {
-        let s = series(draft, "speedup");
-        assert!(s.iter().all(|&x| x < 1.0), "{draft}: {s:?}");
-    }
+    let s = series("open", "6-layer", "speedup");
+    assert!(s.iter().all(|&x| x < 1.0), "{s:?}");
 }
