@@ -41,22 +41,49 @@ pub fn masked_softmax_in_place(s: &mut ArrayViewMut2<'_, f32>, mask: &Mask<'_>) 
                     }
                 });
         }
-        let max = max(seen);
-        if max == f32::NEG_INFINITY {
-            seen.fill(0.0);
-            continue;
-        }
-        seen.iter_mut().for_each(|v| *v = exp(*v - max));
-        let inv = 1.0 / sum(seen);
-        seen.iter_mut().for_each(|v| *v *= inv);
+        softmax_row(seen);
     }
 }
 // ANCHOR_END: masked_softmax
 
+// ANCHOR: softmax_row
+/// Chapter 1's stable softmax of one row in place; a row of -inf becomes all 0.
+// row: [Tk] -> [Tk]
+#[inline(always)]
+fn softmax_row_body(row: &mut [f32]) {
+    let max = max(row);
+    if max == f32::NEG_INFINITY {
+        row.fill(0.0);
+        return;
+    }
+    row.iter_mut().for_each(|v| *v = exp(*v - max));
+    let inv = 1.0 / sum(row);
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// [`softmax_row_body`] compiled twice, like Chapter 4's activation loops: for AVX-512
+/// (16 lanes) when the CPU has it, else for baseline x86-64 (4 lanes). The operations
+/// and their order are the same, with no fused multiply-add, so the bits are the same.
+fn softmax_row(row: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has every feature the wide copy was compiled for.
+        return unsafe { softmax_row_avx512(row) };
+    }
+    softmax_row_body(row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn softmax_row_avx512(row: &mut [f32]) {
+    softmax_row_body(row)
+}
+// ANCHOR_END: softmax_row
+
 /// max of xs (-inf if empty, NaN if any is NaN) in eight interleaved lanes: one running
 /// maximum is a chain of dependent instructions, eight are independent and vectorise.
 /// `f32::max` would skip a NaN; here it sticks, so a NaN score makes its row NaN.
-#[inline]
+#[inline(always)]
 pub fn max(xs: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
@@ -74,7 +101,7 @@ pub fn max(xs: &[f32]) -> f32 {
 
 /// Σ xs in eight interleaved partial sums (SIMD-friendly, and a fixed order: the same
 /// input always gives the same bits).
-#[inline]
+#[inline(always)]
 pub fn sum(xs: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = xs.chunks_exact(8);
@@ -300,4 +327,29 @@ fn check_shapes(
 // dy: [N, C] -> [C]
 pub fn sum_rows(dy: ArrayView2<'_, f32>) -> ndarray::Array1<f32> {
     dy.sum_axis(Axis(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wide_and_baseline_softmax_rows_give_the_same_bits() {
+        for len in [1, 7, 8, 17, 100, 1500] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| match i % 11 {
+                    3 => f32::NEG_INFINITY,
+                    j => ((i * 37 % 101) as f32 - 50.0) * 0.37 + j as f32,
+                })
+                .collect();
+            let (mut fast, mut plain) = (row.clone(), row.clone());
+            softmax_row(&mut fast);
+            softmax_row_body(&mut plain);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&plain), "length {len}");
+        }
+        let mut hidden = vec![f32::NEG_INFINITY; 9];
+        softmax_row(&mut hidden);
+        assert_eq!(hidden, vec![0.0; 9]);
+    }
 }

@@ -179,10 +179,10 @@ fn whisper_speed_says_what_the_text_says() {
         }
     }
     let r = |i: usize, j: usize| num(&four[i][j]);
-    // "on two threads ours is 1.10× openai-whisper and 1.02× faster-whisper fp32"
-    assert_eq!((r(1, 3), r(1, 1)), (1.10, 1.02));
-    // "on one thread ours is behind both: 0.93 and 0.92"
-    assert_eq!((r(0, 3), r(0, 1)), (0.93, 0.92));
+    // "on two threads 1.18 times openai-whisper's speed and 1.09 times faster-whisper's,
+    // on one thread 1.07 and 1.05": the fastest float32 side at both thread counts
+    assert_eq!((r(1, 3), r(1, 1)), (1.18, 1.09));
+    assert_eq!((r(0, 3), r(0, 1)), (1.07, 1.05));
     // "openai-whisper has the fastest fp32 encoder on one thread, and the slowest rest"
     let (o, f, t) = (
         get(1.0, "ours"),
@@ -192,11 +192,13 @@ fn whisper_speed_says_what_the_text_says() {
     assert!(num(&t[4]) < num(&f[4]) && num(&t[4]) < num(&o[4]));
     let rest = |r: &Vec<String>| num(&r[2]) - num(&r[4]);
     assert!(rest(t) > rest(o) && rest(t) > rest(f));
-    // log-mel: threads | ours ms | openai-whisper ms | speed-up. "slower than torch.stft
-    // on both rows, and a second thread does not help ours"
+    // log-mel: threads | ours ms | openai-whisper ms | speed-up. "On one thread the
+    // book's is as fast as torch.stft's (1.03); on two it is slower (0.50) ... a second
+    // thread does not help it"
     for row in &four[2..] {
         let (ours, torch, up) = (num(&row[1]), num(&row[2]), num(&row[3]));
-        assert!(up < 1.0 && (up - torch / ours).abs() < 0.01, "{row:?}");
+        assert!((up - torch / ours).abs() < 0.01, "{row:?}");
     }
+    assert_eq!((num(&four[2][3]), num(&four[3][3])), (1.03, 0.50));
     assert!((num(&four[3][1]) / num(&four[2][1]) - 1.0).abs() < 0.1);
 }
