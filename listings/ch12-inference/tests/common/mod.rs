@@ -44,28 +44,16 @@ pub fn one_hot(id: u32) -> Array1<f32> {
 }
 
 /// A model that says `script` after a prompt of `prompt_len` ids, then `end` forever.
-/// Its cache is the ids it has seen.
 pub struct Script {
     pub prompt_len: usize,
     pub script: Vec<u32>,
     pub end: u32,
 }
 
-impl CachedModel for Script {
-    type Cache = Vec<u32>;
-    fn new_cache(&self) -> Vec<u32> {
-        Vec::new()
-    }
-    fn cached(&self, cache: &Vec<u32>) -> usize {
-        cache.len()
-    }
-    fn vocab(&self) -> usize {
-        VOCAB
-    }
-    fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
-        cache.extend(ids);
-        let i = cache.len().saturating_sub(self.prompt_len); // inside the prompt: unread
-        one_hot(self.script.get(i).copied().unwrap_or(self.end))
+impl Script {
+    fn next(&self, seen: &[u32]) -> u32 {
+        let i = seen.len().saturating_sub(self.prompt_len); // inside the prompt: unread
+        self.script.get(i).copied().unwrap_or(self.end)
     }
 }
 
@@ -76,23 +64,37 @@ pub struct Parrot {
     pub eos: u32,
 }
 
-impl CachedModel for Parrot {
-    type Cache = Vec<u32>;
-    fn new_cache(&self) -> Vec<u32> {
-        Vec::new()
-    }
-    fn cached(&self, cache: &Vec<u32>) -> usize {
-        cache.len()
-    }
-    fn vocab(&self) -> usize {
-        VOCAB
-    }
-    fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
-        cache.extend(ids);
-        one_hot(if cache.last() == Some(&self.word) {
+impl Parrot {
+    fn next(&self, seen: &[u32]) -> u32 {
+        if seen.last() == Some(&self.word) {
             self.eos
         } else {
             self.word
-        })
+        }
     }
 }
+
+/// A stand-in's `CachedModel`: its cache is the ids it has seen, and its logits have one
+/// clear winner, the id its `next` picks after them.
+macro_rules! stand_in {
+    ($model:ty) => {
+        impl CachedModel for $model {
+            type Cache = Vec<u32>;
+            fn new_cache(&self) -> Vec<u32> {
+                Vec::new()
+            }
+            fn cached(&self, cache: &Vec<u32>) -> usize {
+                cache.len()
+            }
+            fn vocab(&self) -> usize {
+                VOCAB
+            }
+            fn extend(&self, ids: &[u32], cache: &mut Vec<u32>) -> Array1<f32> {
+                cache.extend(ids);
+                one_hot(self.next(cache))
+            }
+        }
+    };
+}
+stand_in!(Script);
+stand_in!(Parrot);
