@@ -37,12 +37,7 @@ fn the_cache_is_at_least_ten_times_faster_at_512_tokens() {
     assert!(rows[0].3 < rows[1].3 && rows[1].3 < rows[2].3);
     // "A cached step still grows with the context."
     assert!(rows[0].1 < rows[2].1);
-    let page = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../src/ch12-inference/kv-cache.md"
-    ))
-    .unwrap();
-    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    let page = golden::page_text("ch12-inference/kv-cache.md");
     for q in [
         format!(
             "{:.1} times at 64 tokens, {:.1} at 256 and {:.1} at 512",

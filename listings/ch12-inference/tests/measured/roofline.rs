@@ -124,12 +124,7 @@ fn two_cores_double_the_peak_but_not_the_bandwidth() {
 #[test]
 fn the_page_quotes_the_report() {
     let t = report();
-    let page = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../src/ch12-inference/bottleneck.md"),
-    )
-    .unwrap();
-    let page = page.split_whitespace().collect::<Vec<_>>().join(" "); // lines rewrap
+    let page = golden::page_text("ch12-inference/bottleneck.md"); // lines rewrap
     let quoted = [
         format!("{:.1} GB/s of triad", rates(&t, "threads 2: copy")[3]),
         format!("against {:.1}", rates(&t, "threads 1: copy")[3]),

@@ -251,6 +251,17 @@ pub fn measured_rows(figure: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A page of the book under `src/` with every run of whitespace made one space, so that
+/// a test can find a sentence of it whatever the line breaks.
+pub fn page_text(page: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../src")
+        .join(page);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A table cell as a number, or a panic that shows the cell.
 pub fn cell(c: &str) -> f64 {
     c.parse()
