@@ -48,9 +48,9 @@ PROMPT_TOKENS, NEW_TOKENS = 256, 128
 SM_REPEAT, SM_ROUNDS = 1, 3
 
 
-def cargo_example(example: str, *args: str) -> dict:
+def cargo_example(example: str, *args: str, package: str = "ch09-decoder-only") -> dict:
     out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "-p", "ch09-decoder-only", "--example",
+        ["cargo", "run", "--quiet", "--release", "-p", package, "--example",
          example, "--", *args],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return dict(kv.split("=", 1) for kv in out.split())
@@ -247,14 +247,16 @@ def hf_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
             "torch": torch.__version__.split("+")[0]}
 
 
-def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> dict:
+def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int,
+                  model: str = "") -> dict:
+    """llama.cpp on `model` (a GGUF path; the models cache's SmolLM2 Q4_1 file if empty)."""
     import llama_cpp
     import numpy as np
 
     from ch09_gguf import GGUF_PATH
 
     start = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=str(GGUF_PATH), n_ctx=512, n_batch=512,
+    llm = llama_cpp.Llama(model_path=model or str(GGUF_PATH), n_ctx=512, n_batch=512,
                           n_ubatch=512, n_threads=threads, n_threads_batch=threads,
                           logits_all=False, verbose=False)
     load = time.perf_counter() - start
@@ -287,11 +289,12 @@ def llamacpp_side(threads: int, prompt: list, new_tokens: int, repeat: int) -> d
             "peak_mib": peak_mib(), "new": new, "llama_cpp": llama_cpp.__version__}
 
 
-def python_side(kind: str, threads: int, prompt: list, script: str = __file__) -> dict:
+def python_side(kind: str, threads: int, prompt: list, script: str = __file__,
+                **extra) -> dict:
     """Runs `script kind ARGS_JSON` (this file's sides, or bench_ch12.py's) in its own
-    process and returns the JSON it prints last."""
+    process and returns the JSON it prints last; `extra` joins the side's arguments."""
     arg = json.dumps({"threads": threads, "prompt": prompt, "new_tokens": NEW_TOKENS,
-                      "repeat": SM_REPEAT})
+                      "repeat": SM_REPEAT, **extra})
     out = subprocess.run([sys.executable, script, kind, arg], cwd=HERE, check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -404,7 +407,7 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] in ("_hf", "_llamacpp"):
         a = json.loads(sys.argv[2])
         side = hf_side if sys.argv[1] == "_hf" else llamacpp_side
-        print(json.dumps(side(a["threads"], a["prompt"], a["new_tokens"], a["repeat"])))
+        print(json.dumps(side(**a)))
         return
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "train"):

@@ -11,12 +11,12 @@
 //! Peak memory is the process's VmHWM (peak resident set) from /proc/self/status.
 //! Prints one line of `key=value` fields; tools/golden/bench_ch09.py runs it next to
 //! Hugging Face transformers and llama.cpp and writes src/figures/ch09/smollm2-speed.txt.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ch01_foundations::linalg::in_pool;
-use ch01_foundations::probability::argmax;
+use ch09_decoder_only::bench::{book_prompt, peak_rss_mib, timed_greedy};
 use ch09_decoder_only::gguf::Gguf;
 use ch09_decoder_only::llama::Llama;
 use ch09_decoder_only::tokenizer::GgufTokenizer;
@@ -42,23 +42,6 @@ struct Args {
     model: Option<PathBuf>,
 }
 
-/// (prefill seconds, decode seconds, the new ids).
-fn run(model: &Llama, prompt: &[u32], new_tokens: usize) -> (f64, f64, Vec<u32>) {
-    let mut cache = model.new_cache();
-    let start = Instant::now();
-    let h = model.hidden_cached(prompt, &mut cache);
-    let mut next = argmax(model.next_logits(&h).iter().copied()) as u32;
-    let prefill = start.elapsed().as_secs_f64();
-    let mut new = vec![next];
-    let start = Instant::now();
-    for _ in 0..new_tokens {
-        let h = model.hidden_cached(&[next], &mut cache);
-        next = argmax(model.next_logits(&h).iter().copied()) as u32;
-        new.push(next);
-    }
-    (prefill, start.elapsed().as_secs_f64(), new)
-}
-
 /// GB/s of one pass that reads a 512 MiB array (far larger than any cache), summing it
 /// in 64 KiB chunks spread over the pool's threads; the best of 5 passes.
 fn bandwidth_gbs() -> f64 {
@@ -77,23 +60,6 @@ fn bandwidth_gbs() -> f64 {
     (data.len() * 4) as f64 / best / 1e9
 }
 
-/// The f32 weights one decoding step reads, in MiB: every matrix once (the tied head
-/// reads the whole token table), the norms' gains.
-/// The peak resident set of this process, in MiB.
-fn peak_rss_mib() -> Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .context("no VmHWM in /proc/self/status")?;
-    let kib: f64 = line
-        .split_whitespace()
-        .nth(1)
-        .context("VmHWM without a value")?
-        .parse()?;
-    Ok(kib / 1024.0)
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let path = models::SMOLLM2_135M_INSTRUCT.file_or(models::SMOLLM2_GGUF, args.model)?;
@@ -103,26 +69,14 @@ fn main() -> Result<()> {
     let model = Llama::from_gguf(&g)?;
     drop(g);
     let load = start.elapsed().as_secs_f64();
-    let text_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ch02-input/data/book-ch01.md");
-    let text = std::fs::read_to_string(&text_path)
-        .with_context(|| format!("reading {}", text_path.display()))?;
-    let mut prompt = tok.encode(&text);
-    anyhow::ensure!(
-        prompt.len() >= args.prompt_tokens,
-        "{}: {} tokens, fewer than --prompt-tokens {}",
-        text_path.display(),
-        prompt.len(),
-        args.prompt_tokens
-    );
-    prompt.truncate(args.prompt_tokens);
+    let prompt = book_prompt(&tok, args.prompt_tokens)?;
     let (mut prefill, mut decode, mut new) = (f64::INFINITY, f64::INFINITY, vec![]);
     let peak = peak_rss_mib()?; // before the bandwidth test's array
     let mut bw = 0.0;
     in_pool(args.threads, || {
-        run(&model, &prompt, args.new_tokens); // warm-up
+        timed_greedy(&model, &prompt, args.new_tokens); // warm-up
         for _ in 0..args.repeat {
-            let (p, d, ids) = run(&model, &prompt, args.new_tokens);
+            let (p, d, ids) = timed_greedy(&model, &prompt, args.new_tokens);
             prefill = prefill.min(p);
             decode = decode.min(d);
             new = ids;

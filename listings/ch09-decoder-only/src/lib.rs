@@ -1,5 +1,7 @@
 //! Chapter 9 of *Transformers Deep Dive*: decoder-only models.
 //!
+//! - [`bench`]: a timed greedy run and its prompt, for the speed tables of SmolLM2
+//!   in any weight format.
 //! - [`checkpoint`]: the trained GPT-2 and Llama saved and loaded (safetensors).
 //! - [`config`]: a Llama model's hyperparameters from the GGUF metadata, and the
 //!   tensors they imply, checked against the file.
@@ -12,7 +14,8 @@
 //! - [`gpt2`]: GPT-2 from scratch from Chapters 2–6's parts: forward, backward, the
 //!   next-token loss, GPT-2's initialisation and Hugging Face's parameter names.
 //! - [`gqa`]: grouped-query attention with RoPE, forward and backward.
-//! - [`llama`]: a Llama model for inference with f32 weights from a GGUF file.
+//! - [`llama`]: a Llama model for inference from a GGUF file, with f32 weights or any
+//!   other [`llama::Weight`].
 //! - [`llama_model`]: a trainable Llama (RMSNorm, RoPE, SwiGLU, GQA), forward and
 //!   backward, and the K/V memory per token.
 //! - [`tokenizer`]: the byte-level BPE stored in a GGUF file's metadata, and
@@ -22,6 +25,7 @@
 //! - [`train_run`]: the `train_decoders` example's run: GPT-2 and Llama trained on
 //!   the book, compared, sampled, and tested for in-context copying.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod exercises;

@@ -22,18 +22,62 @@ use crate::config::LlamaConfig;
 use crate::gguf::{Gguf, GgufError};
 use crate::gqa::split_heads;
 
+// ANCHOR: weight
+/// A weight matrix [out, in] as a layer multiplies it. Here it is f32; Chapter 13 stores
+/// it in 8 and 4 bits and multiplies the blocks without expanding them, behind the same
+/// three methods, so one model runs in every format.
+pub trait Weight: Send + Sync {
+    /// x Wᵀ, what a linear layer computes.
+    // x: [T, in] -> [T, out]
+    fn apply(&self, x: ArrayView2<f32>) -> Array2<f32>;
+    /// Row i of W in f32: an embedding lookup in a tied table.
+    // -> [in]
+    fn row(&self, i: usize) -> Array1<f32>;
+    /// The bytes the weight occupies: what decoding streams from memory per token.
+    fn bytes(&self) -> usize;
+}
+
+impl Weight for Array2<f32> {
+    fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        linear(&x, self)
+    }
+
+    fn row(&self, i: usize) -> Array1<f32> {
+        self.index_axis(Axis(0), i).to_owned()
+    }
+
+    fn bytes(&self) -> usize {
+        self.len() * size_of::<f32>()
+    }
+}
+// ANCHOR_END: weight
+
 #[derive(Clone)]
-struct Block {
+struct Block<W> {
     attn_norm: Array1<f32>,
     /// Linear weights as the file stores them, [out, in].
-    wq: Array2<f32>,
-    wk: Array2<f32>,
-    wv: Array2<f32>,
-    wo: Array2<f32>,
+    wq: W,
+    wk: W,
+    wv: W,
+    wo: W,
     ffn_norm: Array1<f32>,
-    w_gate: Array2<f32>,
-    w_up: Array2<f32>,
-    w_down: Array2<f32>,
+    w_gate: W,
+    w_up: W,
+    w_down: W,
+}
+
+impl<W: Weight> Block<W> {
+    fn linear_weights(&self) -> [&W; 7] {
+        [
+            &self.wq,
+            &self.wk,
+            &self.wv,
+            &self.wo,
+            &self.w_gate,
+            &self.w_up,
+            &self.w_down,
+        ]
+    }
 }
 
 // ANCHOR: kv_cache
@@ -90,17 +134,19 @@ fn kv_head(rows: &[f32], g: usize, n_kv: usize, d_head: usize) -> ArrayView2<'_,
     .expect("a cache row holds n_kv heads")
 }
 
-/// A Llama model with f32 weights.
-pub struct Llama {
+/// A Llama model whose linear weights (and tied embedding) are stored as `W`: f32 by
+/// default, Chapter 13's 8- and 4-bit blocks otherwise. Norm gains stay f32.
+pub struct Llama<W = Array2<f32>> {
     pub cfg: LlamaConfig,
     /// [vocab, C]; also the LM head.
-    embed: Array2<f32>,
-    blocks: Vec<Block>,
+    embed: W,
+    blocks: Vec<Block<W>>,
     norm: Array1<f32>,
 }
 
+/// Tensor `name` of the file, dequantized to f32 and checked to be [rows, cols].
 // tensor `name` -> [rows, cols]
-fn matrix(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Array2<f32>, GgufError> {
+pub fn matrix(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Array2<f32>, GgufError> {
     let x = g.dequantize_as(name, &shape)?;
     x.into_dimensionality::<Ix2>()
         .map_err(|e| GgufError::BadTensor {
@@ -123,6 +169,18 @@ impl Llama {
     /// Reads the config, checks the tensor table against it, and dequantizes every
     /// weight. Only a tied LM head is supported.
     pub fn from_gguf(g: &Gguf) -> Result<Self, GgufError> {
+        Llama::from_gguf_with(g, matrix)
+    }
+}
+
+impl<W: Weight> Llama<W> {
+    /// [`Llama::from_gguf`] with each weight matrix (the seven of every block and the
+    /// token embedding, by tensor name and [rows, cols]) made by `load`: the file's own
+    /// blocks, a requantization, or f32.
+    pub fn from_gguf_with(
+        g: &Gguf,
+        load: impl Fn(&Gguf, &str, [usize; 2]) -> Result<W, GgufError>,
+    ) -> Result<Self, GgufError> {
         let cfg = LlamaConfig::from_gguf(g)?;
         if !cfg.check_tensors(g)? {
             return Err(GgufError::BadTensor {
@@ -137,18 +195,18 @@ impl Llama {
             let name = |n: &str| format!("blk.{i}.{n}.weight");
             blocks.push(Block {
                 attn_norm: vector(g, &name("attn_norm"), c)?,
-                wq: matrix(g, &name("attn_q"), [q, c])?,
-                wk: matrix(g, &name("attn_k"), [kv, c])?,
-                wv: matrix(g, &name("attn_v"), [kv, c])?,
-                wo: matrix(g, &name("attn_output"), [c, q])?,
+                wq: load(g, &name("attn_q"), [q, c])?,
+                wk: load(g, &name("attn_k"), [kv, c])?,
+                wv: load(g, &name("attn_v"), [kv, c])?,
+                wo: load(g, &name("attn_output"), [c, q])?,
                 ffn_norm: vector(g, &name("ffn_norm"), c)?,
-                w_gate: matrix(g, &name("ffn_gate"), [f, c])?,
-                w_up: matrix(g, &name("ffn_up"), [f, c])?,
-                w_down: matrix(g, &name("ffn_down"), [c, f])?,
+                w_gate: load(g, &name("ffn_gate"), [f, c])?,
+                w_up: load(g, &name("ffn_up"), [f, c])?,
+                w_down: load(g, &name("ffn_down"), [c, f])?,
             });
         }
         Ok(Llama {
-            embed: matrix(g, "token_embd.weight", [cfg.vocab, c])?,
+            embed: load(g, "token_embd.weight", [cfg.vocab, c])?,
             norm: vector(g, "output_norm.weight", c)?,
             blocks,
             cfg,
@@ -158,7 +216,7 @@ impl Llama {
     /// Logits for every position of `ids`, which must be in the vocabulary.
     // ids: [T] -> logits: [T, vocab]
     pub fn forward(&self, ids: &[u32]) -> Array2<f32> {
-        self.hidden(ids).dot(&self.embed.t())
+        self.embed.apply(self.hidden(ids).view())
     }
 
     /// The final hidden states, after the last RMSNorm: what the tied head multiplies.
@@ -170,15 +228,25 @@ impl Llama {
     /// The logits of every row of `h`: the tied head applied to each.
     // h: [T, C] -> [T, vocab]
     pub fn logits(&self, h: &Array2<f32>) -> Array2<f32> {
-        if h.nrows() <= FEW_ROWS {
-            return matvec_rows(&self.embed, h.view()); // a speculative check's few rows
-        }
-        h.dot(&self.embed.t())
+        self.embed.apply(h.view())
+    }
+
+    /// The bytes of every weight: the linear layers, the tied embedding, the norm gains.
+    pub fn weight_bytes(&self) -> usize {
+        let gains =
+            |b: &Block<W>| (b.attn_norm.len() + b.ffn_norm.len()) * size_of::<f32>();
+        let blocks = self.blocks.iter().map(|b| {
+            b.linear_weights().iter().map(|w| w.bytes()).sum::<usize>() + gains(b)
+        });
+        self.embed.bytes() + blocks.sum::<usize>() + self.norm.len() * size_of::<f32>()
     }
 
     /// A smaller model made of this one's first `n_layers` blocks, with the same
     /// embedding, final norm and head: a draft for speculative decoding (Chapter 12).
-    pub fn first_layers(&self, n_layers: usize) -> Llama {
+    pub fn first_layers(&self, n_layers: usize) -> Llama<W>
+    where
+        W: Clone,
+    {
         assert!(
             (1..=self.cfg.n_layers).contains(&n_layers),
             "first_layers: {n_layers} of {} layers",
@@ -230,8 +298,8 @@ impl Llama {
             let kv = (&mut cache.k[i], &mut cache.v[i]);
             x += &self.attention(h.view(), b, &rope, kv);
             let h = rms_norm(x.view(), &b.ffn_norm, self.cfg.rms_eps);
-            let (gate, up) = (linear(&h, &b.w_gate), linear(&h, &b.w_up));
-            x += &linear(&swiglu(gate, &up), &b.w_down);
+            let (gate, up) = (b.w_gate.apply(h.view()), b.w_up.apply(h.view()));
+            x += &b.w_down.apply(swiglu(gate, &up).view());
         }
         rms_norm(x.view(), &self.norm, self.cfg.rms_eps)
     }
@@ -240,7 +308,8 @@ impl Llama {
     /// The logits of the next token: the head applied to the last row.
     // h: [T, C] -> [vocab]
     pub fn next_logits(&self, h: &Array2<f32>) -> Array1<f32> {
-        matvec(&self.embed, h.row(h.nrows() - 1))
+        let last = h.slice(s![h.nrows() - 1.., ..]);
+        self.embed.apply(last).remove_axis(Axis(0))
     }
 
     /// Greedy decoding with a KV cache: the prompt once, then one token a step, each the
@@ -271,17 +340,17 @@ impl Llama {
     fn attention(
         &self,
         h: ArrayView2<f32>,
-        b: &Block,
+        b: &Block<W>,
         rope: &Rope,
         (k_cache, v_cache): (&mut Vec<f32>, &mut Vec<f32>),
     ) -> Array2<f32> {
         let (t, dh) = (h.nrows(), self.cfg.d_head());
         let (nh, nkv) = (self.cfg.n_heads, self.cfg.n_kv_heads);
-        let q = rope.forward_heads(&split_heads(linear(&h, &b.wq), nh));
+        let q = rope.forward_heads(&split_heads(b.wq.apply(h), nh));
         let past = k_cache.len() / (nkv * dh);
-        let k_new = rope.forward_heads(&split_heads(linear(&h, &b.wk), nkv));
+        let k_new = rope.forward_heads(&split_heads(b.wk.apply(h), nkv));
         k_cache.extend(k_new.permuted_axes([1, 0, 2]).iter()); // rows [T, H_kv·d_head]
-        v_cache.extend(linear(&h, &b.wv).iter());
+        v_cache.extend(b.wv.apply(h).iter());
         let heads: Vec<Array2<f32>> = (0..nh)
             .into_par_iter() // heads are independent: one rayon task each
             .map(|head| {
@@ -296,7 +365,7 @@ impl Llama {
         for (head, o) in heads.iter().enumerate() {
             out.slice_mut(s![.., head * dh..(head + 1) * dh]).assign(o);
         }
-        linear(&out, &b.wo)
+        b.wo.apply(out.view())
     }
     // ANCHOR_END: attention
 }

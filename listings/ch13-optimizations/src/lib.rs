@@ -2,3 +2,6 @@
 //! number formats and quantization down to 4 bits with integer SIMD kernels,
 //! quantization-aware training, QLoRA, and Flash Attention forward and backward.
 //!
+//! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
+//!   for a model in any weight format.
+pub mod perplexity;
