@@ -2,6 +2,13 @@
 //! number formats and quantization down to 4 bits with integer SIMD kernels,
 //! quantization-aware training, QLoRA, and Flash Attention forward and backward.
 //!
+//! - [`blocks`]: GGUF's Q8_0 and Q4_1 blocks, parsed and quantized as llama.cpp does.
+//! - [`kernels`]: matrix products on Q8_0, Q4_1 and int8 weights with integer dot
+//!   products, SIMD chosen at run time.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
 //!   for a model in any weight format.
+
+pub mod blocks;
+pub mod exercises;
+pub mod kernels;
 pub mod perplexity;

@@ -1,0 +1,1 @@
+//! Exercise solutions, one module each.
