@@ -7,8 +7,11 @@
 //!   products, SIMD chosen at run time.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
 //!   for a model in any weight format.
+//! - [`smollm2_formats`]: SmolLM2 with its matrices in f32, Q8_0, Q4_1 or int8, or
+//!   rounded by one of the chapter's schemes.
 
 pub mod blocks;
 pub mod exercises;
 pub mod kernels;
 pub mod perplexity;
+pub mod smollm2_formats;

@@ -1,0 +1,131 @@
+//! SmolLM2 in every weight format of the chapter: Chapter 9's model, whose matrices are
+//! stored and multiplied as f32, Q8_0, Q4_1 or int8 blocks through the [`Weight`] trait,
+//! or rounded by one of the chapter's own schemes and kept in f32 to measure quality.
+
+use ch09_decoder_only::gguf::{GgmlType, Gguf, GgufError};
+use ch09_decoder_only::llama::{Llama, Weight, matrix};
+use ndarray::{Array1, Array2, ArrayView2};
+
+use crate::kernels::{Int8Matrix, Q4_1Matrix, Q8_0Matrix, QuantError, QuantizedMatrix};
+
+// ANCHOR: stored
+/// One weight matrix in whichever format it is stored in. A model holds one type, and
+/// SmolLM2's GGUF mixes two (Q4_1 layers, a Q8_0 embedding), so the formats share an enum.
+pub enum Stored {
+    F32(Array2<f32>),
+    Q8_0(Q8_0Matrix),
+    Q4_1(Q4_1Matrix),
+    Int8(Int8Matrix),
+    /// f32 weights rounded to a grid of `bits_per_weight` bits (codes and scales): the
+    /// quality of a format without its kernel.
+    Rounded {
+        w: Array2<f32>,
+        bits_per_weight: f64,
+    },
+}
+
+impl Stored {
+    fn quantized(&self) -> Option<&dyn QuantizedMatrix> {
+        match self {
+            Stored::Q8_0(m) => Some(m),
+            Stored::Q4_1(m) => Some(m),
+            Stored::Int8(m) => Some(m),
+            Stored::F32(_) | Stored::Rounded { .. } => None,
+        }
+    }
+
+    fn f32(&self) -> Option<&Array2<f32>> {
+        match self {
+            Stored::F32(w) | Stored::Rounded { w, .. } => Some(w),
+            _ => None,
+        }
+    }
+}
+
+impl Weight for Stored {
+    fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        match (self.quantized(), self.f32()) {
+            (Some(q), _) => q.matmul(x),
+            (None, Some(w)) => w.apply(x),
+            (None, None) => unreachable!("every variant is f32 or quantized"),
+        }
+    }
+
+    fn row(&self, i: usize) -> Array1<f32> {
+        match (self.quantized(), self.f32()) {
+            (Some(q), _) => Array1::from(q.row(i)),
+            (None, Some(w)) => Weight::row(w, i),
+            (None, None) => unreachable!("every variant is f32 or quantized"),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Stored::Rounded { w, bits_per_weight } => {
+                (w.len() as f64 * bits_per_weight / 8.0).ceil() as usize
+            }
+            s => match (s.quantized(), s.f32()) {
+                (Some(q), _) => q.bytes(),
+                (_, w) => w.map_or(0, Weight::bytes),
+            },
+        }
+    }
+}
+// ANCHOR_END: stored
+
+/// How to store SmolLM2's matrices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Format {
+    /// Every matrix dequantized to f32: Chapter 9's model.
+    F32,
+    /// Each tensor as the file stores it: Q4_1 and Q8_0 blocks through the kernels.
+    File,
+    /// Every matrix requantized to Q8_0 from its f32 values.
+    Q8_0,
+    /// Every matrix as int8 codes with one f32 scale per row.
+    Int8,
+}
+
+// ANCHOR: load
+/// SmolLM2 from `g` with its matrices stored as `format` says.
+pub fn load(g: &Gguf, format: Format) -> Result<Llama<Stored>, GgufError> {
+    Llama::from_gguf_with(g, |g, name, shape| {
+        let bad = |e: QuantError| GgufError::BadTensor {
+            tensor: name.into(),
+            problem: e.to_string(),
+        };
+        let f32 = || matrix(g, name, shape);
+        Ok(match format {
+            Format::F32 => Stored::F32(f32()?),
+            Format::File => match g.tensor(name)?.ty {
+                GgmlType::Q4_1 => {
+                    Stored::Q4_1(Q4_1Matrix::from_gguf(g, name, shape).map_err(bad)?)
+                }
+                GgmlType::Q8_0 => {
+                    Stored::Q8_0(Q8_0Matrix::from_gguf(g, name, shape).map_err(bad)?)
+                }
+                _ => Stored::F32(f32()?),
+            },
+            Format::Q8_0 => {
+                Stored::Q8_0(Q8_0Matrix::quantize(f32()?.view()).map_err(bad)?)
+            }
+            Format::Int8 => {
+                Stored::Int8(Int8Matrix::quantize(f32()?.view()).map_err(bad)?)
+            }
+        })
+    })
+}
+// ANCHOR_END: load
+
+/// SmolLM2 with every matrix rounded by `round` (a quantize-then-dequantize of the
+/// chapter's own schemes) at `bits_per_weight`, kept in f32 to measure its quality.
+pub fn load_rounded(
+    g: &Gguf,
+    round: impl Fn(ArrayView2<f32>) -> Array2<f32>,
+    bits_per_weight: f64,
+) -> Result<Llama<Stored>, GgufError> {
+    Llama::from_gguf_with(g, |g, name, shape| {
+        let w = round(matrix(g, name, shape)?.view());
+        Ok(Stored::Rounded { w, bits_per_weight })
+    })
+}
