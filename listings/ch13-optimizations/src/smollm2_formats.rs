@@ -117,15 +117,16 @@ pub fn load(g: &Gguf, format: Format) -> Result<Llama<Stored>, GgufError> {
 }
 // ANCHOR_END: load
 
-/// SmolLM2 with every matrix rounded by `round` (a quantize-then-dequantize of the
-/// chapter's own schemes) at `bits_per_weight`, kept in f32 to measure its quality.
+/// SmolLM2 with every matrix rounded by `round` (a quantize-then-dequantize of one of
+/// the chapter's own schemes, which also gives the bits per weight it stores), kept in
+/// f32 to measure the scheme's quality.
 pub fn load_rounded(
     g: &Gguf,
-    round: impl Fn(ArrayView2<f32>) -> Array2<f32>,
-    bits_per_weight: f64,
+    round: impl Fn(ArrayView2<f32>) -> Result<(Array2<f32>, f64), String>,
 ) -> Result<Llama<Stored>, GgufError> {
     Llama::from_gguf_with(g, |g, name, shape| {
-        let w = round(matrix(g, name, shape)?.view());
+        let problem = |problem| GgufError::BadTensor { tensor: name.into(), problem };
+        let (w, bits_per_weight) = round(matrix(g, name, shape)?.view()).map_err(problem)?;
         Ok(Stored::Rounded { w, bits_per_weight })
     })
 }
