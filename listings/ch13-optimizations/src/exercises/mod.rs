@@ -1,0 +1,1 @@
+pub mod nf4_block_size;
