@@ -18,7 +18,7 @@ use ch09_decoder_only::config::LlamaConfig;
 use ch09_decoder_only::gguf::Gguf;
 use ch13_optimizations::nf4::{
     MemoryAccount, Nf4Config, Nf4Tensor, Setup, Targets, int4_absmax_roundtrip,
-    int4_code_counts, llama2_7b, lora_params, memory_account, nf4_code_counts, param_split,
+    int4_code_counts, llama2_7b, lora_params, memory_account, nf4, nf4_code_counts, param_split,
     smollm2_135m,
 };
 use plotters::prelude::*;
@@ -119,7 +119,9 @@ fn account_table(out: &mut String, name: &str, cfg: &LlamaConfig, tied: bool) {
 }
 
 fn main() -> Result<()> {
-    let mut out = String::from(
+    let codes: Vec<String> = nf4().iter().map(|c| format!("{c:.4}")).collect();
+    let mut out = format!("NF4 code points: {}\n\n", codes.join(", "));
+    out.push_str(
         "NF4 against uniform int4 absmax, blocks of 64 (relative RMS error ||w - w_hat|| / ||w||; \
          code entropy in bits, 4 = every code equally used)\n\
          | weights | n | NF4 | NF4 + double quant | int4 absmax | int4 / NF4 squared error | NF4 entropy | int4 entropy |\n\
