@@ -18,8 +18,8 @@ use ch09_decoder_only::config::LlamaConfig;
 use ch09_decoder_only::gguf::Gguf;
 use ch13_optimizations::nf4::{
     MemoryAccount, Nf4Config, Nf4Tensor, Setup, Targets, int4_absmax_roundtrip,
-    int4_code_counts, llama2_7b, lora_params, memory_account, nf4, nf4_code_counts, param_split,
-    smollm2_135m,
+    int4_code_counts, llama2_7b, lora_params, memory_account, nf4, nf4_code_counts,
+    param_split, smollm2_135m,
 };
 use plotters::prelude::*;
 use rand::SeedableRng;
@@ -40,7 +40,10 @@ impl Tally {
         let double = Nf4Tensor::quantize(w, Nf4Config::QLORA)?;
         let int4 = int4_absmax_roundtrip(w, 64)?;
         let sq = |hat: &[f32]| -> f64 {
-            w.iter().zip(hat).map(|(&a, &b)| ((a - b) as f64).powi(2)).sum()
+            w.iter()
+                .zip(hat)
+                .map(|(&a, &b)| ((a - b) as f64).powi(2))
+                .sum()
         };
         self.n += w.len();
         self.norm2 += w.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
@@ -84,8 +87,20 @@ fn setups() -> Vec<(&'static str, Setup)> {
         ("full fine-tuning", Setup::Full),
         ("LoRA q,v (bf16 base)", Setup::Lora(Targets::QV)),
         ("LoRA all (bf16 base)", Setup::Lora(Targets::All)),
-        ("QLoRA all, f32 scales", Setup::QLora { targets: Targets::All, double: false }),
-        ("QLoRA all, double quant", Setup::QLora { targets: Targets::All, double: true }),
+        (
+            "QLoRA all, f32 scales",
+            Setup::QLora {
+                targets: Targets::All,
+                double: false,
+            },
+        ),
+        (
+            "QLoRA all, double quant",
+            Setup::QLora {
+                targets: Targets::All,
+                double: true,
+            },
+        ),
     ]
 }
 
@@ -129,7 +144,11 @@ fn main() -> Result<()> {
     );
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let mut gauss = Tally::default();
-    gauss.add(ch01_foundations::init::normal(1usize << 20, 1.0, &mut rng).as_slice().unwrap())?;
+    gauss.add(
+        ch01_foundations::init::normal(1usize << 20, 1.0, &mut rng)
+            .as_slice()
+            .unwrap(),
+    )?;
     out.push_str(&gauss.row("N(0, 1), seed 13"));
     out.push('\n');
 
@@ -137,7 +156,11 @@ fn main() -> Result<()> {
     let g = Gguf::open(&path)?;
     let cfg = LlamaConfig::from_gguf(&g)?;
     let mut embd = Tally::default();
-    embd.add(g.dequantize("token_embd.weight")?.as_slice().context("contiguous")?)?;
+    embd.add(
+        g.dequantize("token_embd.weight")?
+            .as_slice()
+            .context("contiguous")?,
+    )?;
     out.push_str(&embd.row("SmolLM2 token embedding (Q8_0, dequantized)"));
     out.push('\n');
     let mut linear = Tally::default();
@@ -155,7 +178,12 @@ fn main() -> Result<()> {
          adapters in f32 with f32 gradients and AdamW moments (16 bytes a parameter); the \
          frozen base in bf16 (2 bytes) or, for the linear projections, NF4 (0.5 byte + scales).\n",
     );
-    account_table(&mut out, "SmolLM2-135M (tied LM head)", &smollm2_135m(), true);
+    account_table(
+        &mut out,
+        "SmolLM2-135M (tied LM head)",
+        &smollm2_135m(),
+        true,
+    );
     account_table(&mut out, "Llama 2 7B (untied LM head)", &llama2_7b(), false);
 
     std::fs::create_dir_all("src/figures/ch13")?;
@@ -183,8 +211,10 @@ fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     ];
     let short = ["full", "LoRA qv", "LoRA all", "QLoRA", "QLoRA+DQ"];
     for (panel, (title, cfg, tied)) in panels.iter().zip(models) {
-        let accounts: Vec<MemoryAccount> =
-            setups().iter().map(|&(_, s)| memory_account(&cfg, tied, 8, s)).collect();
+        let accounts: Vec<MemoryAccount> = setups()
+            .iter()
+            .map(|&(_, s)| memory_account(&cfg, tied, 8, s))
+            .collect();
         let top = accounts.iter().map(|m| m.total() / GIB).fold(0.0, f64::max) * 1.1;
         let mut chart = ChartBuilder::on(panel)
             .caption(title, ("sans-serif", 18))
@@ -196,7 +226,9 @@ fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(5)
-            .x_label_formatter(&|x| short.get(x.round() as usize).unwrap_or(&"").to_string())
+            .x_label_formatter(&|x| {
+                short.get(x.round() as usize).unwrap_or(&"").to_string()
+            })
             .y_desc("GiB")
             .draw()?;
         for (k, (label, part)) in parts.iter().enumerate() {
@@ -204,7 +236,10 @@ fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             let bars = accounts.iter().enumerate().map(|(i, m)| {
                 let below: f64 = parts[..k].iter().map(|(_, p)| p(m)).sum::<f64>() / GIB;
                 let x = i as f64;
-                Rectangle::new([(x - 0.35, below), (x + 0.35, below + part(m) / GIB)], colour.filled())
+                Rectangle::new(
+                    [(x - 0.35, below), (x + 0.35, below + part(m) / GIB)],
+                    colour.filled(),
+                )
             });
             let series = chart.draw_series(bars)?;
             if title.starts_with("Llama") {

@@ -45,7 +45,11 @@ pub fn normal_quantile(p: f64) -> f64 {
     let (mut lo, mut hi) = (-8.0, 8.0);
     for _ in 0..64 {
         let mid = 0.5 * (lo + hi);
-        if normal_cdf(mid) < p { lo = mid } else { hi = mid }
+        if normal_cdf(mid) < p {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     0.5 * (lo + hi)
 }
@@ -152,7 +156,12 @@ impl DoubleQuant {
             codes.extend(chunk.iter().map(|&x| ((x - mean) * inv).round() as i8));
             absmax2.push(a);
         }
-        DoubleQuant { mean, block, codes, absmax2 }
+        DoubleQuant {
+            mean,
+            block,
+            codes,
+            absmax2,
+        }
     }
 
     /// The reconstructed first-level scales.
@@ -200,7 +209,12 @@ impl Nf4Tensor {
             None => Scales::F32(absmax),
             Some(b) => Scales::Double(DoubleQuant::quantize(&absmax, b)),
         };
-        Ok(Nf4Tensor { len: w.len(), config, packed, scales })
+        Ok(Nf4Tensor {
+            len: w.len(),
+            config,
+            packed,
+            scales,
+        })
     }
     // ANCHOR_END: quantize
 
@@ -259,7 +273,10 @@ fn check_config(w: &[f32], config: Nf4Config) -> Result<(), Nf4Error> {
         return Err(Nf4Error::ZeroBlock("scale_block"));
     }
     match w.iter().position(|x| !x.is_finite()) {
-        Some(index) => Err(Nf4Error::NonFinite { index, value: w[index] }),
+        Some(index) => Err(Nf4Error::NonFinite {
+            index,
+            value: w[index],
+        }),
         None => Ok(()),
     }
 }
@@ -286,7 +303,13 @@ pub fn nf4_roundtrip(w: ArrayView2<f32>) -> Array2<f32> {
 /// q = round(7 x / absmax) ∈ [-7, 7] (15 evenly spaced levels), f32 scales.
 // w: [n] -> [n]
 pub fn int4_absmax_roundtrip(w: &[f32], block: usize) -> Result<Vec<f32>, Nf4Error> {
-    check_config(w, Nf4Config { block, scale_block: None })?;
+    check_config(
+        w,
+        Nf4Config {
+            block,
+            scale_block: None,
+        },
+    )?;
     let mut out = Vec::with_capacity(w.len());
     for chunk in w.chunks(block) {
         let a = chunk.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
@@ -309,7 +332,13 @@ pub struct QuantError {
 /// Relative RMS error of `w_hat` against `w` and the entropy of the code histogram
 /// `counts`.
 pub fn quant_error(w: &[f32], w_hat: &[f32], counts: &[u64]) -> QuantError {
-    assert_eq!(w.len(), w_hat.len(), "w has {} values, w_hat {}", w.len(), w_hat.len());
+    assert_eq!(
+        w.len(),
+        w_hat.len(),
+        "w has {} values, w_hat {}",
+        w.len(),
+        w_hat.len()
+    );
     let (mut err, mut norm) = (0.0f64, 0.0f64);
     for (&a, &b) in w.iter().zip(w_hat) {
         err += ((a - b) as f64).powi(2);
@@ -320,7 +349,10 @@ pub fn quant_error(w: &[f32], w_hat: &[f32], counts: &[u64]) -> QuantError {
         .map(|&c| c as f64 / total as f64)
         .map(|p| -p * p.log2())
         .sum();
-    QuantError { rel_rms: (err / norm.max(f64::MIN_POSITIVE)).sqrt(), code_entropy }
+    QuantError {
+        rel_rms: (err / norm.max(f64::MIN_POSITIVE)).sqrt(),
+        code_entropy,
+    }
 }
 
 /// The histogram of NF4 codes over a tensor.
@@ -336,7 +368,9 @@ pub fn int4_code_counts(w: &[f32], block: usize) -> [u64; 16] {
     for chunk in w.chunks(block) {
         let a = chunk.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
         let inv = if a > 0.0 { 7.0 / a } else { 0.0 };
-        chunk.iter().for_each(|&x| counts[((x * inv).round() + 7.0) as usize] += 1);
+        chunk
+            .iter()
+            .for_each(|&x| counts[((x * inv).round() + 7.0) as usize] += 1);
     }
     counts
 }
@@ -365,17 +399,28 @@ pub fn projections(cfg: &LlamaConfig) -> [(&'static str, usize, usize); 7] {
     let (c, f) = (cfg.d_model, cfg.d_ff);
     let (q, kv) = (cfg.n_heads * cfg.d_head(), cfg.n_kv_heads * cfg.d_head());
     [
-        ("q", q, c), ("k", kv, c), ("v", kv, c), ("o", c, q),
-        ("gate", f, c), ("up", f, c), ("down", c, f),
+        ("q", q, c),
+        ("k", kv, c),
+        ("v", kv, c),
+        ("o", c, q),
+        ("gate", f, c),
+        ("up", f, c),
+        ("down", c, f),
     ]
 }
 
+// ANCHOR_END: memory_model
+
+// ANCHOR: param_counts
 /// Counts the parameters; `tied` says whether the LM head is the token embedding.
 pub fn param_split(cfg: &LlamaConfig, tied: bool) -> ParamSplit {
     let per_block: usize = projections(cfg).iter().map(|&(_, o, i)| o * i).sum();
     let embed = cfg.vocab * cfg.d_model * if tied { 1 } else { 2 };
     let norms = (2 * cfg.n_layers + 1) * cfg.d_model;
-    ParamSplit { linear: cfg.n_layers * per_block, other: embed + norms }
+    ParamSplit {
+        linear: cfg.n_layers * per_block,
+        other: embed + norms,
+    }
 }
 
 /// LoRA's trainable parameters: r (d_in + d_out) for each adapted projection.
@@ -387,7 +432,18 @@ pub fn lora_params(cfg: &LlamaConfig, r: usize, targets: Targets) -> usize {
         .sum();
     cfg.n_layers * per_block
 }
-// ANCHOR_END: memory_model
+
+/// The (codes, scales) bytes of one tensor of n weights in NF4 with QLoRA's blocks,
+/// as [`Nf4Tensor::bytes`] counts them.
+pub fn nf4_bytes(n: usize, double: bool) -> (usize, usize) {
+    let blocks = n.div_ceil(64);
+    let scales = match double {
+        false => 4 * blocks,
+        true => blocks + 4 * blocks.div_ceil(256) + 4,
+    };
+    (n.div_ceil(2), scales)
+}
+// ANCHOR_END: param_counts
 
 /// One way of fine-tuning.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -415,6 +471,15 @@ pub struct MemoryAccount {
 }
 
 impl MemoryAccount {
+    pub fn new(base: f64, scales: f64, trainable: f64, optimizer: f64) -> Self {
+        MemoryAccount {
+            base,
+            scales,
+            trainable,
+            optimizer,
+        }
+    }
+
     pub fn total(&self) -> f64 {
         self.base + self.scales + self.trainable + self.optimizer
     }
@@ -425,30 +490,36 @@ impl MemoryAccount {
 /// full fine-tuning): bf16 weights and gradients, an f32 master copy and AdamW's two
 /// f32 moments, so 2 + 2 + 4 + 8 = 16 bytes a trained weight; adapters are held in f32
 /// (4 + 4 gradient + 8 moments = 16 bytes a parameter); a frozen weight costs its
-/// storage only: 2 bytes in bf16, 1/2 byte in NF4 plus its share of the scales.
-pub fn memory_account(cfg: &LlamaConfig, tied: bool, r: usize, setup: Setup) -> MemoryAccount {
+/// storage only: 2 bytes in bf16, or each projection as an `Nf4Tensor` of its own.
+pub fn memory_account(
+    cfg: &LlamaConfig,
+    tied: bool,
+    r: usize,
+    setup: Setup,
+) -> MemoryAccount {
     let p = param_split(cfg, tied);
     let n = (p.linear + p.other) as f64;
-    let blocks = p.linear.div_ceil(64) as f64;
-    match setup {
-        Setup::Full => MemoryAccount {
-            base: 2.0 * n, scales: 0.0, trainable: 2.0 * n, optimizer: 12.0 * n,
-        },
-        Setup::Lora(t) | Setup::QLora { targets: t, .. } => {
-            let a = lora_params(cfg, r, t) as f64;
-            let (base, scales) = match setup {
-                Setup::QLora { double: false, .. } => {
-                    (0.5 * p.linear as f64 + 2.0 * p.other as f64, 4.0 * blocks)
-                }
-                Setup::QLora { double: true, .. } => {
-                    let second = (blocks / 256.0).ceil();
-                    (0.5 * p.linear as f64 + 2.0 * p.other as f64, blocks + 4.0 * second + 4.0)
-                }
-                _ => (2.0 * n, 0.0),
-            };
-            MemoryAccount { base, scales, trainable: 8.0 * a, optimizer: 8.0 * a }
+    let (targets, nf4) = match setup {
+        Setup::Full => {
+            let (base, trainable, optimizer) = (2.0 * n, 2.0 * n, 12.0 * n);
+            return MemoryAccount::new(base, 0.0, trainable, optimizer);
         }
-    }
+        Setup::Lora(targets) => (targets, None),
+        Setup::QLora { targets, double } => (targets, Some(double)),
+    };
+    let (base, scales) = match nf4 {
+        None => (2.0 * n, 0.0),
+        Some(double) => {
+            let (mut codes, mut scales) = (0, 0);
+            for (_, d_out, d_in) in projections(cfg) {
+                let (c, s) = nf4_bytes(d_out * d_in, double);
+                (codes, scales) = (codes + cfg.n_layers * c, scales + cfg.n_layers * s);
+            }
+            (codes as f64 + 2.0 * p.other as f64, scales as f64)
+        }
+    };
+    let a = lora_params(cfg, r, targets) as f64;
+    MemoryAccount::new(base, scales, 8.0 * a, 8.0 * a)
 }
 // ANCHOR_END: memory_account
 

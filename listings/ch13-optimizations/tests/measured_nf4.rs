@@ -5,23 +5,31 @@
 use std::path::Path;
 
 use ch13_optimizations::nf4::{
-    Setup, Targets, llama2_7b, lora_params, memory_account, nf4, param_split, smollm2_135m,
+    Setup, Targets, llama2_7b, lora_params, memory_account, nf4, param_split,
+    smollm2_135m,
 };
 
 fn report() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch13/nf4.txt");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch13/nf4.txt");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The numeric cells of the table row whose first cell starts with `name`, within the
 /// part of the report after `section`.
 fn row(text: &str, section: &str, name: &str) -> Vec<f64> {
-    let at = text.find(section).unwrap_or_else(|| panic!("no {section:?}"));
+    let at = text
+        .find(section)
+        .unwrap_or_else(|| panic!("no {section:?}"));
     let line = text[at..]
         .lines()
         .find(|l| l.starts_with(&format!("| {name}")))
         .unwrap_or_else(|| panic!("no row {name:?} after {section:?}"));
-    line.split('|').skip(2).filter(|c| !c.trim().is_empty()).map(|c| golden::cell(c.trim())).collect()
+    line.split('|')
+        .skip(2)
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| golden::cell(c.trim()))
+        .collect()
 }
 
 fn with_commas(n: usize) -> String {
@@ -55,9 +63,18 @@ fn nf4_beats_int4_on_every_row_and_double_quant_costs_little() {
     // Cells: n, NF4, NF4 + DQ, int4, int4/NF4 squared, NF4 entropy, int4 entropy.
     for r in &rows {
         assert!(r[1] < r[3], "NF4 below int4: {r:?}");
-        assert!((r[2] - r[1]).abs() <= 0.0002, "double quantization costs little: {r:?}");
-        assert!(((r[3] / r[1]).powi(2) - r[4]).abs() < 0.01, "the ratio column: {r:?}");
-        assert!(r[5] > r[6] && r[5] <= 4.0, "NF4 uses its codes more evenly: {r:?}");
+        assert!(
+            (r[2] - r[1]).abs() <= 0.0002,
+            "double quantization costs little: {r:?}"
+        );
+        assert!(
+            ((r[3] / r[1]).powi(2) - r[4]).abs() < 0.01,
+            "the ratio column: {r:?}"
+        );
+        assert!(
+            r[5] > r[6] && r[5] <= 4.0,
+            "NF4 uses its codes more evenly: {r:?}"
+        );
     }
     // "the gap is widest" on the embedding.
     assert!(rows[1][4] > rows[0][4] && rows[1][4] > rows[2][4]);
@@ -70,7 +87,10 @@ fn nf4_beats_int4_on_every_row_and_double_quant_costs_little() {
             format!("squared error is {:.3} times NF4's", g[4]),
             format!("NF4's codes carry {:.3} bits, int4's {:.3}", g[5], g[6]),
             format!("({:.4} against {:.4})", l[1], l[3]),
-            format!("({:.4} against {:.4}, a squared-error ratio of {:.3})", e[1], e[3], e[4]),
+            format!(
+                "({:.4} against {:.4}, a squared-error ratio of {:.3})",
+                e[1], e[3], e[4]
+            ),
             format!("{:.4} becomes {:.4} on the linear weights", l[1], l[2]),
         ],
     );
@@ -90,27 +110,55 @@ fn memory_account_matches_the_code_and_the_page() {
         ("full fine-tuning", Setup::Full),
         ("LoRA q,v (bf16 base)", Setup::Lora(Targets::QV)),
         ("LoRA all (bf16 base)", Setup::Lora(Targets::All)),
-        ("QLoRA all, f32 scales", Setup::QLora { targets: Targets::All, double: false }),
-        ("QLoRA all, double quant", Setup::QLora { targets: Targets::All, double: true }),
+        (
+            "QLoRA all, f32 scales",
+            Setup::QLora {
+                targets: Targets::All,
+                double: false,
+            },
+        ),
+        (
+            "QLoRA all, double quant",
+            Setup::QLora {
+                targets: Targets::All,
+                double: true,
+            },
+        ),
     ];
-    for (model, cfg, tied) in [("SmolLM2-135M", smollm2_135m(), true), ("Llama 2 7B", llama2_7b(), false)] {
+    for (model, cfg, tied) in [
+        ("SmolLM2-135M", smollm2_135m(), true),
+        ("Llama 2 7B", llama2_7b(), false),
+    ] {
         let mut totals = Vec::new();
         for (name, setup) in setups {
             let r = account_row(&text, model, name);
             let m = memory_account(&cfg, tied, 8, setup);
-            let want = [m.base, m.scales, m.trainable, m.optimizer, m.total()].map(|x| x / GIB);
+            let want =
+                [m.base, m.scales, m.trainable, m.optimizer, m.total()].map(|x| x / GIB);
             for (k, w) in want.iter().enumerate() {
-                assert!((r[k] - w).abs() < 1e-4, "{model} {name} column {k}: file {} code {w}", r[k]);
+                assert!(
+                    (r[k] - w).abs() < 1e-4,
+                    "{model} {name} column {k}: file {} code {w}",
+                    r[k]
+                );
             }
             totals.push(r[4]);
         }
         // Each step down the table needs less: full > LoRA all > QLoRA > QLoRA + DQ.
         assert!(totals[0] > totals[2] && totals[2] > totals[3] && totals[3] > totals[4]);
-        assert!(totals[1] < totals[2], "{model}: adapters on q,v only are cheaper");
+        assert!(
+            totals[1] < totals[2],
+            "{model}: adapters on q,v only are cheaper"
+        );
     }
     let big = |s| account_row(&text, "Llama 2 7B", s);
     let small = |s| account_row(&text, "SmolLM2-135M", s);
-    let (full, lora, q1, q2) = (big("full"), big("LoRA all"), big("QLoRA all, f32"), big("QLoRA all, double"));
+    let (full, lora, q1, q2) = (
+        big("full"),
+        big("LoRA all"),
+        big("QLoRA all, f32"),
+        big("QLoRA all, double"),
+    );
     // "three quarters of it optimizer state", "less than a 25th of full fine-tuning".
     assert!((full[3] / full[4] - 0.75).abs() < 0.001);
     assert!(full[4] / q2[4] > 25.0);
@@ -128,15 +176,32 @@ fn memory_account_matches_the_code_and_the_page() {
         &[
             format!("7-billion-parameter Llama that is {:.2} GiB", lora[0]),
             format!("Full fine-tuning needs {:.2} GiB", full[4]),
-            format!("leaves {:.2} GiB, of which the frozen bf16 base is {:.2} GiB", lora[4], lora[0]),
+            format!(
+                "leaves {:.2} GiB, of which the frozen bf16 base is {:.2} GiB",
+                lora[4], lora[0]
+            ),
             format!("the base to {:.2} GiB", q1[0]),
-            format!("the scales add {:.4} GiB with f32 scales and {:.4} GiB with double quantization", q1[1], q2[1]),
+            format!(
+                "the scales add {:.4} GiB with f32 scales and {:.4} GiB with double quantization",
+                q1[1], q2[1]
+            ),
             format!("for a total of {:.2} GiB", q2[4]),
-            format!("the base then costs {:.3} bits a parameter", q2[5]).replacen("the", "The", 1),
-            format!("({} of {}, counting the norms)", with_commas(p.other), with_commas(n)),
+            format!("the base then costs {:.3} bits a parameter", q2[5])
+                .replacen("the", "The", 1),
+            format!(
+                "({} of {}, counting the norms)",
+                with_commas(p.other),
+                with_commas(n)
+            ),
             format!("its base costs {:.3} bits a parameter", s_q2[5]),
-            format!("needs {:.4} GiB against {:.4} GiB for LoRA on a bf16 base", s_q2[4], s_lora[4]),
-            format!("({} parameters on all projections)", with_commas(lora_params(&smollm2_135m(), 8, Targets::All))),
+            format!(
+                "needs {:.4} GiB against {:.4} GiB for LoRA on a bf16 base",
+                s_q2[4], s_lora[4]
+            ),
+            format!(
+                "({} parameters on all projections)",
+                with_commas(lora_params(&smollm2_135m(), 8, Targets::All))
+            ),
         ],
     );
 }

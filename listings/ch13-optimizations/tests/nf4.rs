@@ -8,9 +8,9 @@
 
 use ch13_optimizations::exercises::nf4_block_size::block_size_sweep;
 use ch13_optimizations::nf4::{
-    DoubleQuant, Nf4Config, Nf4Error, Nf4Tensor, Scales, Setup, Targets, int4_absmax_roundtrip,
-    lora_params, memory_account, nf4, nf4_code_points, nf4_roundtrip, normal_quantile,
-    param_split, quant_error, smollm2_135m,
+    DoubleQuant, Nf4Config, Nf4Error, Nf4Tensor, Scales, Setup, Targets,
+    int4_absmax_roundtrip, lora_params, memory_account, nf4, nf4_code_points,
+    nf4_roundtrip, normal_quantile, param_split, quant_error, smollm2_135m,
 };
 use golden::Fixture;
 use ndarray::Array2;
@@ -19,11 +19,19 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 fn fixture() -> Fixture {
-    Fixture::load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/nf4.json")).unwrap()
+    Fixture::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/nf4.json"
+    ))
+    .unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 /// The fixture's generator, bit for bit: splitmix64, four 24-bit uniforms summed
@@ -81,7 +89,10 @@ fn code_points_equal_bitsandbytes_table() {
     }
     let scipy = floats(&f.cases()["scipy_float64"]);
     for (i, (&a, &b)) in ours.iter().zip(&scipy).enumerate() {
-        assert!((a - b).abs() < 1e-7, "code {i}: ours {a}, scipy float64 {b}");
+        assert!(
+            (a - b).abs() < 1e-7,
+            "code {i}: ours {a}, scipy float64 {b}"
+        );
     }
     // The paper's construction in bitsandbytes' `create_normal_map` gives the same table.
     assert_eq!(floats(&f.cases()["create_normal_map"]), want);
@@ -114,9 +125,15 @@ fn quantize_equals_bitsandbytes_with_f32_scales() {
         // The same packed bytes (codes, nibble order, padding of an odd length).
         let want = unpack(c["packed_hex"].as_str().unwrap());
         let differ = q.packed.iter().zip(&want).filter(|(a, b)| a != b).count();
-        assert_eq!((q.packed.len(), differ), (want.len(), 0), "{case}: packed codes");
+        assert_eq!(
+            (q.packed.len(), differ),
+            (want.len(), 0),
+            "{case}: packed codes"
+        );
         // The same scales, exactly: both are the max of |w| over the block.
-        let Scales::F32(absmax) = &q.scales else { panic!("f32 scales expected") };
+        let Scales::F32(absmax) = &q.scales else {
+            panic!("f32 scales expected")
+        };
         assert_eq!(absmax, &floats(&c["absmax"]), "{case}: absmax");
         // Dequantized: code × scale on both sides, so they differ only as much as the
         // code points do (2e-7, see above) times the block's scale.
@@ -143,7 +160,9 @@ fn double_quantization_against_bitsandbytes() {
         // Double quantization does not touch the 4-bit codes (bitsandbytes' neither).
         assert!(d["packed_hex_equal"].as_bool().unwrap());
         assert_eq!(q.packed, unpack(c["packed_hex"].as_str().unwrap()));
-        let Scales::Double(dq) = &q.scales else { panic!("double quantization expected") };
+        let Scales::Double(dq) = &q.scales else {
+            panic!("double quantization expected")
+        };
         // The same layout: one 8-bit code a scale, one f32 a block of 256, one mean.
         assert_eq!(dq.absmax2.len(), d["n_absmax2"].as_u64().unwrap() as usize);
         assert_eq!(dq.block, d["scale_block"].as_u64().unwrap() as usize);
@@ -156,14 +175,24 @@ fn double_quantization_against_bitsandbytes() {
         let theirs = floats(&d["absmax"]);
         for (j, s) in q.absmax().iter().enumerate() {
             let a2 = dq.absmax2[j / 256];
-            assert!((s - exact[j]).abs() <= a2 / 254.0 * 1.0001, "{case} scale {j}");
-            assert!((s - theirs[j]).abs() <= 0.011 * a2, "{case} scale {j}: {s} vs {}", theirs[j]);
+            assert!(
+                (s - exact[j]).abs() <= a2 / 254.0 * 1.0001,
+                "{case} scale {j}"
+            );
+            assert!(
+                (s - theirs[j]).abs() <= 0.011 * a2,
+                "{case} scale {j}: {s} vs {}",
+                theirs[j]
+            );
         }
         // The roundtrip error is bitsandbytes' within 2 %.
         let ours = quant_error(&w, &q.dequantize(), &[]).rel_rms;
         let want = d["rel_rms_error"].as_f64().unwrap();
         println!("{case}: relative RMS error ours {ours:.5}, bitsandbytes {want:.5}");
-        assert!((ours - want).abs() < 0.02 * want, "{case}: error {ours} vs {want}");
+        assert!(
+            (ours - want).abs() < 0.02 * want,
+            "{case}: error {ours} vs {want}"
+        );
     }
 }
 
@@ -198,7 +227,10 @@ fn zero_block_and_odd_length_round_trip() {
         assert_eq!(q.packed.len(), 65);
         let d = q.dequantize();
         assert_eq!(d.len(), 130);
-        assert!(d[64..128].iter().all(|&x| x == 0.0), "a zero block stays zero");
+        assert!(
+            d[64..128].iter().all(|&x| x == 0.0),
+            "a zero block stays zero"
+        );
     }
     // Exactly representable values come back exactly: code points times a scale of 1.
     let grid: Vec<f32> = nf4().iter().copied().cycle().take(64).collect();
@@ -210,7 +242,9 @@ fn zero_block_and_odd_length_round_trip() {
 fn roundtrip_keeps_shape_and_row_major_order() {
     let w = Array2::from_shape_vec((12, 40), gaussian(480, 4)).unwrap();
     let flat: Vec<f32> = w.iter().copied().collect();
-    let want = Nf4Tensor::quantize(&flat, Nf4Config::QLORA).unwrap().dequantize();
+    let want = Nf4Tensor::quantize(&flat, Nf4Config::QLORA)
+        .unwrap()
+        .dequantize();
     let ours = nf4_roundtrip(w.view());
     assert_eq!(ours.dim(), (12, 40));
     assert_eq!(ours.iter().copied().collect::<Vec<_>>(), want);
@@ -218,7 +252,9 @@ fn roundtrip_keeps_shape_and_row_major_order() {
     let t = nf4_roundtrip(w.t());
     assert_eq!(t.dim(), (40, 12));
     let tf: Vec<f32> = w.t().iter().copied().collect();
-    let want_t = Nf4Tensor::quantize(&tf, Nf4Config::QLORA).unwrap().dequantize();
+    let want_t = Nf4Tensor::quantize(&tf, Nf4Config::QLORA)
+        .unwrap()
+        .dequantize();
     assert_eq!(t.iter().copied().collect::<Vec<_>>(), want_t);
 }
 
@@ -228,10 +264,22 @@ fn bad_input_is_an_error_naming_it() {
     assert_eq!(Nf4Tensor::quantize(&[], c), Err(Nf4Error::Empty));
     let e = Nf4Tensor::quantize(&[1.0, f32::NAN], c).unwrap_err();
     assert!(matches!(e, Nf4Error::NonFinite { index: 1, .. }));
-    assert_eq!(e.to_string(), "weight 1 is NaN: only finite weights have a 4-bit code");
-    let zero = Nf4Config { block: 0, scale_block: None };
-    assert_eq!(Nf4Tensor::quantize(&[1.0], zero), Err(Nf4Error::ZeroBlock("block")));
-    let zero2 = Nf4Config { block: 64, scale_block: Some(0) };
+    assert_eq!(
+        e.to_string(),
+        "weight 1 is NaN: only finite weights have a 4-bit code"
+    );
+    let zero = Nf4Config {
+        block: 0,
+        scale_block: None,
+    };
+    assert_eq!(
+        Nf4Tensor::quantize(&[1.0], zero),
+        Err(Nf4Error::ZeroBlock("block"))
+    );
+    let zero2 = Nf4Config {
+        block: 64,
+        scale_block: Some(0),
+    };
     assert_eq!(
         Nf4Tensor::quantize(&[1.0], zero2).unwrap_err().to_string(),
         "block size scale_block must be positive"
@@ -242,7 +290,11 @@ fn bad_input_is_an_error_naming_it() {
 #[test]
 #[should_panic(expected = "nf4_roundtrip of a (1, 2) weight: weight 1 is inf")]
 fn roundtrip_of_a_non_finite_weight_panics_with_a_message() {
-    nf4_roundtrip(Array2::from_shape_vec((1, 2), vec![0.0, f32::INFINITY]).unwrap().view());
+    nf4_roundtrip(
+        Array2::from_shape_vec((1, 2), vec![0.0, f32::INFINITY])
+            .unwrap()
+            .view(),
+    );
 }
 
 #[test]
@@ -258,14 +310,21 @@ fn nf4_beats_int4_on_gaussian_weights() {
     // histogram closer to uniform (more of the 4 bits carry information).
     let w = gaussian(1 << 16, 5);
     let q = Nf4Tensor::quantize(&w, Nf4Config::F32_SCALES).unwrap();
-    let nf = quant_error(&w, &q.dequantize(), &ch13_optimizations::nf4::nf4_code_counts(&q));
+    let nf = quant_error(
+        &w,
+        &q.dequantize(),
+        &ch13_optimizations::nf4::nf4_code_counts(&q),
+    );
     let i4 = quant_error(
         &w,
         &int4_absmax_roundtrip(&w, 64).unwrap(),
         &ch13_optimizations::nf4::int4_code_counts(&w, 64),
     );
     assert!(nf.rel_rms < 0.9 * i4.rel_rms, "NF4 {nf:?}, int4 {i4:?}");
-    assert!(nf.code_entropy > i4.code_entropy + 0.2, "NF4 {nf:?}, int4 {i4:?}");
+    assert!(
+        nf.code_entropy > i4.code_entropy + 0.2,
+        "NF4 {nf:?}, int4 {i4:?}"
+    );
 }
 
 #[test]
@@ -283,13 +342,35 @@ fn block_size_exercise_trades_bits_for_error() {
 fn memory_account_by_hand_for_one_projection() {
     let cfg = smollm2_135m();
     // r (d_in + d_out) a matrix: q is 576 × 576, v is 192 × 576.
-    assert_eq!(lora_params(&cfg, 8, Targets::QV), 30 * 8 * ((576 + 576) + (576 + 192)));
+    assert_eq!(
+        lora_params(&cfg, 8, Targets::QV),
+        30 * 8 * ((576 + 576) + (576 + 192))
+    );
     let full = memory_account(&cfg, true, 8, Setup::Full);
     let p = param_split(&cfg, true);
     assert_eq!(full.total(), 16.0 * (p.linear + p.other) as f64);
-    let q = memory_account(&cfg, true, 8, Setup::QLora { targets: Targets::All, double: true });
-    let q1 = memory_account(&cfg, true, 8, Setup::QLora { targets: Targets::All, double: false });
-    assert!(q.scales < 0.26 * q1.scales, "double quantization cuts the scales about 4×");
+    let q = memory_account(
+        &cfg,
+        true,
+        8,
+        Setup::QLora {
+            targets: Targets::All,
+            double: true,
+        },
+    );
+    let q1 = memory_account(
+        &cfg,
+        true,
+        8,
+        Setup::QLora {
+            targets: Targets::All,
+            double: false,
+        },
+    );
+    assert!(
+        q.scales < 0.26 * q1.scales,
+        "double quantization cuts the scales about 4×"
+    );
     assert_eq!(q.base, q1.base);
 }
 
@@ -305,15 +386,45 @@ fn smollm2_shapes_match_the_gguf() {
     let cfg = LlamaConfig::from_gguf(&file).unwrap();
     let ours = smollm2_135m();
     assert_eq!(
-        (ours.n_layers, ours.d_model, ours.n_heads, ours.n_kv_heads, ours.d_ff, ours.vocab),
-        (cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.d_ff, cfg.vocab)
+        (
+            ours.n_layers,
+            ours.d_model,
+            ours.n_heads,
+            ours.n_kv_heads,
+            ours.d_ff,
+            ours.vocab
+        ),
+        (
+            cfg.n_layers,
+            cfg.d_model,
+            cfg.n_heads,
+            cfg.n_kv_heads,
+            cfg.d_ff,
+            cfg.vocab
+        )
     );
     // Every parameter in the file is counted once, in the right group.
     let p = param_split(&ours, true);
     let (mut linear, mut other) = (0u64, 0u64);
     for (name, _) in cfg.expected_tensors() {
         let n = file.tensor(&name).unwrap().n_elements();
-        if name.starts_with("blk.") && !name.contains("norm") { linear += n } else { other += n }
+        if name.starts_with("blk.") && !name.contains("norm") {
+            linear += n
+        } else {
+            other += n
+        }
     }
     assert_eq!((p.linear as u64, p.other as u64), (linear, other));
+}
+
+#[test]
+fn nf4_bytes_counts_what_a_tensor_stores() {
+    use ch13_optimizations::nf4::nf4_bytes;
+    // A SmolLM2 FFN matrix, 1536 × 576: 13,824 blocks, 54 second-level blocks.
+    let w = gaussian(1536 * 576, 7);
+    for (config, double) in [(Nf4Config::F32_SCALES, false), (Nf4Config::QLORA, true)] {
+        let (codes, scales) = nf4_bytes(w.len(), double);
+        let q = Nf4Tensor::quantize(&w, config).unwrap();
+        assert_eq!(codes + scales, q.bytes(), "double quantization {double}");
+    }
 }

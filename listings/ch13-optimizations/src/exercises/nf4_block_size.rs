@@ -6,11 +6,17 @@ use crate::nf4::{Nf4Config, Nf4Error, Nf4Tensor, quant_error};
 /// For each block size: the storage bits a weight (with double-quantized scales in
 /// blocks of 256) and the relative RMS error of the roundtrip.
 // w: [n] -> one (block, bits per weight, relative RMS error) a block size
-pub fn block_size_sweep(w: &[f32], blocks: &[usize]) -> Result<Vec<(usize, f64, f64)>, Nf4Error> {
+pub fn block_size_sweep(
+    w: &[f32],
+    blocks: &[usize],
+) -> Result<Vec<(usize, f64, f64)>, Nf4Error> {
     blocks
         .iter()
         .map(|&block| {
-            let config = Nf4Config { block, scale_block: Some(256) };
+            let config = Nf4Config {
+                block,
+                scale_block: Some(256),
+            };
             let q = Nf4Tensor::quantize(w, config)?;
             let err = quant_error(w, &q.dequantize(), &[]).rel_rms;
             Ok((block, q.bits_per_param(), err))
