@@ -92,6 +92,7 @@ fn nf4_beats_int4_on_every_row_and_double_quant_costs_little() {
                 e[1], e[3], e[4]
             ),
             format!("{:.4} becomes {:.4} on the linear weights", l[1], l[2]),
+            format!("\\approx {:.4}.", ch13_optimizations::nf4::NF4_OFFSET),
         ],
     );
 }
