@@ -194,6 +194,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// One component of the account, read from it.
+type Part = fn(&MemoryAccount) -> f64;
+
 /// Two panels of stacked bars, one bar a setup, one colour a component.
 fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (900, 440)).into_drawing_area();
@@ -203,7 +206,7 @@ fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         ("SmolLM2-135M, r = 8", smollm2_135m(), true),
         ("Llama 2 7B, r = 8", llama2_7b(), false),
     ];
-    let parts: [(&str, fn(&MemoryAccount) -> f64); 4] = [
+    let parts: [(&str, Part); 4] = [
         ("frozen or trained weights", |m| m.base),
         ("NF4 scales", |m| m.scales),
         ("trainable + gradients", |m| m.trainable),

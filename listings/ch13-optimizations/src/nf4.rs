@@ -221,7 +221,11 @@ impl Nf4Tensor {
     /// The 4-bit code of weight i.
     pub fn code(&self, i: usize) -> u8 {
         let byte = self.packed[i / 2];
-        if i % 2 == 0 { byte >> 4 } else { byte & 0x0f }
+        if i.is_multiple_of(2) {
+            byte >> 4
+        } else {
+            byte & 0x0f
+        }
     }
 
     /// The first-level scales as the dequantizer sees them (after double quantization).
