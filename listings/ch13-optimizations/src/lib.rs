@@ -5,6 +5,8 @@
 //! - [`blocks`]: GGUF's Q8_0 and Q4_1 blocks, parsed and quantized as llama.cpp does.
 //! - [`kernels`]: matrix products on Q8_0, Q4_1 and int8 weights with integer dot
 //!   products, SIMD chosen at run time.
+//! - [`nf4`]: QLoRA's 4-bit NormalFloat (quantile code points, block-wise absmax, double
+//!   quantization of the scales) and the memory account of fine-tuning on an NF4 base.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
 //!   for a model in any weight format.
 //! - [`smollm2_formats`]: SmolLM2 with its matrices in f32, Q8_0, Q4_1 or int8, or
@@ -13,5 +15,6 @@
 pub mod blocks;
 pub mod exercises;
 pub mod kernels;
+pub mod nf4;
 pub mod perplexity;
 pub mod smollm2_formats;

@@ -1,1 +1,2 @@
 //! Exercise solutions, one module each.
+pub mod nf4_block_size;
