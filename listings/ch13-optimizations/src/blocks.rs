@@ -75,7 +75,9 @@ impl BlockQ8_0 {
 
     /// The 32 values the block stands for (Chapter 9's dequantization).
     pub fn dequantize(&self) -> [f32; QK] {
-        dequantize_q8_0(&self.to_bytes()).try_into().expect("one block")
+        dequantize_q8_0(&self.to_bytes())
+            .try_into()
+            .expect("one block")
     }
 }
 
@@ -120,7 +122,9 @@ impl BlockQ4_1 {
 
     /// The 32 values the block stands for (Chapter 9's dequantization).
     pub fn dequantize(&self) -> [f32; QK] {
-        dequantize_q4_1(&self.to_bytes()).try_into().expect("one block")
+        dequantize_q4_1(&self.to_bytes())
+            .try_into()
+            .expect("one block")
     }
 }
 
@@ -128,6 +132,10 @@ impl BlockQ4_1 {
 // x: [n] -> [n/32 blocks]
 pub fn quantize_row<B>(x: &[f32], quantize: impl Fn(&[f32; QK]) -> B) -> Vec<B> {
     let (chunks, rest) = x.as_chunks::<QK>();
-    assert!(rest.is_empty(), "quantize_row: {} values is not whole blocks", x.len());
+    assert!(
+        rest.is_empty(),
+        "quantize_row: {} values is not whole blocks",
+        x.len()
+    );
     chunks.iter().map(quantize).collect()
 }

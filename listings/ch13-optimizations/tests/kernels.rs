@@ -21,7 +21,11 @@ fn fixture() -> Fixture {
 }
 
 fn floats(v: &serde_json::Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -39,14 +43,36 @@ fn blocks_match_llama_cpp_byte_for_byte() {
         let x = floats(&case["x"]);
         let (chunks, rest) = x.as_chunks::<QK>();
         assert!(rest.is_empty());
-        let q8: Vec<u8> = chunks.iter().flat_map(|c| BlockQ8_0::quantize(c).to_bytes()).collect();
-        let q4: Vec<u8> = chunks.iter().flat_map(|c| BlockQ4_1::quantize(c).to_bytes()).collect();
-        assert_eq!(hex(&q8), case["Q8_0"]["bytes"].as_str().unwrap(), "{name} Q8_0");
-        assert_eq!(hex(&q4), case["Q4_1"]["bytes"].as_str().unwrap(), "{name} Q4_1");
+        let q8: Vec<u8> = chunks
+            .iter()
+            .flat_map(|c| BlockQ8_0::quantize(c).to_bytes())
+            .collect();
+        let q4: Vec<u8> = chunks
+            .iter()
+            .flat_map(|c| BlockQ4_1::quantize(c).to_bytes())
+            .collect();
+        assert_eq!(
+            hex(&q8),
+            case["Q8_0"]["bytes"].as_str().unwrap(),
+            "{name} Q8_0"
+        );
+        assert_eq!(
+            hex(&q4),
+            case["Q4_1"]["bytes"].as_str().unwrap(),
+            "{name} Q4_1"
+        );
         let m8 = Q8_0Matrix::from_bytes(1, x.len(), &q8).unwrap();
         let m4 = Q4_1Matrix::from_bytes(1, x.len(), &q4).unwrap();
-        assert_eq!(m8.row(0), floats(&case["Q8_0"]["dequantized"]), "{name} Q8_0 values");
-        assert_eq!(m4.row(0), floats(&case["Q4_1"]["dequantized"]), "{name} Q4_1 values");
+        assert_eq!(
+            m8.row(0),
+            floats(&case["Q8_0"]["dequantized"]),
+            "{name} Q8_0 values"
+        );
+        assert_eq!(
+            m4.row(0),
+            floats(&case["Q4_1"]["dequantized"]),
+            "{name} Q4_1 values"
+        );
     }
 }
 
@@ -67,7 +93,11 @@ fn random(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
     // Rows of different scales, and a few outliers, as in real weights.
     Array2::from_shape_fn((rows, cols), |(i, _)| {
         let v: f32 = rng.random_range(-1.0..1.0) * (1.0 + (i % 7) as f32);
-        if rng.random_range(0..100) == 0 { v * 8.0 } else { v }
+        if rng.random_range(0..100) == 0 {
+            v * 8.0
+        } else {
+            v
+        }
     })
 }
 
@@ -106,12 +136,25 @@ fn check_f32_activations(m: &dyn QuantizedMatrix, x: ArrayView2<f32>) {
             let mut bound = 1e-6 * scale[[t, o]];
             for b in 0..x.ncols().div_ceil(QK) {
                 let cols = b * QK..((b + 1) * QK).min(x.ncols());
-                let amax = x.row(t).slice(ndarray::s![cols.clone()]).fold(0.0f32, |a, v| a.max(v.abs()));
-                let wsum: f64 = w.row(o).slice(ndarray::s![cols]).iter().map(|v| f64::from(v.abs())).sum();
+                let amax = x
+                    .row(t)
+                    .slice(ndarray::s![cols.clone()])
+                    .fold(0.0f32, |a, v| a.max(v.abs()));
+                let wsum: f64 = w
+                    .row(o)
+                    .slice(ndarray::s![cols])
+                    .iter()
+                    .map(|v| f64::from(v.abs()))
+                    .sum();
                 bound += f64::from(amax) / 254.0 * wsum;
             }
             let err = (f64::from(y[[t, o]]) - want[[t, o]]).abs();
-            assert!(err <= bound, "[{t}, {o}]: y {}, reference {}, bound {bound}", y[[t, o]], want[[t, o]]);
+            assert!(
+                err <= bound,
+                "[{t}, {o}]: y {}, reference {}, bound {bound}",
+                y[[t, o]],
+                want[[t, o]]
+            );
         }
     }
 }
@@ -128,7 +171,10 @@ fn matrices(w: ArrayView2<f32>) -> Vec<(&'static str, Box<dyn QuantizedMatrix>)>
 /// of 4 or of a task's 64, one row of x and odd numbers of rows.
 #[test]
 fn kernels_match_dequantize_then_f32() {
-    for (seed, (out, n)) in [(1536, 576), (576, 1536), (130, 64)].into_iter().enumerate() {
+    for (seed, (out, n)) in [(1536, 576), (576, 1536), (130, 64)]
+        .into_iter()
+        .enumerate()
+    {
         let w = random(out, n, seed as u64);
         for t in [1, 3, 17] {
             let x = random(t, n, 100 + seed as u64) * 0.5;
@@ -150,7 +196,11 @@ fn int8_takes_rows_that_are_not_whole_blocks() {
     let x = random(2, 50, 8);
     check_same_activations(&m, x.view());
     check_f32_activations(&m, x.view());
-    assert!((m.dequantize() - &w).iter().all(|e| e.abs() <= 8.0 * 8.0 / 254.0 + 1e-6));
+    assert!(
+        (m.dequantize() - &w)
+            .iter()
+            .all(|e| e.abs() <= 8.0 * 8.0 / 254.0 + 1e-6)
+    );
 }
 
 fn bits(a: &Array2<f32>) -> Vec<u32> {
@@ -190,13 +240,35 @@ fn simd_and_portable_give_the_same_bits() {
             bits(&mi.matmul_with(&x, Isa::Portable)),
         ];
         for &isa in &isas {
-            assert_eq!(bits(&m8.matmul_with(&x, isa)), want[0], "Q8_0 {isa:?} T={t}");
-            assert_eq!(bits(&m4.matmul_with(&x, isa)), want[1], "Q4_1 {isa:?} T={t}");
-            assert_eq!(bits(&mi.matmul_with(&x, isa)), want[2], "int8 {isa:?} T={t}");
+            assert_eq!(
+                bits(&m8.matmul_with(&x, isa)),
+                want[0],
+                "Q8_0 {isa:?} T={t}"
+            );
+            assert_eq!(
+                bits(&m4.matmul_with(&x, isa)),
+                want[1],
+                "Q4_1 {isa:?} T={t}"
+            );
+            assert_eq!(
+                bits(&mi.matmul_with(&x, isa)),
+                want[2],
+                "int8 {isa:?} T={t}"
+            );
         }
         // A row of x gets the same bits alone as among others.
-        let alone = ActivationsQ8::quantize(random(t, n, 9).row(t - 1).insert_axis(ndarray::Axis(0)));
-        assert_eq!(bits(&m4.matmul_q8(&alone)), bits(&m4.matmul_q8(&x).row(t - 1).to_owned().insert_axis(ndarray::Axis(0))));
+        let alone = ActivationsQ8::quantize(
+            random(t, n, 9).row(t - 1).insert_axis(ndarray::Axis(0)),
+        );
+        assert_eq!(
+            bits(&m4.matmul_q8(&alone)),
+            bits(
+                &m4.matmul_q8(&x)
+                    .row(t - 1)
+                    .to_owned()
+                    .insert_axis(ndarray::Axis(0))
+            )
+        );
     }
 }
 
@@ -205,8 +277,16 @@ fn same_bits_on_one_and_three_threads() {
     let w = random(300, 192, 11);
     let x = random(3, 192, 12);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| matrices(w.view()).iter().map(|(_, m)| bits(&m.matmul(x.view()))).collect::<Vec<_>>())
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            matrices(w.view())
+                .iter()
+                .map(|(_, m)| bits(&m.matmul(x.view())))
+                .collect::<Vec<_>>()
+        })
     };
     assert_eq!(run(1), run(3));
 }
@@ -215,18 +295,32 @@ fn same_bits_on_one_and_three_threads() {
 fn bad_inputs_are_errors() {
     let w = Array2::<f32>::zeros((4, 33));
     let e = Q4_1Matrix::quantize(w.view()).unwrap_err();
-    assert_eq!(e.to_string(), "Q4_1: rows of 33 values are not whole blocks of 32");
-    assert!(matches!(Q8_0Matrix::quantize(w.view()), Err(QuantError::NotWholeBlocks { .. })));
+    assert_eq!(
+        e.to_string(),
+        "Q4_1: rows of 33 values are not whole blocks of 32"
+    );
+    assert!(matches!(
+        Q8_0Matrix::quantize(w.view()),
+        Err(QuantError::NotWholeBlocks { .. })
+    ));
     let e = Q8_0Matrix::from_bytes(2, 64, &[0; 135]).unwrap_err();
-    assert_eq!(e.to_string(), "Q8_0: a [2, 64] matrix takes 136 bytes, got 135");
+    assert_eq!(
+        e.to_string(),
+        "Q8_0: a [2, 64] matrix takes 136 bytes, got 135"
+    );
     let e = Q4_1Matrix::from_bytes(2, 64, &[0; 81]).unwrap_err();
-    assert_eq!(e.to_string(), "Q4_1: a [2, 64] matrix takes 80 bytes, got 81");
+    assert_eq!(
+        e.to_string(),
+        "Q4_1: a [2, 64] matrix takes 80 bytes, got 81"
+    );
 }
 
 fn smollm2() -> &'static Gguf {
     static FILE: OnceLock<Gguf> = OnceLock::new();
     FILE.get_or_init(|| {
-        let dir = models::SMOLLM2_135M_INSTRUCT.dir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = models::SMOLLM2_135M_INSTRUCT
+            .dir()
+            .unwrap_or_else(|e| panic!("{e}"));
         Gguf::open(&dir.join(models::SMOLLM2_GGUF)).unwrap_or_else(|e| panic!("{e}"))
     })
 }
@@ -242,13 +336,24 @@ fn smollm2_tensors_load_without_requantizing() {
     assert_eq!(up.dequantize().into_dyn(), want);
     let embd = Q8_0Matrix::from_gguf(g, "token_embd.weight", [49152, 576]).unwrap();
     let want = g.dequantize("token_embd.weight").unwrap();
-    assert_eq!(embd.row(1234), want.as_slice().unwrap()[1234 * 576..1235 * 576]);
+    assert_eq!(
+        embd.row(1234),
+        want.as_slice().unwrap()[1234 * 576..1235 * 576]
+    );
     let e = Q4_1Matrix::from_gguf(g, "token_embd.weight", [49152, 576]).unwrap_err();
-    assert_eq!(e.to_string(), "tensor token_embd.weight: type Q8_0 in the file, expected Q4_1");
+    assert_eq!(
+        e.to_string(),
+        "tensor token_embd.weight: type Q8_0 in the file, expected Q4_1"
+    );
     let e = Q4_1Matrix::from_gguf(g, "blk.0.ffn_up.weight", [576, 1536]).unwrap_err();
     assert_eq!(
         e.to_string(),
         "tensor blk.0.ffn_up.weight: shape [1536, 576] in the file, expected [576, 1536]"
     );
-    assert!(Q8_0Matrix::from_gguf(g, "nope", [1, 32]).unwrap_err().to_string().contains("nope"));
+    assert!(
+        Q8_0Matrix::from_gguf(g, "nope", [1, 32])
+            .unwrap_err()
+            .to_string()
+            .contains("nope")
+    );
 }

@@ -1,1 +1,2 @@
 //! Exercise solutions, one module each.
+pub mod q4_0;

@@ -29,7 +29,11 @@ impl Int8Matrix {
         let padded = cols.div_ceil(QK) * QK;
         let mut qs = vec![0i8; rows * padded];
         let mut scale = vec![0.0f32; rows];
-        for ((w_o, q_o), s) in w.outer_iter().zip(qs.chunks_exact_mut(padded)).zip(&mut scale) {
+        for ((w_o, q_o), s) in w
+            .outer_iter()
+            .zip(qs.chunks_exact_mut(padded))
+            .zip(&mut scale)
+        {
             let amax = w_o.fold(0.0f32, |a, v| a.max(v.abs()));
             *s = amax / 127.0;
             let id = if *s != 0.0 { 1.0 / *s } else { 0.0 };
@@ -37,15 +41,30 @@ impl Int8Matrix {
                 *q = (v * id).round() as i8;
             }
         }
-        Ok(Int8Matrix { rows, cols, qs, scale })
+        Ok(Int8Matrix {
+            rows,
+            cols,
+            qs,
+            scale,
+        })
     }
 
     /// [`QuantizedMatrix::matmul_q8`] with a chosen instruction set.
     // x: [T, in] quantized -> [T, out]
     pub fn matmul_with(&self, x: &ActivationsQ8, isa: Isa) -> Array2<f32> {
-        assert_eq!(x.cols, self.cols, "matmul: W is [{}, {}], x has {} columns", self.rows, self.cols, x.cols);
-        assert!(Isa::available().contains(&isa), "{isa:?} is not available on this CPU");
+        assert_eq!(
+            x.cols, self.cols,
+            "matmul: W is [{}, {}], x has {} columns",
+            self.rows, self.cols, x.cols
+        );
+        assert!(
+            Isa::available().contains(&isa),
+            "{isa:?} is not available on this CPU"
+        );
         let padded = x.blocks() * QK;
+        if padded == 0 {
+            return Array2::zeros((x.rows, self.rows));
+        }
         par_rows(self.rows, x.rows, |rows, y| {
             let w = &self.qs[rows.start * padded..rows.end * padded];
             let s = &self.scale[rows];
@@ -93,7 +112,11 @@ pub(super) fn dot_plain(w: &[i8], scale: f32, x: XRow) -> f32 {
     let mut acc = [0.0f32; LANES];
     let (w_blocks, _) = w.as_chunks::<QK>();
     for (b, w_b) in w_blocks.iter().enumerate() {
-        accumulate(&mut acc, lanes_plain(w_b, &x.qs[b * QK..(b + 1) * QK]), x.d[b]);
+        accumulate(
+            &mut acc,
+            lanes_plain(w_b, &x.qs[b * QK..(b + 1) * QK]),
+            x.d[b],
+        );
     }
     scale * finish(acc)
 }
@@ -101,7 +124,11 @@ pub(super) fn dot_plain(w: &[i8], scale: f32, x: XRow) -> f32 {
 // w: [rows, padded in], s: [rows], x: [T, in], y: [rows, T]
 fn rows_plain(w: &[i8], s: &[f32], x: &ActivationsQ8, y: &mut [f32]) {
     let padded = x.blocks() * QK;
-    for ((w_o, &s_o), y_o) in w.chunks_exact(padded).zip(s).zip(y.chunks_exact_mut(x.rows)) {
+    for ((w_o, &s_o), y_o) in w
+        .chunks_exact(padded)
+        .zip(s)
+        .zip(y.chunks_exact_mut(x.rows))
+    {
         for (t, y) in y_o.iter_mut().enumerate() {
             *y = dot_plain(w_o, s_o, x.row(t));
         }

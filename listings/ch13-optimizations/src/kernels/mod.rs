@@ -14,7 +14,7 @@ mod x86;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use ch09_decoder_only::gguf::{Gguf, GgufError, GgmlType};
+use ch09_decoder_only::gguf::{GgmlType, Gguf, GgufError};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
@@ -75,7 +75,12 @@ pub trait QuantizedMatrix: Send + Sync {
     // x: [T, in] -> [T, out]
     fn matmul(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let [out, n] = self.shape();
-        assert_eq!(x.ncols(), n, "matmul: W is [{out}, {n}], x is {:?}", x.dim());
+        assert_eq!(
+            x.ncols(),
+            n,
+            "matmul: W is [{out}, {n}], x is {:?}",
+            x.dim()
+        );
         self.matmul_q8(&ActivationsQ8::quantize(x))
     }
 }
@@ -298,7 +303,7 @@ fn gguf_tensor<'g>(
 
 /// Checks `cols` is whole blocks.
 fn whole_blocks(format: &'static str, cols: usize) -> Result<usize, QuantError> {
-    if cols % QK != 0 {
+    if !cols.is_multiple_of(QK) {
         return Err(QuantError::NotWholeBlocks { format, cols });
     }
     Ok(cols / QK)

@@ -1,6 +1,6 @@
 //! Q8_0 weights: blocks of 32 signed bytes with an f16 scale.
 
-use ch09_decoder_only::gguf::{Gguf, GgmlType, f16_to_f32};
+use ch09_decoder_only::gguf::{GgmlType, Gguf, f16_to_f32};
 use ndarray::{Array2, ArrayView2};
 
 use super::{
@@ -30,12 +30,22 @@ impl Q8_0Matrix {
     }
 
     /// The blocks as GGUF stores them: 34 bytes each, row after row.
-    pub fn from_bytes(rows: usize, cols: usize, bytes: &[u8]) -> Result<Self, QuantError> {
+    pub fn from_bytes(
+        rows: usize,
+        cols: usize,
+        bytes: &[u8],
+    ) -> Result<Self, QuantError> {
         let nb = whole_blocks("Q8_0", cols)?;
         let expected = rows * nb * BlockQ8_0::BYTES;
         if bytes.len() != expected {
             let found = bytes.len();
-            return Err(QuantError::ByteLength { format: "Q8_0", rows, cols, expected, found });
+            return Err(QuantError::ByteLength {
+                format: "Q8_0",
+                rows,
+                cols,
+                expected,
+                found,
+            });
         }
         let (chunks, _) = bytes.as_chunks::<{ BlockQ8_0::BYTES }>();
         let blocks = chunks.iter().map(BlockQ8_0::from_bytes).collect();
@@ -43,7 +53,11 @@ impl Q8_0Matrix {
     }
 
     /// A Q8_0 tensor of a GGUF file, its blocks taken as they are.
-    pub fn from_gguf(g: &Gguf, name: &str, shape: [usize; 2]) -> Result<Self, QuantError> {
+    pub fn from_gguf(
+        g: &Gguf,
+        name: &str,
+        shape: [usize; 2],
+    ) -> Result<Self, QuantError> {
         let bytes = gguf_tensor(g, name, GgmlType::Q8_0, shape)?;
         Self::from_bytes(shape[0], shape[1], bytes)
     }
@@ -57,9 +71,19 @@ impl Q8_0Matrix {
     /// [`Isa::available`]), for the tests that compare them.
     // x: [T, in] quantized -> [T, out]
     pub fn matmul_with(&self, x: &ActivationsQ8, isa: Isa) -> Array2<f32> {
-        assert_eq!(x.cols, self.cols, "matmul: W is [{}, {}], x has {} columns", self.rows, self.cols, x.cols);
-        assert!(Isa::available().contains(&isa), "{isa:?} is not available on this CPU");
+        assert_eq!(
+            x.cols, self.cols,
+            "matmul: W is [{}, {}], x has {} columns",
+            self.rows, self.cols, x.cols
+        );
+        assert!(
+            Isa::available().contains(&isa),
+            "{isa:?} is not available on this CPU"
+        );
         let nb = self.cols / QK;
+        if nb == 0 {
+            return Array2::zeros((x.rows, self.rows));
+        }
         par_rows(self.rows, x.rows, |rows, y| {
             let w = &self.blocks[rows.start * nb..rows.end * nb];
             match isa {
@@ -88,7 +112,10 @@ impl QuantizedMatrix for Q8_0Matrix {
     fn row(&self, i: usize) -> Vec<f32> {
         assert!(i < self.rows, "row {i} of a matrix with {} rows", self.rows);
         let nb = self.cols / QK;
-        self.blocks[i * nb..(i + 1) * nb].iter().flat_map(|b| b.dequantize()).collect()
+        self.blocks[i * nb..(i + 1) * nb]
+            .iter()
+            .flat_map(|b| b.dequantize())
+            .collect()
     }
 
     fn matmul_q8(&self, x: &ActivationsQ8) -> Array2<f32> {

@@ -28,7 +28,12 @@ unsafe fn madd<const VNNI: bool>(u: __m256i, s: __m256i) -> __m256i {
 /// acc + f32(lanes) · scale, unfused, as in the portable `accumulate`.
 #[inline(always)]
 unsafe fn accumulate(acc: __m256, lanes: __m256i, scale: f32) -> __m256 {
-    unsafe { _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(scale))) }
+    unsafe {
+        _mm256_add_ps(
+            acc,
+            _mm256_mul_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(scale)),
+        )
+    }
 }
 
 #[inline(always)]
@@ -52,7 +57,10 @@ unsafe fn halves(bits: i32) -> [f32; 4] {
 /// latency), each block's 16 code bytes spread to 32 nibbles in the order of x.
 // w: [R · nb blocks], x: [nb · 32] -> [R]
 #[inline(always)]
-unsafe fn dots_q4_1<const VNNI: bool, const R: usize>(w: &[BlockQ4_1], x: XRow) -> [f32; R] {
+unsafe fn dots_q4_1<const VNNI: bool, const R: usize>(
+    w: &[BlockQ4_1],
+    x: XRow,
+) -> [f32; R] {
     let nb = w.len() / R;
     unsafe {
         let (mut acc, mut mins) = ([_mm256_setzero_ps(); R], [0.0f32; R]);
@@ -80,7 +88,10 @@ unsafe fn dots_q4_1<const VNNI: bool, const R: usize>(w: &[BlockQ4_1], x: XRow) 
 /// activations are never −128.
 // w: [R · nb blocks], x: [nb · 32] -> [R]
 #[inline(always)]
-unsafe fn dots_q8_0<const VNNI: bool, const R: usize>(w: &[BlockQ8_0], x: XRow) -> [f32; R] {
+unsafe fn dots_q8_0<const VNNI: bool, const R: usize>(
+    w: &[BlockQ8_0],
+    x: XRow,
+) -> [f32; R] {
     let nb = w.len() / R;
     unsafe {
         let mut acc = [_mm256_setzero_ps(); R];
@@ -102,14 +113,20 @@ unsafe fn dots_q8_0<const VNNI: bool, const R: usize>(w: &[BlockQ8_0], x: XRow) 
 /// w_r · x for R int8 rows, each scaled by its row's scale at the end.
 // w: [R, nb · 32], s: [R], x: [nb · 32] -> [R]
 #[inline(always)]
-unsafe fn dots_int8<const VNNI: bool, const R: usize>(w: &[i8], s: &[f32], x: XRow) -> [f32; R] {
+unsafe fn dots_int8<const VNNI: bool, const R: usize>(
+    w: &[i8],
+    s: &[f32],
+    x: XRow,
+) -> [f32; R] {
     let n = w.len() / R;
     unsafe {
         let mut acc = [_mm256_setzero_ps(); R];
         for b in 0..n / QK {
             let xv = _mm256_loadu_si256(x.qs[b * QK..(b + 1) * QK].as_ptr().cast());
             for (r, acc) in acc.iter_mut().enumerate() {
-                let wv = _mm256_loadu_si256(w[r * n + b * QK..r * n + (b + 1) * QK].as_ptr().cast());
+                let wv = _mm256_loadu_si256(
+                    w[r * n + b * QK..r * n + (b + 1) * QK].as_ptr().cast(),
+                );
                 let lanes = madd::<VNNI>(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
                 *acc = accumulate(*acc, lanes, x.d[b]);
             }
@@ -169,8 +186,12 @@ macro_rules! entry {
                         s.len(),
                         x,
                         y,
-                        |o, x| unsafe { dots_int8::<$vnni, 4>(&w[o * n..(o + 4) * n], &s[o..], x) },
-                        |o, x| unsafe { dots_int8::<$vnni, 1>(&w[o * n..(o + 1) * n], &s[o..], x) },
+                        |o, x| unsafe {
+                            dots_int8::<$vnni, 4>(&w[o * n..(o + 4) * n], &s[o..], x)
+                        },
+                        |o, x| unsafe {
+                            dots_int8::<$vnni, 1>(&w[o * n..(o + 1) * n], &s[o..], x)
+                        },
                     )
                 }
             }
@@ -199,12 +220,24 @@ fn rows(isa: Isa, w: Weights, nb: usize, x: &ActivationsQ8, y: &mut [f32]) {
 }
 
 // w: [rows · nb blocks], x: [T, in], y: [rows, T]
-pub(super) fn rows_q4_1(isa: Isa, w: &[BlockQ4_1], nb: usize, x: &ActivationsQ8, y: &mut [f32]) {
+pub(super) fn rows_q4_1(
+    isa: Isa,
+    w: &[BlockQ4_1],
+    nb: usize,
+    x: &ActivationsQ8,
+    y: &mut [f32],
+) {
     rows(isa, Weights::Q4_1(w), nb, x, y)
 }
 
 // w: [rows · nb blocks], x: [T, in], y: [rows, T]
-pub(super) fn rows_q8_0(isa: Isa, w: &[BlockQ8_0], nb: usize, x: &ActivationsQ8, y: &mut [f32]) {
+pub(super) fn rows_q8_0(
+    isa: Isa,
+    w: &[BlockQ8_0],
+    nb: usize,
+    x: &ActivationsQ8,
+    y: &mut [f32],
+) {
     rows(isa, Weights::Q8_0(w), nb, x, y)
 }
 
