@@ -4,7 +4,7 @@
 Writes listings/ch13-optimizations/tests/golden/blocks.json: a few rows of float32
 values (seeded normal rows at several scales, and blocks chosen for the edge cases: all
 zeros, one constant, a single outlier, exact rounding ties) with the bytes
-`gguf.quants.quantize` gives for each in Q8_0 and Q4_1, as hex strings, and the values
+`gguf.quants.quantize` gives for each in Q8_0 and Q4_1 (and Q4_0, for the exercise), as hex strings, and the values
 `gguf.quants.dequantize` reads back from those bytes.
 """
 import importlib.metadata
@@ -42,7 +42,7 @@ def main() -> None:
     cases = {}
     for name, x in rows().items():
         case = {"x": [float(v) for v in x]}
-        for ty in (Q.Q8_0, Q.Q4_1):
+        for ty in (Q.Q8_0, Q.Q4_1, Q.Q4_0):
             q = gguf.quants.quantize(x.reshape(1, -1), ty)
             back = gguf.quants.dequantize(q, ty).reshape(-1)
             case[ty.name] = {

@@ -14,7 +14,7 @@ pub fn f32_to_f16(x: f32) -> u16 {
     Precision::F16.bits(x) as u16
 }
 
-// ANCHOR: block_q8_0
+// ANCHOR: blocks
 /// 32 weights as x_j = d · q_j: an f16 scale and 32 signed bytes, 34 bytes in the file
 /// (8.5 bits a weight).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct BlockQ4_1 {
     pub m: u16,
     pub qs: [u8; QK / 2],
 }
-// ANCHOR_END: block_q8_0
+// ANCHOR_END: blocks
 
 impl BlockQ8_0 {
     /// Bytes a block takes in a GGUF file.

@@ -1,2 +1,3 @@
 //! Exercise solutions, one module each.
 pub mod nf4_block_size;
+pub mod q4_0;

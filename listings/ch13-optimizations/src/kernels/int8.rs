@@ -62,6 +62,9 @@ impl Int8Matrix {
             "{isa:?} is not available on this CPU"
         );
         let padded = x.blocks() * QK;
+        if padded == 0 {
+            return Array2::zeros((x.rows, self.rows));
+        }
         par_rows(self.rows, x.rows, |rows, y| {
             let w = &self.qs[rows.start * padded..rows.end * padded];
             let s = &self.scale[rows];

@@ -144,7 +144,10 @@ pub struct ActivationsQ8 {
     pub s: Vec<f32>,
 }
 
+// ANCHOR_END: activations
+
 impl ActivationsQ8 {
+    // ANCHOR: quantize_activations
     // x: [T, n] -> T × ⌈n/32⌉ blocks
     pub fn quantize(x: ArrayView2<f32>) -> Self {
         let (rows, cols) = x.dim();
@@ -178,7 +181,7 @@ impl ActivationsQ8 {
         }
         a
     }
-    // ANCHOR_END: activations
+    // ANCHOR_END: quantize_activations
 
     /// Blocks in a row.
     pub fn blocks(&self) -> usize {
@@ -238,6 +241,7 @@ fn finish(mut acc: [f32; LANES]) -> f32 {
 }
 // ANCHOR_END: accumulate
 
+// ANCHOR: lanes
 /// Lane l of a block's integer dot product: the products of elements 4l to 4l + 3,
 /// which is what one `vpdpbusd` lane holds. `u` is the weight code, `s` the activation.
 #[inline(always)]
@@ -248,6 +252,7 @@ fn lanes_plain<W: Copy + Into<i32>>(u: &[W; QK], s: &[i8]) -> [i32; LANES] {
             .sum()
     })
 }
+// ANCHOR_END: lanes
 
 // ANCHOR: par_rows
 /// Rows of W one rayon task computes, whole: no sum is split across threads, so the
@@ -303,7 +308,7 @@ fn gguf_tensor<'g>(
 
 /// Checks `cols` is whole blocks.
 fn whole_blocks(format: &'static str, cols: usize) -> Result<usize, QuantError> {
-    if cols % QK != 0 {
+    if !cols.is_multiple_of(QK) {
         return Err(QuantError::NotWholeBlocks { format, cols });
     }
     Ok(cols / QK)

@@ -81,6 +81,9 @@ impl Q4_1Matrix {
             "{isa:?} is not available on this CPU"
         );
         let nb = self.cols / QK;
+        if nb == 0 {
+            return Array2::zeros((x.rows, self.rows));
+        }
         par_rows(self.rows, x.rows, |rows, y| {
             let w = &self.blocks[rows.start * nb..rows.end * nb];
             match isa {
