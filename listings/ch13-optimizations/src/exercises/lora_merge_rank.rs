@@ -1,0 +1,1 @@
+//! Exercise (LoRA): placeholder replaced below.

@@ -1,0 +1,1 @@
+pub mod lora_merge_rank;
