@@ -72,6 +72,9 @@ pub trait SidePath: Module + Any + Send + Sync {
 
 /// The names of the four projections, in the order of `side`.
 pub const PROJECTIONS: [&str; 4] = ["wq", "wk", "wv", "wo"];
+// ANCHOR_END: side_path
+
+// ANCHOR: project
 
 /// x·W plus the side path's output where one is installed.
 // x: [T, d_in] -> [T, d_out]
@@ -104,7 +107,7 @@ fn project_backward(
         None => dx,
     }
 }
-// ANCHOR_END: side_path
+// ANCHOR_END: project
 
 impl GroupedQueryAttention {
     /// Panics unless `n_kv_heads` divides `n_heads` and `head_dim` is even: the model's

@@ -28,7 +28,7 @@ pub type BaseTransform<'a> = &'a dyn Fn(ArrayView2<f32>) -> Array2<f32>;
 /// A target the loss skips: the input half of a sequence cannot be predicted.
 const IGNORE: usize = usize::MAX;
 
-// ANCHOR: task
+// ANCHOR: task (long: the task and how one example is laid out, together)
 /// Sequences x₁..x_n SEP y₁..y_n over `n_symbols` symbols. Pretraining copies
 /// (yᵢ = xᵢ); the fine-tuning task enciphers (yᵢ = σ(xᵢ)) with a fixed random
 /// permutation σ. The answer is exact: a sequence is right when all n symbols are.
@@ -70,14 +70,16 @@ impl Task {
             .collect();
         (seq[..2 * n].to_vec(), targets)
     }
+}
+// ANCHOR_END: task
 
+impl Task {
     pub fn random_input(&self, rng: &mut impl Rng) -> Vec<usize> {
         (0..self.len)
             .map(|_| rng.random_range(0..self.n_symbols))
             .collect()
     }
 }
-// ANCHOR_END: task
 
 // ANCHOR: step
 /// The mean answer-token cross-entropy of a batch; gradients of the batch mean are
@@ -305,7 +307,7 @@ pub fn copy_model(base: &Llama, transform: Option<BaseTransform<'_>>) -> Llama {
     model
 }
 
-// ANCHOR: finetune
+// ANCHOR: finetune (long: one run from copy to measurement, read top to bottom)
 /// Fine-tunes a copy of the base on the cipher task with `method`; the same batches in
 /// the same order for every method. Returns the model and what was measured.
 pub fn finetune(

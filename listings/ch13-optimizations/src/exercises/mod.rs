@@ -1,1 +1,1 @@
-pub mod lora_merge_rank;
+pub mod lora_unmerge;

@@ -1,1 +1,0 @@
-//! Exercise (LoRA): placeholder replaced below.
