@@ -284,6 +284,7 @@ pub fn pretrain(s: &LoraSetup) -> Base {
 }
 // ANCHOR_END: pretrain
 
+// ANCHOR: copy_model
 /// A fresh copy of `base`'s parameters (the trainable Llama is not `Clone`: it holds
 /// caches), every projection weight passed through `transform` if one is given.
 pub fn copy_model(base: &Llama, transform: Option<BaseTransform<'_>>) -> Llama {
@@ -306,6 +307,7 @@ pub fn copy_model(base: &Llama, transform: Option<BaseTransform<'_>>) -> Llama {
     });
     model
 }
+// ANCHOR_END: copy_model
 
 // ANCHOR: finetune (long: one run from copy to measurement, read top to bottom)
 /// Fine-tunes a copy of the base on the cipher task with `method`; the same batches in
