@@ -2,8 +2,11 @@
 //! scratch"). `n_kv_heads` K/V heads, each shared by `n_heads / n_kv_heads` query heads:
 //! one K/V head is multi-query attention (MQA), `n_kv_heads = n_heads` is multi-head.
 
+use std::any::Any;
+
 use ch01_foundations::init::xavier_uniform;
 use ch01_foundations::module::{Module, Param, ParamView, ParamViewMut};
+use ch01_foundations::module::{visit_child, visit_child_mut};
 use ch02_input::positions::rope::{Rope, RopeStyle};
 use ch03_attention::mask::Mask;
 use ch03_attention::sdpa::{sdpa, sdpa_backward};
@@ -45,9 +48,66 @@ pub struct GroupedQueryAttention {
     pub rope_base: f64,
     /// Which pairs RoPE turns: rotate-half, as Hugging Face's Llama checkpoints expect.
     pub rope_style: RopeStyle,
+    /// Trainable paths beside W_q, W_k, W_v, W_o, in that order (Chapter 13's LoRA);
+    /// none in this chapter.
+    pub side: [Option<Box<dyn SidePath>>; 4],
+    /// Whether backward leaves the four projections' gradients alone.
+    pub frozen: bool,
     cache: Option<GqaCache>,
 }
 // ANCHOR_END: gqa_struct
+
+// ANCHOR: side_path
+/// A trainable path beside a projection, y = x·W + path(x): the hook Chapter 13's
+/// low-rank adapters plug into. Its parameters are visited as the projection's
+/// (`wq_side.a`), and it caches its own input for its backward. `Any` lets the owner of
+/// a concrete path (LoRA, merging itself into W) find it again.
+pub trait SidePath: Module + Any + Send + Sync {
+    // x: [T, d_in] -> [T, d_out]
+    fn forward(&mut self, x: &Array2<f32>) -> Array2<f32>;
+    /// Adds its parameters' gradients and returns its share of dx.
+    // dy: [T, d_out] -> dx: [T, d_in]
+    fn backward(&mut self, dy: &Array2<f32>) -> Array2<f32>;
+}
+
+/// The names of the four projections, in the order of `side`.
+pub const PROJECTIONS: [&str; 4] = ["wq", "wk", "wv", "wo"];
+// ANCHOR_END: side_path
+
+// ANCHOR: project
+
+/// x·W plus the side path's output where one is installed.
+// x: [T, d_in] -> [T, d_out]
+fn project(
+    w: &Param<Ix2>,
+    side: &mut Option<Box<dyn SidePath>>,
+    x: &Array2<f32>,
+) -> Array2<f32> {
+    let y = x.dot(&w.value);
+    match side {
+        Some(path) => y + &path.forward(x),
+        None => y,
+    }
+}
+
+/// Adds xᵀ·dy to W's gradient unless it is frozen; returns dy·Wᵀ plus the side path's dx.
+// x: [T, d_in], dy: [T, d_out] -> dx: [T, d_in]
+fn project_backward(
+    w: &mut Param<Ix2>,
+    side: &mut Option<Box<dyn SidePath>>,
+    frozen: bool,
+    (x, dy): (&Array2<f32>, &Array2<f32>),
+) -> Array2<f32> {
+    if !frozen {
+        w.grad += &x.t().dot(dy);
+    }
+    let dx = dy.dot(&w.value.t());
+    match side {
+        Some(path) => dx + &path.backward(dy),
+        None => dx,
+    }
+}
+// ANCHOR_END: project
 
 impl GroupedQueryAttention {
     /// Panics unless `n_kv_heads` divides `n_heads` and `head_dim` is even: the model's
@@ -73,6 +133,8 @@ impl GroupedQueryAttention {
             head_dim,
             rope_base,
             rope_style: RopeStyle::RotateHalf,
+            side: [None, None, None, None],
+            frozen: false,
             cache: None,
         }
     }
@@ -109,9 +171,11 @@ impl GroupedQueryAttention {
         let (t, d, g) = (x.nrows(), self.head_dim, self.group());
         let positions: Vec<usize> = (0..t).collect();
         let rope = Rope::new(&positions, d, self.rope_base, self.rope_style);
-        let q = rope.forward_heads(&split_heads(x.dot(&self.wq.value), self.n_heads));
-        let k = rope.forward_heads(&split_heads(x.dot(&self.wk.value), self.n_kv_heads));
-        let v = split_heads(x.dot(&self.wv.value), self.n_kv_heads);
+        let [sq, sk, sv, _] = &mut self.side;
+        let q = rope.forward_heads(&split_heads(project(&self.wq, sq, x), self.n_heads));
+        let k =
+            rope.forward_heads(&split_heads(project(&self.wk, sk, x), self.n_kv_heads));
+        let v = split_heads(project(&self.wv, sv, x), self.n_kv_heads);
         let mut o = Array3::zeros((self.n_heads, t, d));
         let mut p = Array3::zeros((self.n_heads, t, t));
         for h in 0..self.n_heads {
@@ -126,7 +190,7 @@ impl GroupedQueryAttention {
             p.slice_mut(s![h, .., ..]).assign(&a.p);
         }
         let o = merge_heads(o);
-        let y = o.dot(&self.wo.value);
+        let y = project(&self.wo, &mut self.side[3], &o);
         self.cache = Some(GqaCache(x.clone(), q, k, v, p, o, rope));
         y
     }
@@ -142,12 +206,14 @@ impl GroupedQueryAttention {
         let cache = self.cache.as_ref().expect("gqa backward before forward");
         let GqaCache(x, q, k, v, p, o, rope) = cache;
         assert_eq!(dy.dim(), x.dim(), "gqa backward: dy and x (left, right)");
-        self.wo.grad += &o.t().dot(dy);
-        let d_o = split_heads(dy.dot(&self.wo.value.t()), self.n_heads);
+        let (g, frozen) = (self.group(), self.frozen);
+        let [sq, sk, sv, so] = &mut self.side;
+        let d_o = project_backward(&mut self.wo, so, frozen, (o, dy));
+        let d_o = split_heads(d_o, self.n_heads);
         let mut dq = Array3::zeros(q.raw_dim());
         let (mut dk, mut dv) = (Array3::zeros(k.raw_dim()), Array3::zeros(v.raw_dim()));
         for h in 0..self.n_heads {
-            let kv = h / self.group();
+            let kv = h / g;
             let (dq_h, dk_h, dv_h) = sdpa_backward(
                 q.slice(s![h, .., ..]),
                 k.slice(s![kv, .., ..]),
@@ -164,12 +230,9 @@ impl GroupedQueryAttention {
         let dq = merge_heads(rope.backward_heads(&dq));
         let dk = merge_heads(rope.backward_heads(&dk));
         let dv = merge_heads(dv);
-        self.wq.grad += &x.t().dot(&dq);
-        self.wk.grad += &x.t().dot(&dk);
-        self.wv.grad += &x.t().dot(&dv);
-        dq.dot(&self.wq.value.t())
-            + dk.dot(&self.wk.value.t())
-            + dv.dot(&self.wv.value.t())
+        project_backward(&mut self.wq, sq, frozen, (x, &dq))
+            + project_backward(&mut self.wk, sk, frozen, (x, &dk))
+            + project_backward(&mut self.wv, sv, frozen, (x, &dv))
     }
 }
 // ANCHOR_END: gqa_backward
@@ -180,6 +243,11 @@ impl Module for GroupedQueryAttention {
         f("wk", self.wk.view());
         f("wv", self.wv.view());
         f("wo", self.wo.view());
+        for (name, side) in PROJECTIONS.iter().zip(&self.side) {
+            if let Some(path) = side {
+                visit_child(&format!("{name}_side"), path.as_ref(), f);
+            }
+        }
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, ParamViewMut<'_>)) {
@@ -187,5 +255,10 @@ impl Module for GroupedQueryAttention {
         f("wk", self.wk.view_mut());
         f("wv", self.wv.view_mut());
         f("wo", self.wo.view_mut());
+        for (name, side) in PROJECTIONS.iter().zip(&mut self.side) {
+            if let Some(path) = side {
+                visit_child_mut(&format!("{name}_side"), path.as_mut(), f);
+            }
+        }
     }
 }

@@ -5,6 +5,10 @@
 //! - [`blocks`]: GGUF's Q8_0 and Q4_1 blocks, parsed and quantized as llama.cpp does.
 //! - [`kernels`]: matrix products on Q8_0, Q4_1 and int8 weights with integer dot
 //!   products, SIMD chosen at run time.
+//! - [`lora`]: low-rank adapters beside Chapter 9's attention projections, the frozen
+//!   base, the merge, and the count of trainable parameters and optimizer memory.
+//! - [`lora_run`]: the LoRA experiment: a copying Llama fine-tuned to encipher, by full
+//!   fine-tuning and by LoRA at several ranks, with an optional transform of the base.
 //! - [`nf4`]: QLoRA's 4-bit NormalFloat (quantile code points, block-wise absmax, double
 //!   quantization of the scales) and the memory account of fine-tuning on an NF4 base.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
@@ -15,6 +19,8 @@
 pub mod blocks;
 pub mod exercises;
 pub mod kernels;
+pub mod lora;
+pub mod lora_run;
 pub mod nf4;
 pub mod perplexity;
 pub mod smollm2_formats;

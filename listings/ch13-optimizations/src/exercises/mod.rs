@@ -1,3 +1,4 @@
 //! Exercise solutions, one module each.
 pub mod nf4_block_size;
 pub mod q4_0;
+pub mod lora_unmerge;
