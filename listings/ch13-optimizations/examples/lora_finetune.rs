@@ -1,6 +1,7 @@
 //! The LoRA experiment: a small Llama pretrained to copy, fine-tuned to encipher by full
 //! fine-tuning and by LoRA at ranks 1 to 16 on q,v and on q,k,v,o. Writes the table
-//! `src/figures/ch13/lora.txt` and the figure `lora.svg`.
+//! `src/figures/ch13/lora.txt` and the figure `lora.svg`; with `--qlora`, the same runs on
+//! a base whose projections are rounded to NF4 and frozen (QLoRA), into `qlora.txt`.
 //!
 //! cargo run --release -p ch13-optimizations --example lora_finetune
 
@@ -8,7 +9,8 @@ use std::path::PathBuf;
 
 use ch01_foundations::plot::{LineChart, Series, write_line_chart};
 use ch13_optimizations::lora::Targets;
-use ch13_optimizations::lora_run::{LoraReport, LoraSetup, Method, run};
+use ch13_optimizations::lora_run::{BaseTransform, LoraReport, LoraSetup, Method, run};
+use ch13_optimizations::nf4::nf4_roundtrip;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -16,6 +18,10 @@ struct Args {
     /// The tiny setup the tests use, in seconds.
     #[arg(long)]
     tiny: bool,
+    /// QLoRA: every projection of the base rounded to NF4 (blocks of 64, double-quantized
+    /// scales) and frozen; writes qlora.txt instead of lora.{txt,svg}.
+    #[arg(long)]
+    qlora: bool,
     #[arg(long, default_value = "src/figures/ch13")]
     out: PathBuf,
 }
@@ -28,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         LoraSetup::full()
     };
     let load = ch01_foundations::linalg::load_average();
-    let report = run(&setup, None, |o| {
+    let nf4: BaseTransform<'_> = &nf4_roundtrip;
+    let report = run(&setup, args.qlora.then_some(nf4), |o| {
         eprintln!(
             "{:?}: acc {:.3} loss {:.3} {:.2} ms/step",
             o.method, o.accuracy, o.heldout_loss, o.ms_per_step
@@ -39,8 +46,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "1-minute load average when the run started: {load}\n{}",
         report.table()
     );
-    std::fs::write(args.out.join("lora.txt"), &table)?;
-    write_line_chart(&args.out.join("lora.svg"), &chart(&report))?;
+    if args.qlora {
+        std::fs::write(args.out.join("qlora.txt"), &table)?;
+    } else {
+        std::fs::write(args.out.join("lora.txt"), &table)?;
+        write_line_chart(&args.out.join("lora.svg"), &chart(&report))?;
+    }
     print!("{table}");
     Ok(())
 }
