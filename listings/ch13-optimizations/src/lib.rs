@@ -7,4 +7,5 @@
 //! - [`schemes`]: integer quantization: absmax and zero-point, per-tensor, per-channel
 //!   and per-group scales, `fake_quantize`, and the error on weights and activations.
 
+pub mod formats;
 pub mod schemes;
