@@ -10,8 +10,11 @@
 //! Codes are kept one per `i32` so that the arithmetic is visible; packing them into
 //! b bits is a storage matter (the GGUF block formats of this chapter do it).
 
+use ch09_decoder_only::gguf::Gguf;
 use ndarray::{Array2, ArrayView2, Axis, s};
 use thiserror::Error;
+
+use crate::formats::{CLASSES, class_tensors, weight};
 
 /// What can be wrong with a scheme or the matrix it is asked to quantize.
 #[derive(Debug, Error, PartialEq)]
@@ -304,3 +307,135 @@ pub fn column_absmax(x: ArrayView2<f32>) -> Vec<f32> {
         .map(|c| c.iter().fold(0.0f32, |m, v| m.max(v.abs())))
         .collect()
 }
+
+/// The schemes of the text's weight table: int8 and int4, per tensor, per channel and
+/// per group of 64 and 32 (576 = 9 · 64), absmax and zero-point.
+pub fn table_schemes() -> Vec<Scheme> {
+    let mut v = Vec::new();
+    for bits in [8, 4] {
+        for g in [
+            Granularity::PerTensor,
+            Granularity::PerChannel,
+            Granularity::PerGroup(64),
+            Granularity::PerGroup(32),
+        ] {
+            for m in [Mapping::Absmax, Mapping::ZeroPoint] {
+                v.push(Scheme::new(bits, m, g));
+            }
+        }
+    }
+    v
+}
+
+impl Scheme {
+    /// "int4 g32 zero-point" and the like.
+    pub fn name(&self) -> String {
+        let g = match self.granularity {
+            Granularity::PerTensor => "tensor".to_string(),
+            Granularity::PerChannel => "channel".to_string(),
+            Granularity::PerGroup(g) => format!("g{g}"),
+        };
+        let m = match self.mapping {
+            Mapping::Absmax => "absmax",
+            Mapping::ZeroPoint => "zero-point",
+        };
+        format!("int{} {g} {m}", self.bits)
+    }
+}
+
+// ANCHOR: weight_table
+/// The relative error ‖W − Ŵ‖/‖W‖ of every scheme of [`table_schemes`], pooled over the
+/// seven linear weights of SmolLM2's first `layers` blocks, and on the token embedding.
+pub fn weight_table(
+    g: &Gguf,
+    layers: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut linear = Vec::new();
+    for class in &CLASSES[..7] {
+        for name in class_tensors(class, layers) {
+            linear.push(weight(g, &name)?.0);
+        }
+    }
+    let embed = weight(g, "token_embd.weight")?.0;
+    let mut t = format!(
+        "{:<22} {:>7} | {:>13} {:>13} | {:>13}\n",
+        "scheme", "bits/w", "linear rel", "linear max", "token_embd rel"
+    );
+    for s in table_schemes() {
+        let mut parts = Vec::new();
+        for w in &linear {
+            parts.push(QuantError::between(w.view(), fake_quantize(w, &s)?.view())?);
+        }
+        let e = QuantError::pooled(&parts);
+        let emb = QuantError::between(embed.view(), fake_quantize(&embed, &s)?.view())?;
+        let bits = s.bits_per_weight(576, 576)?;
+        t += &format!(
+            "{:<22} {bits:>7.3} | {:>13.3e} {:>13.3e} | {:>13.3e}\n",
+            s.name(),
+            e.relative(),
+            e.max_abs,
+            emb.relative()
+        );
+    }
+    Ok(t)
+}
+// ANCHOR_END: weight_table
+
+// ANCHOR: outliers
+/// The outlier problem on activations x [T, C]: the `k` channels with the largest |x|,
+/// the median channel's largest |x|, and the relative error of int8 absmax per tensor,
+/// per token (one scale a row), per channel (one a column), and per tensor with the `k`
+/// outlier channels kept in f32 (LLM.int8()'s decomposition); the error is given over
+/// all entries and over the ordinary channels only.
+// x: [T, C]
+pub fn activation_report(x: &Array2<f32>, k: usize) -> Result<String, SchemeError> {
+    let peak = column_absmax(x.view());
+    let mut order: Vec<usize> = (0..peak.len()).collect();
+    order.sort_by(|&a, &b| peak[b].total_cmp(&peak[a]));
+    let outliers = &order[..k.min(order.len())];
+    let mut sorted = peak.clone();
+    sorted.sort_by(f32::total_cmp);
+    let mut t = format!("median channel max |x|: {:.3}\n", sorted[sorted.len() / 2]);
+    for &c in outliers {
+        t += &format!("outlier channel {c}: max |x| {:.3}\n", peak[c]);
+    }
+    let int8 = |g| Scheme::new(8, Mapping::Absmax, g);
+    let mut split = x.clone(); // the outlier columns zeroed: quantized without them
+    for &c in outliers {
+        split.column_mut(c).fill(0.0);
+    }
+    let mut kept = fake_quantize(&split, &int8(Granularity::PerTensor))?;
+    for &c in outliers {
+        kept.column_mut(c).assign(&x.column(c));
+    }
+    let rows = [
+        (
+            "int8 per tensor",
+            fake_quantize(x, &int8(Granularity::PerTensor))?,
+        ),
+        (
+            "int8 per token",
+            fake_quantize(x, &int8(Granularity::PerChannel))?,
+        ),
+        (
+            "int8 per channel",
+            fake_quantize_columns(x, &int8(Granularity::PerChannel))?,
+        ),
+        ("int8 per tensor + f32 outliers", kept),
+    ];
+    let ordinary: Vec<usize> = order[k.min(order.len())..].to_vec();
+    for (name, x_hat) in rows {
+        let all = QuantError::between(x.view(), x_hat.view())?;
+        let rest = QuantError::between(
+            x.select(Axis(1), &ordinary).view(),
+            x_hat.select(Axis(1), &ordinary).view(),
+        )?;
+        t += &format!(
+            "{name:<31} all {:.3e}  ordinary channels {:.3e}\n",
+            all.relative(),
+            rest.relative()
+        );
+    }
+    Ok(t)
+}
+// ANCHOR_END: outliers
