@@ -196,6 +196,9 @@ pub fn quantize(w: &Array2<f32>, scheme: &Scheme) -> Result<Quantized, SchemeErr
     })
 }
 
+// ANCHOR_END: quantize
+
+// ANCHOR: dequantize
 impl Quantized {
     /// x̂ = Δ (q − z) for every entry.
     // -> [rows, cols]
@@ -220,9 +223,8 @@ pub fn fake_quantize(
 ) -> Result<Array2<f32>, SchemeError> {
     Ok(quantize(w, scheme)?.dequantize())
 }
-// ANCHOR_END: quantize
+// ANCHOR_END: dequantize
 
-// ANCHOR: error
 /// How far a quantized matrix is from the original.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuantError {
@@ -234,6 +236,7 @@ pub struct QuantError {
     pub max_abs: f64,
 }
 
+// ANCHOR: error
 impl QuantError {
     // w, w_hat: [rows, cols]
     pub fn between(
@@ -264,17 +267,6 @@ impl QuantError {
         Ok(e)
     }
 
-    /// Several tensors pooled into one error: their squared norms add.
-    pub fn pooled(parts: &[QuantError]) -> QuantError {
-        let sq =
-            |f: fn(&QuantError) -> f64| parts.iter().map(|p| f(p).powi(2)).sum::<f64>();
-        QuantError {
-            l2: sq(|p| p.l2).sqrt(),
-            norm: sq(|p| p.norm).sqrt(),
-            max_abs: parts.iter().fold(0.0, |m, p| m.max(p.max_abs)),
-        }
-    }
-
     /// ‖w − ŵ‖ / ‖w‖.
     pub fn relative(&self) -> f64 {
         if self.norm > 0.0 {
@@ -285,6 +277,19 @@ impl QuantError {
     }
 }
 // ANCHOR_END: error
+
+impl QuantError {
+    /// Several tensors pooled into one error: their squared norms add.
+    pub fn pooled(parts: &[QuantError]) -> QuantError {
+        let sq =
+            |f: fn(&QuantError) -> f64| parts.iter().map(|p| f(p).powi(2)).sum::<f64>();
+        QuantError {
+            l2: sq(|p| p.l2).sqrt(),
+            norm: sq(|p| p.norm).sqrt(),
+            max_abs: parts.iter().fold(0.0, |m, p| m.max(p.max_abs)),
+        }
+    }
+}
 
 /// The columns of `x` as rows: per-column quantization of an activation [T, C] (one
 /// scale per channel, shared by all tokens) is per-row quantization of its transpose.
@@ -358,7 +363,7 @@ pub fn weight_table(
     }
     let embed = weight(g, "token_embd.weight")?.0;
     let mut t = format!(
-        "{:<22} {:>7} | {:>13} {:>13} | {:>13}\n",
+        "{:<24} {:>7} | {:>13} {:>13} | {:>14}\n",
         "scheme", "bits/w", "linear rel", "linear max", "token_embd rel"
     );
     for s in table_schemes() {
@@ -370,7 +375,7 @@ pub fn weight_table(
         let emb = QuantError::between(embed.view(), fake_quantize(&embed, &s)?.view())?;
         let bits = s.bits_per_weight(576, 576)?;
         t += &format!(
-            "{:<22} {bits:>7.3} | {:>13.3e} {:>13.3e} | {:>13.3e}\n",
+            "{:<24} {bits:>7.3} | {:>13.3e} {:>13.3e} | {:>14.3e}\n",
             s.name(),
             e.relative(),
             e.max_abs,
@@ -381,7 +386,6 @@ pub fn weight_table(
 }
 // ANCHOR_END: weight_table
 
-// ANCHOR: outliers
 /// The outlier problem on activations x [T, C]: the `k` channels with the largest |x|,
 /// the median channel's largest |x|, and the relative error of int8 absmax per tensor,
 /// per token (one scale a row), per channel (one a column), and per tensor with the `k`
@@ -399,6 +403,7 @@ pub fn activation_report(x: &Array2<f32>, k: usize) -> Result<String, SchemeErro
     for &c in outliers {
         t += &format!("outlier channel {c}: max |x| {:.3}\n", peak[c]);
     }
+    // ANCHOR: outliers
     let int8 = |g| Scheme::new(8, Mapping::Absmax, g);
     let mut split = x.clone(); // the outlier columns zeroed: quantized without them
     for &c in outliers {
@@ -423,6 +428,7 @@ pub fn activation_report(x: &Array2<f32>, k: usize) -> Result<String, SchemeErro
         ),
         ("int8 per tensor + f32 outliers", kept),
     ];
+    // ANCHOR_END: outliers
     let ordinary: Vec<usize> = order[k.min(order.len())..].to_vec();
     for (name, x_hat) in rows {
         let all = QuantError::between(x.view(), x_hat.view())?;
@@ -438,4 +444,3 @@ pub fn activation_report(x: &Array2<f32>, k: usize) -> Result<String, SchemeErro
     }
     Ok(t)
 }
-// ANCHOR_END: outliers
