@@ -6,6 +6,8 @@
 //!   range and precision, and the error each makes on SmolLM2's weights.
 //! - [`schemes`]: integer quantization: absmax and zero-point, per-tensor, per-channel
 //!   and per-group scales, `fake_quantize`, and the error on weights and activations.
+//! - [`exercises`]: solutions to the chapter's exercises.
 
+pub mod exercises;
 pub mod formats;
 pub mod schemes;

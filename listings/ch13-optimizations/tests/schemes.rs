@@ -271,3 +271,48 @@ fn bad_input_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// A planted outlier channel: per-channel scales beat per-token ones, which beat one
+/// per tensor, and the ordinary channels pay most under one scale.
+#[test]
+fn activation_report_finds_a_planted_outlier() {
+    use ch13_optimizations::schemes::activation_report;
+    let mut x =
+        Array2::from_shape_fn((16, 32), |(t, c)| ((t * 32 + c) as f32 * 0.37).sin());
+    x.column_mut(9).mapv_inplace(|v| 40.0 * v.signum().max(0.5));
+    let r = activation_report(&x, 1).unwrap();
+    assert!(r.contains("outlier channel 9: max |x| 40.000"), "{r}");
+    let err = |name: &str| -> f64 {
+        let line = r.lines().find(|l| l.starts_with(name)).unwrap();
+        let all = line.split(" all ").nth(1).unwrap();
+        all.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (t, k, c) = (
+        err("int8 per tensor  "),
+        err("int8 per token"),
+        err("int8 per channel"),
+    );
+    assert!(
+        c < k && k <= t,
+        "channel {c} < token {k} <= tensor {t}\n{r}"
+    );
+}
+
+/// On the real file (first block only): re-quantizing the Q8_0 embedding as int8 absmax
+/// in groups of 32 finds its grid exactly.
+#[test]
+fn smollm2_embedding_is_int8_g32_absmax() {
+    use ch09_decoder_only::gguf::Gguf;
+    use ch13_optimizations::schemes::weight_table;
+    let dir = models::SMOLLM2_135M_INSTRUCT
+        .dir()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let g = Gguf::open(&dir.join(models::SMOLLM2_GGUF)).unwrap_or_else(|e| panic!("{e}"));
+    let t = weight_table(&g, 1).unwrap();
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("int8 g32 absmax"))
+        .unwrap();
+    assert!(line.ends_with(" 0.000e0"), "{line}");
+    assert_eq!(t.lines().count(), 17, "{t}");
+}
