@@ -110,7 +110,7 @@ impl Scheme {
             Granularity::PerTensor => Ok((rows, cols)),
             Granularity::PerChannel => Ok((1, cols)),
             Granularity::PerGroup(0) => Err(SchemeError::EmptyGroup),
-            Granularity::PerGroup(g) if cols % g != 0 => {
+            Granularity::PerGroup(g) if !cols.is_multiple_of(g) => {
                 Err(SchemeError::GroupDoesNotDivide { group: g, cols })
             }
             Granularity::PerGroup(g) => Ok((1, g)),
