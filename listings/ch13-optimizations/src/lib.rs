@@ -3,6 +3,9 @@
 //! quantization-aware training, QLoRA, and Flash Attention forward and backward.
 //!
 //! - [`blocks`]: GGUF's Q8_0 and Q4_1 blocks, parsed and quantized as llama.cpp does.
+//! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`formats`]: fp32, fp16 and bf16 bit by bit: fields, rounding to nearest even,
+//!   range and precision, and the error each makes on SmolLM2's weights.
 //! - [`kernels`]: matrix products on Q8_0, Q4_1 and int8 weights with integer dot
 //!   products, SIMD chosen at run time.
 //! - [`lora`]: low-rank adapters beside Chapter 9's attention projections, the frozen
@@ -13,14 +16,18 @@
 //!   quantization of the scales) and the memory account of fine-tuning on an NF4 base.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
 //!   for a model in any weight format.
+//! - [`schemes`]: integer quantization: absmax and zero-point, per-tensor, per-channel
+//!   and per-group scales, `fake_quantize`, and the error on weights and activations.
 //! - [`smollm2_formats`]: SmolLM2 with its matrices in f32, Q8_0, Q4_1 or int8, or
 //!   rounded by one of the chapter's schemes.
 
 pub mod blocks;
 pub mod exercises;
+pub mod formats;
 pub mod kernels;
 pub mod lora;
 pub mod lora_run;
 pub mod nf4;
 pub mod perplexity;
+pub mod schemes;
 pub mod smollm2_formats;
