@@ -11,12 +11,15 @@
 use ch01_foundations::gradcheck::GradCheck;
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::linalg::in_pool;
+use ch01_foundations::softmax::softmax;
 use ch03_attention::mask::{Mask, causal_mask_top_left, padding_from_len};
 use ch03_attention::sdpa::{sdpa, sdpa_backward};
+use ch13_optimizations::exercises::online_softmax::online_softmax;
 use ch13_optimizations::flash::{
     Blocks, FlashError, flash_backward, flash_forward, weights_from_lse,
 };
-use ndarray::{Array2, ArrayView2, Zip};
+use ch13_optimizations::flash_decoding::flash_decode;
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 
 const TOL: f32 = 1e-5;
 
@@ -352,4 +355,65 @@ fn bad_inputs_are_errors_that_name_the_problem() {
             want: vec![4]
         }
     );
+}
+
+#[test]
+fn flash_decoding_equals_naive_attention_for_one_query() {
+    // 1e-5 as above: the same products, summed per chunk and merged.
+    for (t_k, splits) in [(1000, 1), (1000, 7), (333, 16), (5, 5), (5, 9)] {
+        let c = case(1, t_k, 64, 32, 8);
+        let naive = sdpa(c.q.view(), c.k.view(), c.v.view(), &Mask::default());
+        let (o, lse) = flash_decode(c.q.row(0), c.k.view(), c.v.view(), splits).unwrap();
+        let e = max_abs_diff(o.view().insert_axis(Axis(0)), naive.out.view());
+        assert!(
+            e <= TOL,
+            "T_k = {t_k}, {splits} splits: o differs by {e:.2e}"
+        );
+        // lse against the forward's, which the tests above tie to naive.
+        let fwd = flash_forward(
+            c.q.view(),
+            c.k.view(),
+            c.v.view(),
+            &Mask::default(),
+            Blocks::default(),
+        )
+        .unwrap();
+        assert!(
+            (lse - fwd.lse[0]).abs() <= TOL,
+            "T_k = {t_k}: lse {lse} vs {}",
+            fwd.lse[0]
+        );
+    }
+    let c = case(1, 500, 16, 16, 9);
+    let run = || flash_decode(c.q.row(0), c.k.view(), c.v.view(), 12).unwrap();
+    assert_eq!(
+        in_pool(1, run),
+        in_pool(3, run),
+        "same bits at 1 and 3 threads"
+    );
+    assert_eq!(
+        flash_decode(c.q.row(0), c.k.view(), c.v.view(), 0).unwrap_err(),
+        FlashError::Splits { splits: 0 }
+    );
+}
+
+#[test]
+fn exercise_online_softmax_equals_chapter_1s_softmax() {
+    let rows: [Vec<f32>; 4] = [
+        vec![1.0, -2.0, 3.5, 0.25, 3.5],
+        vec![1000.0, 999.0, -1000.0], // no overflow: every exponent is ≤ 0
+        vec![f32::NEG_INFINITY, 2.0, f32::NEG_INFINITY, -1.0],
+        (0..97)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.7)
+            .collect(),
+    ];
+    for x in &rows {
+        let want = softmax(&Array1::from(x.clone()), Axis(0));
+        let got = online_softmax(x);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-6, "{x:?}: {got:?} vs {want}");
+        }
+    }
+    assert_eq!(online_softmax(&[f32::NEG_INFINITY; 3]), vec![0.0; 3]);
+    assert!(online_softmax(&[]).is_empty());
 }
