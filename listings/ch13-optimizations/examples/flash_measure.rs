@@ -37,8 +37,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut rows: Vec<Row> = Vec::new();
     let mut t = 256;
     while t <= max_t {
-        // Best of 3 where a run is short; the large sizes are timed once.
-        let repeat = if t <= 4096 { 3 } else { 1 };
+        // Best of 7 where a run takes milliseconds (noise from other jobs matters most
+        // there), of 3 up to 4096, and one run above.
+        let repeat = if t <= 1024 {
+            7
+        } else if t <= 4096 {
+            3
+        } else {
+            1
+        };
         let row = measure_row(t, setup, repeat)?;
         eprintln!(
             "{}",
@@ -57,7 +64,7 @@ fn main() -> Result<(), Box<dyn Error>> {
          blocks B_r = {} x B_c = {}, inputs from N(0, 1), no mask unless \"causal\"\n\
          memory: the most bytes allocated at once during the call beyond what was live before \
          it (a counting global allocator); its outputs count, its inputs do not\n\
-         time: best of 3 for T <= 4096, one run above\n\
+         time: CPU time of the one thread that runs the call (clock_gettime), best of 7 for T <= 1024, of 3 up to 4096, one run above; wall-clock times of the same runs below\n\
          naive is not run where its T x T f32 arrays would pass {} GiB (forward: P; \
          forward + backward: P and dS)\n\
          load average at the start: {load_start}, at the end: {}\n\n{}",
@@ -86,7 +93,7 @@ fn figures(dir: &Path, rows: &[Row]) -> Result<(), Box<dyn Error>> {
         .iter()
         .filter(|r| r.naive_fwd_bwd.is_some())
         .map(x)
-        .last();
+        .next_back();
     let marker = |chart: &mut LineChart| {
         if let Some(at) = last_naive {
             chart
@@ -113,7 +120,7 @@ fn figures(dir: &Path, rows: &[Row]) -> Result<(), Box<dyn Error>> {
     marker(&mut memory);
     write_line_chart(&dir.join("flash_memory.svg"), &memory)?;
     let mut time = LineChart::new(
-        "Time of one attention call (d = 64, 1 thread)",
+        "CPU time of one attention call (d = 64, 1 thread)",
         "log2 T",
         "log10 ms",
     );

@@ -40,7 +40,9 @@ pub enum FlashError {
         "flash attention: block sizes must be at least 1, got B_r = {b_r}, B_c = {b_c}"
     )]
     Blocks { b_r: usize, b_c: usize },
-    #[error("flash decoding: the cache must be split into at least 1 chunk, got {splits}")]
+    #[error(
+        "flash decoding: the cache must be split into at least 1 chunk, got {splits}"
+    )]
     Splits { splits: usize },
 }
 
@@ -62,6 +64,9 @@ impl Default for Blocks {
     }
 }
 // ANCHOR_END: blocks
+
+/// The backward's result: (dQ [T_q, d_k], dK [T_k, d_k], dV [T_k, d_v]).
+pub type Grads = (Array2<f32>, Array2<f32>, Array2<f32>);
 
 /// The forward's result: what the backward needs, and nothing of size T_q × T_k.
 #[derive(Clone, Debug)]
@@ -123,10 +128,9 @@ fn check(
 }
 
 // ANCHOR: tile_scores
-/// S_ij = Q_i K_jᵀ / √d_k for the tile of queries i0.. and keys j0..j0 + B_c, with the
-/// mask applied: -inf where a key is hidden, the bias added where there is one.
+/// S_ij = Q_i K_jᵀ / √d_k for the tile (queries i0.., keys j0..j0 + B_c), masked: -inf
+/// where a key is hidden, plus the bias if any.
 // q_i: [B_r, d_k], k_j: [B_c, d_k] -> s: [B_r, B_c]
-#[allow(clippy::too_many_arguments)]
 fn tile_scores(
     q_i: ArrayView2<'_, f32>,
     k_j: ArrayView2<'_, f32>,
@@ -212,7 +216,7 @@ fn online_softmax_row_avx512(s: &mut [f32], m: f32, l: f32) -> (f32, f32, f32) {
     online_softmax_row_body(s, m, l)
 }
 
-// ANCHOR: forward_block
+// ANCHOR: forward_block (long: the whole loop of the tiling diagram in one unit)
 /// The forward pass for one block of queries (rows i0..i0 + B_r): a loop over the key
 /// blocks that carries the running max m, sum l and unnormalised output O_i, then
 /// O_i / l and lse = m + ln l. Only the tiles of this block live at any time.
@@ -458,7 +462,7 @@ fn backward_q_block(
 }
 // ANCHOR_END: backward_q
 
-// ANCHOR: flash_backward
+// ANCHOR: flash_backward (long: the two sweeps read best side by side)
 /// Flash attention backward for one head, from the forward's O and lse and ∂L/∂O. Two
 /// sweeps over the tiles, as in Triton's fused-attention tutorial: key blocks in
 /// parallel for dK and dV, then query blocks in parallel for dQ. The second sweep
@@ -475,7 +479,7 @@ pub fn flash_backward(
     fwd: &FlashOutput,
     d_o: ArrayView2<'_, f32>,
     blocks: Blocks,
-) -> Result<(Array2<f32>, Array2<f32>, Array2<f32>), FlashError> {
+) -> Result<Grads, FlashError> {
     check_backward(q, k, v, mask, fwd, d_o, blocks)?;
     let d = (&d_o * &fwd.o).sum_axis(Axis(1)); // D_i = rowsum(dO ∘ O)
     let saved = Saved {

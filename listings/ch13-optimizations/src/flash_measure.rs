@@ -14,7 +14,7 @@ use ndarray::Array2;
 
 use crate::flash::{Blocks, flash_backward, flash_forward};
 
-// ANCHOR: counting_alloc
+// ANCHOR: counting_alloc (long: the whole allocator, every method of the trait)
 /// The system allocator with two counters: the bytes live now and the most live since
 /// the last [`peak_bytes_during`]. A program measures with it by declaring
 /// `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
@@ -58,6 +58,9 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
+// ANCHOR_END: counting_alloc
+
+// ANCHOR: peak_bytes
 /// Runs `f` and returns its result with the most bytes it had allocated at once, beyond
 /// what was live when it started (its outputs count; its inputs, made before, do not).
 /// Errors if [`CountingAlloc`] is not the program's global allocator.
@@ -73,13 +76,29 @@ pub fn peak_bytes_during<T>(f: impl FnOnce() -> T) -> Result<(T, usize), &'stati
     let out = f();
     Ok((out, PEAK.load(Ordering::Relaxed) - start))
 }
-// ANCHOR_END: counting_alloc
+// ANCHOR_END: peak_bytes
 
-/// One measured call: its peak allocation and its best time.
+/// The CPU time of the calling thread, in seconds. On a machine that other jobs share,
+/// wall-clock time also counts their turns on the core; this counts only ours (what it
+/// cannot remove is their effect on the shared caches).
+pub fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to write into.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// One measured call: its peak allocation, its best wall-clock time and its best CPU
+/// time (of the one thread that runs it).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cost {
     pub bytes: usize,
     pub secs: f64,
+    pub cpu_secs: f64,
 }
 
 /// Everything measured at one sequence length; `None` where naive attention's T × T
@@ -106,20 +125,27 @@ pub struct Setup {
 
 /// `repeat` runs of `f`, each counted by the allocator; the best time and the peak.
 fn cost(repeat: usize, mut f: impl FnMut()) -> Result<Cost, &'static str> {
-    let mut bytes = 0;
+    let (mut bytes, mut cpu_secs) = (0, f64::INFINITY);
     let (secs, ()) = best_of(0, repeat, || {
+        let start = thread_cpu_secs();
         bytes = peak_bytes_during(&mut f)
             .map(|(_, b)| b)
             .unwrap_or(usize::MAX);
+        cpu_secs = cpu_secs.min(thread_cpu_secs() - start);
     });
     if bytes == usize::MAX {
         return Err("peak_bytes_during needs #[global_allocator] CountingAlloc");
     }
-    Ok(Cost { bytes, secs })
+    Ok(Cost {
+        bytes,
+        secs,
+        cpu_secs,
+    })
 }
 
-// ANCHOR: measure_row
-/// Measures naive and flash attention at one T on one thread, one head of width d,
+// ANCHOR: measure_row (long: every measured call of the table in one unit)
+/// Measures naive and flash attention at one T on one thread (a pool of one: flash's
+/// parallel loops then run on the thread that times them), one head of width d,
 /// inputs from N(0, 1): forward alone and forward + backward (which keeps the forward's
 /// outputs alive, as training does), and flash's causal forward (tiles skipped).
 pub fn measure_row(t: usize, setup: Setup, repeat: usize) -> Result<Row, &'static str> {
@@ -169,20 +195,22 @@ pub fn measure_row(t: usize, setup: Setup, repeat: usize) -> Result<Row, &'stati
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The table the page quotes: one line a T, " | "-separated, "-" where naive was not
-/// run; memory in MiB, time in ms, and naive / flash ratios of each.
+/// The tables the page quotes: one line a T, " | "-separated, "-" where naive was not
+/// run; memory in MiB, CPU time in ms and the ratios of each; then the wall-clock times.
 pub fn table(rows: &[Row]) -> String {
     let mib = |c: Option<Cost>| {
         c.map_or("-".into(), |c| format!("{:.3}", c.bytes as f64 / MIB))
     };
-    let ms = |c: Option<Cost>| c.map_or("-".into(), |c| format!("{:.2}", c.secs * 1e3));
+    let ms =
+        |c: Option<Cost>| c.map_or("-".into(), |c| format!("{:.2}", c.cpu_secs * 1e3));
+    let wall = |c: Option<Cost>| c.map_or("-".into(), |c| format!("{:.2}", c.secs * 1e3));
     let mem_ratio = |n: Option<Cost>, f: Cost| {
         n.map_or("-".into(), |n| {
             format!("{:.1}", n.bytes as f64 / f.bytes as f64)
         })
     };
     let time_ratio = |n: Option<Cost>, f: Cost| {
-        n.map_or("-".into(), |n| format!("{:.2}", f.secs / n.secs))
+        n.map_or("-".into(), |n| format!("{:.2}", f.cpu_secs / n.cpu_secs))
     };
     let mut out = String::from(
         "T | naive fwd MiB | flash fwd MiB | naive/flash memory | naive f+b MiB | flash f+b MiB \
@@ -205,6 +233,20 @@ pub fn table(rows: &[Row]) -> String {
             ms(r.naive_fwd_bwd),
             ms(Some(r.flash_fwd_bwd)),
             time_ratio(r.naive_fwd_bwd, r.flash_fwd_bwd),
+        ];
+        out += &line.join(" | ");
+        out.push('\n');
+    }
+    out += "\nwall-clock time of the same runs (best of each), ms\n\
+            T | naive fwd | flash fwd | flash causal fwd | naive f+b | flash f+b\n";
+    for r in rows {
+        let line = [
+            r.t.to_string(),
+            wall(r.naive_fwd),
+            wall(Some(r.flash_fwd)),
+            wall(Some(r.flash_causal_fwd)),
+            wall(r.naive_fwd_bwd),
+            wall(Some(r.flash_fwd_bwd)),
         ];
         out += &line.join(" | ");
         out.push('\n');

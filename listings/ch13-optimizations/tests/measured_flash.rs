@@ -32,7 +32,9 @@ const TIME_RATIO_FB: usize = 12;
 fn rows() -> Vec<Row> {
     report()
         .lines()
+        // The main table's lines (14 cells); the wall-clock table below has 6.
         .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .filter(|l| l.split(" | ").count() == 14)
         .map(|l| {
             let mut f = l.split(" | ").map(str::trim);
             let t = f.next().unwrap().parse().unwrap();
@@ -133,7 +135,7 @@ fn flash_needs_at_most_a_fiftieth_of_naives_memory_at_16k() {
 }
 
 #[test]
-fn flash_forward_is_no_slower_than_naive_from_2048_and_runs_on_past_the_budget() {
+fn flash_forward_is_no_slower_than_naive_from_1024_and_runs_on_past_the_budget() {
     for r in rows() {
         let (Some(naive), Some(ratio)) = (r.cells[NAIVE_FWD_MS], r.cells[TIME_RATIO])
         else {
@@ -145,7 +147,7 @@ fn flash_forward_is_no_slower_than_naive_from_2048_and_runs_on_past_the_budget()
             "T = {}",
             r.t
         );
-        if r.t >= 2048 {
+        if r.t >= 1024 {
             assert!(ratio <= 1.0, "T = {}: flash / naive time {ratio}", r.t);
         }
         // Skipping the tiles above the diagonal: the causal forward is faster.
@@ -157,4 +159,70 @@ fn flash_forward_is_no_slower_than_naive_from_2048_and_runs_on_past_the_budget()
     }
     let last = row(32768);
     assert!(last.cells[NAIVE_FWD_MS].is_none() && last.cells[FLASH_FB_MS].is_some());
+}
+
+/// The numbers the page quotes, as the table prints them.
+#[test]
+fn the_page_quotes_the_table() {
+    let c = |t: usize, col: usize| row(t).cells[col].unwrap();
+    let (r256, r512) = (c(256, TIME_RATIO), c(512, TIME_RATIO));
+    // "At T = 256 and 512 it is slower".
+    assert!(r256 > 1.0 && r512 > 1.0);
+    // "falling": the ratio at 16k is below the one at 1024.
+    assert!(c(16384, TIME_RATIO) < c(1024, TIME_RATIO));
+    // "halves the work, and the time follows".
+    let causal = c(16384, CAUSAL_MS) / c(16384, FLASH_FWD_MS);
+    assert!(
+        (0.4..0.6).contains(&causal),
+        "causal / full at 16k: {causal}"
+    );
+    // The backward: slower than naive, less so as T grows.
+    assert!(c(256, TIME_RATIO_FB) > c(16384, TIME_RATIO_FB));
+    assert!(
+        rows()
+            .iter()
+            .all(|r| r.cells[TIME_RATIO_FB].is_none_or(|x| x > 1.0))
+    );
+    let page = page();
+    for q in [
+        format!(
+            "({:.3} MiB against {:.3} MiB)",
+            c(16384, NAIVE_FWD_MIB),
+            c(16384, FLASH_FWD_MIB)
+        ),
+        format!(
+            "{:.1} times less ({:.3} MiB against {:.3} MiB",
+            c(16384, NAIVE_FB_MIB) / c(16384, FLASH_FB_MIB),
+            c(16384, NAIVE_FB_MIB),
+            c(16384, FLASH_FB_MIB)
+        ),
+        format!(
+            "{:.3} MiB and {:.3} MiB",
+            c(32768, FLASH_FWD_MIB),
+            c(32768, FLASH_FB_MIB)
+        ),
+        format!(
+            "{:.2} of it at T = 1,024, falling to {:.2} at T = 16,384",
+            c(1024, TIME_RATIO),
+            c(16384, TIME_RATIO)
+        ),
+        format!("{r256:.2} and {r512:.2} times naive's"),
+        format!(
+            "{:.2} ms against {:.2} ms at T = 16,384",
+            c(16384, CAUSAL_MS),
+            c(16384, FLASH_FWD_MS)
+        ),
+        format!(
+            "{:.2} times naive's time at T = 256, falling to {:.2} at T = 16,384",
+            c(256, TIME_RATIO_FB),
+            c(16384, TIME_RATIO_FB)
+        ),
+        format!(
+            "{:.2} ms and forward and backward in {:.2} ms",
+            c(32768, FLASH_FWD_MS),
+            c(32768, FLASH_FB_MS)
+        ),
+    ] {
+        assert!(page.contains(&q), "the page does not say {q:?}");
+    }
 }
