@@ -50,8 +50,8 @@ pub enum FlashError {
 /// Tile sizes: B_r query rows × B_c key columns. The default 128 × 128 keeps one tile's
 /// working set at d = 64 in f32, Q_i, O_i, K_j, V_j (32 KiB each) and S_ij (64 KiB), at
 /// 192 KiB: inside a core's L2 (1 MiB on the book's machine), so the tile's two matmuls
-/// and its softmax read from cache. 64 × 64 (80 KiB) was slower at T = 256 to 1024:
-/// more, smaller matmul calls, each packing its operands again.
+/// and its softmax read from cache. Smaller tiles mean more, smaller matmul calls, each
+/// packing its operands again; larger ones would spill out of L2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blocks {
     pub b_r: usize,
