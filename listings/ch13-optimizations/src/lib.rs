@@ -4,6 +4,12 @@
 //!
 //! - [`blocks`]: GGUF's Q8_0 and Q4_1 blocks, parsed and quantized as llama.cpp does.
 //! - [`exercises`]: solutions to the chapter's exercises.
+//! - [`flash`]: Flash Attention for one head, forward (tiles, online softmax, only O and
+//!   the log-sum-exp saved) and backward (tiles recomputed from the log-sum-exp).
+//! - [`flash_decoding`]: flash decoding, one query over a long KV cache split into
+//!   chunks whose partial softmaxes merge by the log-sum-exp rule.
+//! - [`flash_measure`]: a counting global allocator, and the peak memory and time of
+//!   naive against flash attention that the `flash_measure` example writes.
 //! - [`formats`]: fp32, fp16 and bf16 bit by bit: fields, rounding to nearest even,
 //!   range and precision, and the error each makes on SmolLM2's weights.
 //! - [`kernels`]: matrix products on Q8_0, Q4_1 and int8 weights with integer dot
@@ -23,6 +29,9 @@
 
 pub mod blocks;
 pub mod exercises;
+pub mod flash;
+pub mod flash_decoding;
+pub mod flash_measure;
 pub mod formats;
 pub mod kernels;
 pub mod lora;
