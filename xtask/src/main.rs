@@ -30,7 +30,7 @@ const TOOLS: [(&str, &str); 3] = [
 
 /// Measurements the text quotes: (crate, example, where the output goes). They depend on
 /// the machine, so they are rerun by `bench`, never by `test`.
-const MEASUREMENTS: [(&str, &str, Output); 33] = [
+const MEASUREMENTS: [(&str, &str, Output); 41] = [
     (
         "ch01-foundations",
         "matmul_gflops",
@@ -209,6 +209,18 @@ const MEASUREMENTS: [(&str, &str, Output); 33] = [
     ("ch12-inference", "stream_bandwidth", Output::Args(&[])),
     ("ch12-inference", "kv_speedup", Output::Args(&[])),
     ("ch12-inference", "speculative", Output::Args(&[])),
+    // Chapter 13: LoRA against full fine-tuning, and on an NF4 base (minutes each); the
+    // 16-bit formats and the integer schemes on SmolLM2's weights and activations; NF4's
+    // error and the memory account; Flash Attention's memory and time against T (minutes);
+    // SmolLM2's perplexity in every format; PTQ against QAT (minutes).
+    ("ch13-optimizations", "lora_finetune", Output::Args(&[])),
+    ("ch13-optimizations", "lora_finetune", Output::Args(&["--qlora"])),
+    ("ch13-optimizations", "number_formats", Output::Args(&[])),
+    ("ch13-optimizations", "quant_errors", Output::Args(&[])),
+    ("ch13-optimizations", "qlora_nf4", Output::Args(&[])),
+    ("ch13-optimizations", "flash_measure", Output::Args(&[])),
+    ("ch13-optimizations", "quant_quality", Output::Args(&[])),
+    ("ch13-optimizations", "QAT_EXAMPLE", Output::Args(&[])),
 ];
 
 /// Where a measuring example's results go.
@@ -479,7 +491,7 @@ fn figures() -> Result<()> {
 /// PyTorch, sentence-transformers, transformers, llama.cpp through llama-cpp-python,
 /// faster-whisper and openai-whisper):
 /// scripts under tools/golden/ that need its virtual environment and write their own files.
-const REFERENCE_BENCHES: [&str; 9] = [
+const REFERENCE_BENCHES: [&str; 10] = [
     "bench_ch02_bpe.py",
     "bench_ch03.py",
     "bench_ch04.py",
@@ -489,6 +501,7 @@ const REFERENCE_BENCHES: [&str; 9] = [
     "bench_ch10.py",
     "bench_ch11.py",
     "bench_ch12.py",
+    "bench_ch13.py",
 ];
 
 /// Reruns the measurements the text quotes, writing each example's output to its file.

@@ -18,9 +18,9 @@ use ch09_decoder_only::tokenizer::GgufTokenizer;
 use ch13_optimizations::nf4::{Nf4Config, Nf4Tensor};
 use ch13_optimizations::perplexity::nll;
 use ch13_optimizations::schemes::{Scheme, fake_quantize};
-use ndarray::{Array2, ArrayView2};
 use ch13_optimizations::smollm2_formats::{Format, load, load_rounded};
 use clap::Parser;
+use ndarray::{Array2, ArrayView2};
 
 #[derive(Parser)]
 struct Args {
@@ -37,13 +37,20 @@ type Round = fn(ArrayView2<f32>) -> Result<(Array2<f32>, f64), String>;
 const ROUNDED: [(&str, Round); 2] = [
     ("int4 per-group 32", |w| {
         let s = Scheme::INT4_GROUP32;
-        let bits = s.bits_per_weight(w.nrows(), w.ncols()).map_err(|e| e.to_string())?;
-        Ok((fake_quantize(&w.to_owned(), &s).map_err(|e| e.to_string())?, bits))
+        let bits = s
+            .bits_per_weight(w.nrows(), w.ncols())
+            .map_err(|e| e.to_string())?;
+        Ok((
+            fake_quantize(&w.to_owned(), &s).map_err(|e| e.to_string())?,
+            bits,
+        ))
     }),
     ("NF4 (QLoRA)", |w| {
         let flat: Vec<f32> = w.iter().copied().collect();
-        let q = Nf4Tensor::quantize(&flat, Nf4Config::QLORA).map_err(|e| e.to_string())?;
-        let back = Array2::from_shape_vec(w.dim(), q.dequantize()).map_err(|e| e.to_string())?;
+        let q =
+            Nf4Tensor::quantize(&flat, Nf4Config::QLORA).map_err(|e| e.to_string())?;
+        let back =
+            Array2::from_shape_vec(w.dim(), q.dequantize()).map_err(|e| e.to_string())?;
         Ok((back, q.bits_per_param()))
     }),
 ];
@@ -79,15 +86,25 @@ fn main() -> Result<()> {
     for (name, bytes, n) in &rows {
         let mib = *bytes as f64 / (1024.0 * 1024.0);
         let ppl = n.perplexity();
-        writeln!(txt, "{name:<22} {mib:>8.1}   {:>8.4}   {ppl:>10.3}   {:>+6.2}%", n.nats, (ppl / f32_ppl - 1.0) * 100.0)?;
+        writeln!(
+            txt,
+            "{name:<22} {mib:>8.1}   {:>8.4}   {ppl:>10.3}   {:>+6.2}%",
+            n.nats,
+            (ppl / f32_ppl - 1.0) * 100.0
+        )?;
         series.push(Series::new(*name, vec![(mib, ppl)]));
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/figures/ch13");
     std::fs::write(dir.join("perplexity.txt"), &txt)?;
-    let mut chart = LineChart::new("SmolLM2-135M: perplexity against model size", "model size (MiB)", "perplexity on held-out text");
+    let mut chart = LineChart::new(
+        "SmolLM2-135M: perplexity against model size",
+        "model size (MiB)",
+        "perplexity on held-out text",
+    );
     chart.series = series;
     chart.points = true;
-    write_line_chart(&dir.join("perplexity.svg"), &chart).map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_line_chart(&dir.join("perplexity.svg"), &chart)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     print!("{txt}");
     Ok(())
 }

@@ -25,38 +25,25 @@ pub enum Stored {
 }
 
 impl Stored {
-    fn quantized(&self) -> Option<&dyn QuantizedMatrix> {
+    fn weight(&self) -> &dyn Weight {
         match self {
-            Stored::Q8_0(m) => Some(m),
-            Stored::Q4_1(m) => Some(m),
-            Stored::Int8(m) => Some(m),
-            Stored::F32(_) | Stored::Rounded { .. } => None,
-        }
-    }
-
-    fn f32(&self) -> Option<&Array2<f32>> {
-        match self {
-            Stored::F32(w) | Stored::Rounded { w, .. } => Some(w),
-            _ => None,
+            Stored::F32(w) | Stored::Rounded { w, .. } => w,
+            Stored::Q8_0(m) => m,
+            Stored::Q4_1(m) => m,
+            Stored::Int8(m) => m,
         }
     }
 }
+// ANCHOR_END: stored
 
+// ANCHOR: stored_weight
 impl Weight for Stored {
     fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        match (self.quantized(), self.f32()) {
-            (Some(q), _) => q.matmul(x),
-            (None, Some(w)) => w.apply(x),
-            (None, None) => unreachable!("every variant is f32 or quantized"),
-        }
+        self.weight().apply(x)
     }
 
     fn row(&self, i: usize) -> Array1<f32> {
-        match (self.quantized(), self.f32()) {
-            (Some(q), _) => Array1::from(q.row(i)),
-            (None, Some(w)) => Weight::row(w, i),
-            (None, None) => unreachable!("every variant is f32 or quantized"),
-        }
+        self.weight().row(i)
     }
 
     fn bytes(&self) -> usize {
@@ -64,14 +51,34 @@ impl Weight for Stored {
             Stored::Rounded { w, bits_per_weight } => {
                 (w.len() as f64 * bits_per_weight / 8.0).ceil() as usize
             }
-            s => match (s.quantized(), s.f32()) {
-                (Some(q), _) => q.bytes(),
-                (_, w) => w.map_or(0, Weight::bytes),
-            },
+            s => s.weight().bytes(),
         }
     }
 }
-// ANCHOR_END: stored
+// ANCHOR_END: stored_weight
+
+// ANCHOR: quantized_weight
+/// Chapter 9's [`Weight`] for the kernels' matrices: their integer product, a row
+/// dequantized (the embedding lookup), the bytes of their blocks.
+macro_rules! quantized_weight {
+    ($($matrix:ty),*) => {$(
+        impl Weight for $matrix {
+            fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+                self.matmul(x)
+            }
+
+            fn row(&self, i: usize) -> Array1<f32> {
+                Array1::from(QuantizedMatrix::row(self, i))
+            }
+
+            fn bytes(&self) -> usize {
+                QuantizedMatrix::bytes(self)
+            }
+        }
+    )*};
+}
+quantized_weight!(Q8_0Matrix, Q4_1Matrix, Int8Matrix);
+// ANCHOR_END: quantized_weight
 
 /// How to store SmolLM2's matrices.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,16 +124,27 @@ pub fn load(g: &Gguf, format: Format) -> Result<Llama<Stored>, GgufError> {
 }
 // ANCHOR_END: load
 
-/// SmolLM2 with every matrix rounded by `round` (a quantize-then-dequantize of one of
-/// the chapter's own schemes, which also gives the bits per weight it stores), kept in
-/// f32 to measure the scheme's quality.
+/// SmolLM2 with every linear layer rounded by `round` (a quantize-then-dequantize of one
+/// of the chapter's own schemes, which also gives the bits per weight it stores), kept in
+/// f32 to measure the scheme's quality. The tied embedding stays as the file stores it
+/// (Q8_0's values), as llama.cpp's 4-bit files keep it: it is also the LM head, and the
+/// scheme is about the layers.
 pub fn load_rounded(
     g: &Gguf,
     round: impl Fn(ArrayView2<f32>) -> Result<(Array2<f32>, f64), String>,
 ) -> Result<Llama<Stored>, GgufError> {
     Llama::from_gguf_with(g, |g, name, shape| {
-        let problem = |problem| GgufError::BadTensor { tensor: name.into(), problem };
-        let (w, bits_per_weight) = round(matrix(g, name, shape)?.view()).map_err(problem)?;
+        let w = matrix(g, name, shape)?;
+        if name == "token_embd.weight" {
+            let ty = g.tensor(name)?.ty; // the file's bits: codes and scales of a block
+            let bits_per_weight = (ty.type_size() * 8) as f64 / ty.block_size() as f64;
+            return Ok(Stored::Rounded { w, bits_per_weight });
+        }
+        let problem = |problem| GgufError::BadTensor {
+            tensor: name.into(),
+            problem,
+        };
+        let (w, bits_per_weight) = round(w.view()).map_err(problem)?;
         Ok(Stored::Rounded { w, bits_per_weight })
     })
 }

@@ -11,15 +11,13 @@
 use ch01_foundations::gradcheck::GradCheck;
 use ch01_foundations::init::{normal, seeded_rng};
 use ch01_foundations::linalg::in_pool;
-use ch01_foundations::softmax::softmax;
 use ch03_attention::mask::{Mask, causal_mask_top_left, padding_from_len};
 use ch03_attention::sdpa::{sdpa, sdpa_backward};
-use ch13_optimizations::exercises::online_softmax::online_softmax;
 use ch13_optimizations::flash::{
     Blocks, FlashError, flash_backward, flash_forward, weights_from_lse,
 };
 use ch13_optimizations::flash_decoding::flash_decode;
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
 
 const TOL: f32 = 1e-5;
 
@@ -395,25 +393,4 @@ fn flash_decoding_equals_naive_attention_for_one_query() {
         flash_decode(c.q.row(0), c.k.view(), c.v.view(), 0).unwrap_err(),
         FlashError::Splits { splits: 0 }
     );
-}
-
-#[test]
-fn exercise_online_softmax_equals_chapter_1s_softmax() {
-    let rows: [Vec<f32>; 4] = [
-        vec![1.0, -2.0, 3.5, 0.25, 3.5],
-        vec![1000.0, 999.0, -1000.0], // no overflow: every exponent is ≤ 0
-        vec![f32::NEG_INFINITY, 2.0, f32::NEG_INFINITY, -1.0],
-        (0..97)
-            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.7)
-            .collect(),
-    ];
-    for x in &rows {
-        let want = softmax(&Array1::from(x.clone()), Axis(0));
-        let got = online_softmax(x);
-        for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-6, "{x:?}: {got:?} vs {want}");
-        }
-    }
-    assert_eq!(online_softmax(&[f32::NEG_INFINITY; 3]), vec![0.0; 3]);
-    assert!(online_softmax(&[]).is_empty());
 }

@@ -6,7 +6,6 @@
 //! The fixture `tests/golden/nf4.json` is written by `tools/golden/ch13_nf4.py` with
 //! bitsandbytes 0.50.2 on CPU (its PyTorch backend).
 
-use ch13_optimizations::exercises::nf4_block_size::block_size_sweep;
 use ch13_optimizations::nf4::{
     DoubleQuant, Nf4Config, Nf4Error, Nf4Tensor, Scales, Setup, Targets,
     int4_absmax_roundtrip, lora_params, memory_account, nf4, nf4_code_points,
@@ -325,17 +324,6 @@ fn nf4_beats_int4_on_gaussian_weights() {
         nf.code_entropy > i4.code_entropy + 0.2,
         "NF4 {nf:?}, int4 {i4:?}"
     );
-}
-
-#[test]
-fn block_size_exercise_trades_bits_for_error() {
-    let w = gaussian(1 << 15, 6);
-    let rows = block_size_sweep(&w, &[32, 64, 128, 256]).unwrap();
-    for p in rows.windows(2) {
-        assert!(p[1].1 < p[0].1, "bits fall as blocks grow: {rows:?}");
-        assert!(p[1].2 > p[0].2, "error grows as blocks grow: {rows:?}");
-    }
-    assert!(block_size_sweep(&w, &[0]).is_err());
 }
 
 #[test]

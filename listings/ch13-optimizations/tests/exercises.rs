@@ -1,11 +1,14 @@
-//! The "A clipped scale" exercise: clipping helps heavy-tailed values, and barely
-//! changes uniform ones.
+//! The chapter's exercises: each solution's claims, as exercises.md states them. (The
+//! Q4_0 and LoRA-unmerge solutions test themselves, in their modules.)
 
+use ch01_foundations::softmax::softmax;
 use ch13_optimizations::exercises::clipped_scale::{best_clip, clipped_fake_quantize};
+use ch13_optimizations::exercises::nf4_block_size::block_size_sweep;
+use ch13_optimizations::exercises::online_softmax::online_softmax;
 use ch13_optimizations::schemes::{
     Granularity, Mapping, Scheme, SchemeError, fake_quantize,
 };
-use ndarray::Array2;
+use ndarray::{Array1, Array2, Axis};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -66,4 +69,38 @@ fn bad_input_is_an_error() {
         clipped_fake_quantize(&bad, 4, 1.0).unwrap_err(),
         SchemeError::NonFinite { row: 0, col: 1, .. }
     ));
+}
+
+#[test]
+fn exercise_online_softmax_equals_chapter_1s_softmax() {
+    let rows: [Vec<f32>; 4] = [
+        vec![1.0, -2.0, 3.5, 0.25, 3.5],
+        vec![1000.0, 999.0, -1000.0], // no overflow: every exponent is ≤ 0
+        vec![f32::NEG_INFINITY, 2.0, f32::NEG_INFINITY, -1.0],
+        (0..97)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.7)
+            .collect(),
+    ];
+    for x in &rows {
+        let want = softmax(&Array1::from(x.clone()), Axis(0));
+        let got = online_softmax(x);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-6, "{x:?}: {got:?} vs {want}");
+        }
+    }
+    assert_eq!(online_softmax(&[f32::NEG_INFINITY; 3]), vec![0.0; 3]);
+    assert!(online_softmax(&[]).is_empty());
+}
+
+#[test]
+fn block_size_exercise_trades_bits_for_error() {
+    let w =
+        ch01_foundations::init::normal(1 << 15, 1.0, &mut ChaCha8Rng::seed_from_u64(6))
+            .to_vec();
+    let rows = block_size_sweep(&w, &[32, 64, 128, 256]).unwrap();
+    for p in rows.windows(2) {
+        assert!(p[1].1 < p[0].1, "bits fall as blocks grow: {rows:?}");
+        assert!(p[1].2 > p[0].2, "error grows as blocks grow: {rows:?}");
+    }
+    assert!(block_size_sweep(&w, &[0]).is_err());
 }

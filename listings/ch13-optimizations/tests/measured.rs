@@ -1,0 +1,12 @@
+//! What the chapter's pages say about the committed outputs under src/figures/ch13,
+//! one module a page. Nothing is trained or timed here: when a rerun changes an output,
+//! these tests name the sentence that no longer holds.
+
+#[path = "measured/flash.rs"]
+mod flash;
+#[path = "measured/formats.rs"]
+mod formats;
+#[path = "measured/lora.rs"]
+mod lora;
+#[path = "measured/nf4.rs"]
+mod nf4;
