@@ -2,3 +2,10 @@
 //! number formats and quantization down to 4 bits with integer SIMD kernels,
 //! quantization-aware training, QLoRA, and Flash Attention forward and backward.
 //!
+//! - [`qat`]: fake quantization (symmetric absmax per output channel or group, b bits)
+//!   with the straight-through estimator; post-training quantization and
+//!   quantization-aware training of Chapter 9's Llama.
+//! - [`qat_run`]: the `qat_vs_ptq` example's run: PTQ against QAT at 8, 4, 3 and 2 bits.
+
+pub mod qat;
+pub mod qat_run;
