@@ -38,6 +38,8 @@ pub enum QatError {
     },
     #[error("quantizer: {name} has shape {shape:?}, not a [d_in, d_out] matrix")]
     NotMatrix { name: String, shape: Vec<usize> },
+    #[error("quantizer: no candidate clip ratios to search")]
+    NoCandidates,
 }
 // ANCHOR_END: spec
 

@@ -365,3 +365,21 @@ fn a_short_qat_run_is_the_same_bits_twice_and_at_any_thread_count() {
     assert_eq!(b, c);
     assert_ne!(a, values(&tiny_llama(9)), "it trained");
 }
+
+#[test]
+fn exercise_clip_search_beats_absmax_at_low_bits() {
+    use ch13_optimizations::exercises::clip_search::best_clip;
+    // Gaussian weights with one outlier per column, as trained linear layers have.
+    let mut w: Array2<f32> = normal((128, 8), 0.05, &mut seeded_rng(12));
+    for j in 0..8 {
+        w[[j, j]] = 0.5;
+    }
+    let candidates: Vec<f32> = (1..=20).map(|i| i as f32 / 20.0).collect();
+    let (clip, err) = best_clip(w.view(), 3, &candidates).unwrap();
+    let (_, absmax_err) = best_clip(w.view(), 3, &[1.0]).unwrap();
+    assert!(
+        clip < 1.0 && err < 0.6 * absmax_err,
+        "clip {clip}: {err} vs {absmax_err}"
+    );
+    assert_eq!(best_clip(w.view(), 3, &[]), Err(QatError::NoCandidates));
+}

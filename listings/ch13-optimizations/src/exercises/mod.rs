@@ -1,0 +1,3 @@
+//! Solutions to the chapter's exercises.
+
+pub mod clip_search;
