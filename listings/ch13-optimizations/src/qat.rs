@@ -254,6 +254,12 @@ pub struct Qat<M> {
     pub spec: QuantSpec,
 }
 
+impl<M> Qat<M> {
+    pub fn new(model: M, spec: QuantSpec) -> Self {
+        Qat { model, spec }
+    }
+}
+
 impl<M: LanguageModel> LanguageModel for Qat<M> {
     /// Forward and backward at w_q = Q(w); the gradient ∂L/∂w_q lands in w's `grad`
     /// (masked where Q clamped), and the optimizer then steps the latent w.

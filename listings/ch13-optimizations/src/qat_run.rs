@@ -15,7 +15,7 @@ use ch01_foundations::module::Module;
 use ch01_foundations::plot::{LineChart, Series, write_line_chart};
 use ch09_decoder_only::llama_model::Llama;
 use ch09_decoder_only::train_run::{BookTokens, TrainConfig};
-use ch09_decoder_only::training::{Schedule, heldout_loss};
+use ch09_decoder_only::training::{LanguageModel, Schedule, heldout_loss};
 use ch11_training::optim::AdamW;
 use ch11_training::precision_run::chapter9_trainer;
 use ch11_training::trainer::Trainer;
@@ -137,38 +137,43 @@ pub struct QatResults {
     pub seconds: f64,
 }
 
+/// `steps` training steps of `t` on batches of `b` windows; the loss of each.
+fn train_on<M: LanguageModel>(
+    t: &mut Trainer<M, AdamW>,
+    stream: &[usize],
+    b: usize,
+    steps: usize,
+) -> Vec<f32> {
+    (0..steps).map(|_| t.train_step(stream, b).loss).collect()
+}
+
+/// How many parameters [`is_quantized`] picks.
+fn quantized_count(m: &dyn Module) -> usize {
+    let mut n = 0;
+    m.visit_params(&mut |name, p| {
+        n += if is_quantized(name) { p.value.len() } else { 0 }
+    });
+    n
+}
+
 // ANCHOR: arms
 /// Pretrain in f32; then from that one state (weights, Adam moments, step, data
 /// position) train each arm `extra` steps: in f32, and with QAT at each bit width.
 /// Every arm sees the same batches at the same learning rates.
 pub fn run(data: &BookTokens, cfg: &QatRunConfig) -> Result<QatResults, QatError> {
-    let (start, (b, ctx)) = (
-        Instant::now(),
-        (cfg.train.schedule.batch, cfg.train.schedule.context),
-    );
+    let (start, s) = (Instant::now(), &cfg.train.schedule);
+    let (b, ctx, train) = (s.batch, s.context, &data.train[..]);
     let mut t = chapter9_trainer(data, &cfg.train);
-    for _ in 0..cfg.pretrain {
-        t.train_step(&data.train, b);
-    }
+    train_on(&mut t, train, b, cfg.pretrain);
     let pretrained = heldout_loss(&mut t.model, &data.heldout, ctx);
     let mut f32_arm = branch(&t, copy_llama(&t.model));
-    let f32_losses: Vec<f32> = (0..cfg.extra)
-        .map(|_| f32_arm.train_step(&data.train, b).loss)
-        .collect();
+    let f32_losses = train_on(&mut f32_arm, train, b, cfg.extra);
     let f32_final = heldout_loss(&mut f32_arm.model, &data.heldout, ctx);
     let mut rows = Vec::new();
     for &bits in &cfg.bits {
         let spec = QuantSpec::per_channel(bits)?;
-        let mut qat = branch(
-            &t,
-            Qat {
-                model: copy_llama(&t.model),
-                spec,
-            },
-        );
-        let qat_losses = (0..cfg.extra)
-            .map(|_| qat.train_step(&data.train, b).loss)
-            .collect();
+        let mut qat = branch(&t, Qat::new(copy_llama(&t.model), spec));
+        let qat_losses = train_on(&mut qat, train, b, cfg.extra);
         rows.push(BitsRow {
             bits,
             ptq_pretrained: quantized_heldout(&mut t.model, &spec, data, ctx)?,
@@ -177,21 +182,14 @@ pub fn run(data: &BookTokens, cfg: &QatRunConfig) -> Result<QatResults, QatError
             qat_losses,
         });
     }
-    let mut quantized_params = 0;
-    t.model.visit_params(&mut |name, p| {
-        if is_quantized(name) {
-            quantized_params += p.value.len();
-        }
-    });
-    let (params, seconds) = (t.model.num_params(), start.elapsed().as_secs_f64());
     Ok(QatResults {
         pretrained,
         f32_final,
         f32_losses,
         rows,
-        quantized_params,
-        params,
-        seconds,
+        quantized_params: quantized_count(&t.model),
+        params: t.model.num_params(),
+        seconds: start.elapsed().as_secs_f64(),
     })
 }
 // ANCHOR_END: arms
