@@ -95,7 +95,8 @@ pub struct FakeQuantized {
 /// Symmetric absmax fake quantization of a weight that maps x to x·W: each output
 /// column j, in groups of input rows, gets s = clip · max|w| / q_max and
 ///   code = clamp(round(w / s), -q_max, q_max),   w_q = s · code.
-/// Ties round to even, as PyTorch's fake_quantize does.
+/// Ties round to even, as PyTorch's fake_quantize does. The weights must be finite
+/// ([`ptq`] checks them and names the tensor).
 // w: [d_in, d_out] -> w_q, codes, inside: [d_in, d_out]; scales: [groups, d_out]
 pub fn absmax_fake_quantize(w: ArrayView2<f32>, spec: &QuantSpec) -> FakeQuantized {
     let (d_in, d_out) = w.dim();
