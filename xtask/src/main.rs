@@ -214,13 +214,17 @@ const MEASUREMENTS: [(&str, &str, Output); 41] = [
     // error and the memory account; Flash Attention's memory and time against T (minutes);
     // SmolLM2's perplexity in every format; PTQ against QAT (minutes).
     ("ch13-optimizations", "lora_finetune", Output::Args(&[])),
-    ("ch13-optimizations", "lora_finetune", Output::Args(&["--qlora"])),
+    (
+        "ch13-optimizations",
+        "lora_finetune",
+        Output::Args(&["--qlora"]),
+    ),
     ("ch13-optimizations", "number_formats", Output::Args(&[])),
     ("ch13-optimizations", "quant_errors", Output::Args(&[])),
     ("ch13-optimizations", "qlora_nf4", Output::Args(&[])),
     ("ch13-optimizations", "flash_measure", Output::Args(&[])),
     ("ch13-optimizations", "quant_quality", Output::Args(&[])),
-    ("ch13-optimizations", "QAT_EXAMPLE", Output::Args(&[])),
+    ("ch13-optimizations", "qat_vs_ptq", Output::Args(&[])),
 ];
 
 /// Where a measuring example's results go.

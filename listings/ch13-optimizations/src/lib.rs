@@ -22,6 +22,10 @@
 //!   quantization of the scales) and the memory account of fine-tuning on an NF4 base.
 //! - [`perplexity`]: the mean next-token log-likelihood of a text and its perplexity,
 //!   for a model in any weight format.
+//! - [`qat`]: fake quantization (symmetric absmax per output channel or group, b bits)
+//!   with the straight-through estimator; post-training quantization and
+//!   quantization-aware training of Chapter 9's Llama.
+//! - [`qat_run`]: the `qat_vs_ptq` example's run: PTQ against QAT at 8, 4, 3 and 2 bits.
 //! - [`schemes`]: integer quantization: absmax and zero-point, per-tensor, per-channel
 //!   and per-group scales, `fake_quantize`, and the error on weights and activations.
 //! - [`smollm2_formats`]: SmolLM2 with its matrices in f32, Q8_0, Q4_1 or int8, or
@@ -38,5 +42,7 @@ pub mod lora;
 pub mod lora_run;
 pub mod nf4;
 pub mod perplexity;
+pub mod qat;
+pub mod qat_run;
 pub mod schemes;
 pub mod smollm2_formats;

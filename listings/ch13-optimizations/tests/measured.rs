@@ -10,3 +10,5 @@ mod formats;
 mod lora;
 #[path = "measured/nf4.rs"]
 mod nf4;
+#[path = "measured/qat.rs"]
+mod qat;
