@@ -1,6 +1,7 @@
 //! What the chapter's pages say about the committed outputs under src/figures/ch13,
-//! one module a page. Nothing is trained or timed here: when a rerun changes an output,
-//! these tests name the sentence that no longer holds.
+//! one module a page. Nothing is timed here, and only the QAT module trains (a tiny run
+//! into a temporary folder): when a rerun changes an output, these tests name the
+//! sentence that no longer holds.
 
 #[path = "measured/flash.rs"]
 mod flash;
@@ -12,3 +13,7 @@ mod lora;
 mod nf4;
 #[path = "measured/qat.rs"]
 mod qat;
+#[path = "measured/quality.rs"]
+mod quality;
+#[path = "measured/speed.rs"]
+mod speed;
