@@ -5,6 +5,7 @@
 //! output row. Each kernel has a portable version and x86-64 SIMD versions (AVX-512
 //! VNNI, AVX2) chosen at run time; all give the same bits, on any thread count.
 
+mod block_matrix;
 mod int8;
 mod q4_1;
 mod q8_0;
@@ -20,6 +21,7 @@ use rayon::prelude::*;
 
 use crate::blocks::QK;
 
+pub use block_matrix::{BlockMatrix, GgufBlock};
 pub use int8::Int8Matrix;
 pub use q4_1::Q4_1Matrix;
 pub use q8_0::Q8_0Matrix;
