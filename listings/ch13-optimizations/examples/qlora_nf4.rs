@@ -17,9 +17,9 @@ use ch01_foundations::plot::PALETTE;
 use ch09_decoder_only::config::LlamaConfig;
 use ch09_decoder_only::gguf::Gguf;
 use ch13_optimizations::nf4::{
-    MemoryAccount, Nf4Config, Nf4Tensor, Setup, Targets, int4_absmax_roundtrip,
-    int4_code_counts, llama2_7b, lora_params, memory_account, nf4, nf4_code_counts,
-    param_split, smollm2_135m,
+    MemoryAccount, Nf4Config, Nf4Tensor, Setup, Targets, account_setups,
+    int4_absmax_roundtrip, int4_code_counts, llama2_7b, lora_params, memory_account, nf4,
+    nf4_code_counts, param_split, smollm2_135m,
 };
 use plotters::prelude::*;
 use rand::SeedableRng;
@@ -82,28 +82,6 @@ impl Tally {
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-fn setups() -> Vec<(&'static str, Setup)> {
-    vec![
-        ("full fine-tuning", Setup::Full),
-        ("LoRA q,v (bf16 base)", Setup::Lora(Targets::QV)),
-        ("LoRA all (bf16 base)", Setup::Lora(Targets::All)),
-        (
-            "QLoRA all, f32 scales",
-            Setup::QLora {
-                targets: Targets::All,
-                double: false,
-            },
-        ),
-        (
-            "QLoRA all, double quant",
-            Setup::QLora {
-                targets: Targets::All,
-                double: true,
-            },
-        ),
-    ]
-}
-
 fn account_table(out: &mut String, name: &str, cfg: &LlamaConfig, tied: bool) {
     let p = param_split(cfg, tied);
     let _ = writeln!(
@@ -117,7 +95,7 @@ fn account_table(out: &mut String, name: &str, cfg: &LlamaConfig, tied: bool) {
         lora_params(cfg, 8, Targets::All),
     );
     out.push_str("| setup | base GiB | scales GiB | trainable + grads GiB | AdamW state GiB | total GiB | base bits/param |\n|---|---|---|---|---|---|---|\n");
-    for (label, setup) in setups() {
+    for (label, setup) in account_setups() {
         let m = memory_account(cfg, tied, 8, setup);
         let bits = 8.0 * (m.base + m.scales) / (p.linear + p.other) as f64;
         let bits = if setup == Setup::Full { 16.0 } else { bits };
@@ -214,7 +192,7 @@ fn draw(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     ];
     let short = ["full", "LoRA qv", "LoRA all", "QLoRA", "QLoRA+DQ"];
     for (panel, (title, cfg, tied)) in panels.iter().zip(models) {
-        let accounts: Vec<MemoryAccount> = setups()
+        let accounts: Vec<MemoryAccount> = account_setups()
             .iter()
             .map(|&(_, s)| memory_account(&cfg, tied, 8, s))
             .collect();

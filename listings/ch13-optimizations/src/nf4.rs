@@ -461,6 +461,21 @@ pub enum Setup {
     QLora { targets: Targets, double: bool },
 }
 
+/// The setups the memory account compares, with the names its table gives them.
+pub fn account_setups() -> [(&'static str, Setup); 5] {
+    let qlora = |double| Setup::QLora {
+        targets: Targets::All,
+        double,
+    };
+    [
+        ("full fine-tuning", Setup::Full),
+        ("LoRA q,v (bf16 base)", Setup::Lora(Targets::QV)),
+        ("LoRA all (bf16 base)", Setup::Lora(Targets::All)),
+        ("QLoRA all, f32 scales", qlora(false)),
+        ("QLoRA all, double quant", qlora(true)),
+    ]
+}
+
 /// Where the bytes go, excluding activations (they depend on batch and sequence).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MemoryAccount {

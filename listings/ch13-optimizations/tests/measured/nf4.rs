@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ch13_optimizations::nf4::{
-    Setup, Targets, llama2_7b, lora_params, memory_account, nf4, param_split,
+    Targets, account_setups, llama2_7b, lora_params, memory_account, nf4, param_split,
     smollm2_135m,
 };
 
@@ -107,25 +107,7 @@ fn account_row(text: &str, model: &str, setup: &str) -> Vec<f64> {
 #[test]
 fn memory_account_matches_the_code_and_the_page() {
     let text = report();
-    let setups = [
-        ("full fine-tuning", Setup::Full),
-        ("LoRA q,v (bf16 base)", Setup::Lora(Targets::QV)),
-        ("LoRA all (bf16 base)", Setup::Lora(Targets::All)),
-        (
-            "QLoRA all, f32 scales",
-            Setup::QLora {
-                targets: Targets::All,
-                double: false,
-            },
-        ),
-        (
-            "QLoRA all, double quant",
-            Setup::QLora {
-                targets: Targets::All,
-                double: true,
-            },
-        ),
-    ];
+    let setups = account_setups();
     for (model, cfg, tied) in [
         ("SmolLM2-135M", smollm2_135m(), true),
         ("Llama 2 7B", llama2_7b(), false),
